@@ -1,0 +1,113 @@
+// Package cell runs one cell of a load test: a payload against a target on
+// one load plan, measured into a stats.Cell. It is the glue that the perf
+// suite and the llmload command share: it validates everything before any
+// request is sent, builds the client, runs the engine, and folds the records.
+package cell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/payload"
+	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/stats"
+)
+
+// Target is the server under test.
+type Target struct {
+	openai.Endpoint
+	// Model is sent in every request; resolve it with ResolveModel first
+	// when the user named none.
+	Model string
+	// Timeout and IdleTimeout: see openai.Config.
+	Timeout     time.Duration
+	IdleTimeout time.Duration
+	// NoStream sends non-streamed requests.
+	NoStream bool
+}
+
+// Spec is one cell.
+type Spec struct {
+	Target  Target
+	Payload string
+	Plan    load.Plan
+	SLO     stats.SLO
+	// Records, when set, receives every measured record as a JSON line.
+	Records io.Writer
+}
+
+// Result is a finished cell.
+type Result struct {
+	Payload payload.Payload
+	Plan    load.Plan
+	Summary load.Summary
+	Stats   stats.Cell
+}
+
+// ErrInvalid is wrapped by every validation error of a Spec.
+var ErrInvalid = errors.New("cell: invalid spec")
+
+// Validate checks the whole spec against the payload set, naming the first
+// invalid field, so nothing is sent on a bad configuration.
+func (s Spec) Validate(payloads payload.Set) error {
+	if err := s.Target.Endpoint.Validate(); err != nil {
+		return fmt.Errorf("%w: target: %w", ErrInvalid, err)
+	}
+	if _, err := payloads.Get(s.Payload); err != nil {
+		return fmt.Errorf("%w: payload: %w", ErrInvalid, err)
+	}
+	if err := s.Plan.Validate(); err != nil {
+		return fmt.Errorf("%w: plan: %w", ErrInvalid, err)
+	}
+	if s.SLO.TTFT < 0 || s.SLO.TPOT < 0 || s.SLO.E2E < 0 {
+		return fmt.Errorf("%w: slo: thresholds must be >= 0", ErrInvalid)
+	}
+	return nil
+}
+
+// Run runs the cell. Only an invalid spec, or a records writer that failed,
+// is an error: failed requests are in the result.
+func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
+	if err := s.Validate(payloads); err != nil {
+		return Result{}, err
+	}
+	p, _ := payloads.Get(s.Payload)
+	cl, err := openai.New(openai.Config{
+		Endpoint:    s.Target.Endpoint,
+		Model:       s.Target.Model,
+		Messages:    p.Messages,
+		MaxTokens:   p.MaxTokens,
+		NoStream:    s.Target.NoStream,
+		Timeout:     s.Target.Timeout,
+		IdleTimeout: s.Target.IdleTimeout,
+		MaxConns:    s.Plan.Concurrency(),
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: target: %w", ErrInvalid, err)
+	}
+	defer cl.Close()
+
+	agg := stats.New(s.SLO)
+	var sink load.Sink = agg
+	var jl *record.JSONL
+	if s.Records != nil {
+		jl = record.NewJSONL(s.Records)
+		sink = load.Tee(agg, jl)
+	}
+	sum, err := load.Run(ctx, s.Plan, cl, sink)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
+	}
+	res := Result{Payload: p, Plan: s.Plan, Summary: sum, Stats: agg.Result()}
+	if jl != nil {
+		if err := jl.Flush(); err != nil {
+			return res, fmt.Errorf("cell: %w", err)
+		}
+	}
+	return res, nil
+}

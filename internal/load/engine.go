@@ -1,0 +1,186 @@
+package load
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-platform/harness/internal/clock"
+	"github.com/llm-platform/harness/internal/record"
+)
+
+// Doer makes one request into rec, which the engine has Reset and stamped
+// with Seq, Worker and (open loop) IntendedStart. It must return promptly
+// once ctx is done. openai.Client is the Doer of the harness.
+type Doer interface {
+	Do(ctx context.Context, rec *record.Record)
+}
+
+// Sink receives every measured record. Add is called from many goroutines
+// (worker says which); rec is only valid during the call.
+type Sink interface {
+	Add(worker int, rec *record.Record)
+}
+
+// Summary is what the engine itself knows of a run; the figures of the
+// requests are the Sink's.
+type Summary struct {
+	Mode Mode `json:"mode"`
+	// Start and End bound the measured phase (warm-up excluded).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Dispatched counts measured requests released to the Doer.
+	Dispatched int64 `json:"dispatched"`
+	// Recorded counts records given to the Sink.
+	Recorded int64 `json:"recorded"`
+	// Interrupted counts requests the run's cancellation cut short; they
+	// are not recorded, so a stopped run does not show its own stop as errors.
+	Interrupted int64 `json:"interrupted"`
+	// Warmup counts warm-up requests run (and not recorded).
+	Warmup int64 `json:"warmup"`
+	// Stopped is set when ctx ended the run before its plan did.
+	Stopped bool `json:"stopped"`
+}
+
+// Run validates p, runs its warm-up, then its measured requests, and returns
+// when the plan is done or ctx is, with every finished request recorded.
+// Only an invalid plan is an error.
+func Run(ctx context.Context, p Plan, d Doer, s Sink) (Summary, error) {
+	if err := p.Validate(); err != nil {
+		return Summary{}, err
+	}
+	sum := Summary{Mode: p.Mode()}
+	if p.Warmup > 0 {
+		w := p
+		w.Duration, w.Warmup = 0, 0
+		if w.Mode() == Closed {
+			w.Iterations, w.VUs = p.Warmup, min(p.VUs, p.Warmup)
+		} else {
+			w.Requests = p.Warmup
+		}
+		ws := run(ctx, w, d, discard{})
+		sum.Warmup = ws.Dispatched
+	}
+	if ctx.Err() != nil {
+		sum.Stopped = true
+		return sum, nil
+	}
+	m := run(ctx, p, d, s)
+	m.Warmup = sum.Warmup
+	return m, nil
+}
+
+type discard struct{}
+
+func (discard) Add(int, *record.Record) {}
+
+// phase is the state shared by a phase's workers.
+type phase struct {
+	ctx         context.Context
+	doer        Doer
+	sink        Sink
+	seq         atomic.Uint64
+	recorded    atomic.Int64
+	interrupted atomic.Int64
+}
+
+// do runs one request on a worker's reused record and delivers it.
+func (ph *phase) do(rec *record.Record, worker int, intended time.Time) {
+	rec.Reset()
+	rec.Seq = ph.seq.Add(1) - 1
+	rec.Worker = worker
+	rec.IntendedStart = intended
+	ph.doer.Do(ph.ctx, rec)
+	if ph.ctx.Err() != nil && !rec.Succeeded() {
+		ph.interrupted.Add(1)
+		return
+	}
+	ph.sink.Add(worker, rec)
+	ph.recorded.Add(1)
+}
+
+func run(ctx context.Context, p Plan, d Doer, s Sink) Summary {
+	ph := &phase{ctx: ctx, doer: d, sink: s}
+	start := time.Now()
+	if p.Mode() == Closed {
+		runClosed(ph, p, start)
+	} else {
+		runOpen(ph, p, start)
+	}
+	return Summary{
+		Mode:        p.Mode(),
+		Start:       start,
+		End:         time.Now(),
+		Dispatched:  int64(ph.seq.Load()),
+		Recorded:    ph.recorded.Load(),
+		Interrupted: ph.interrupted.Load(),
+		Stopped:     ctx.Err() != nil,
+	}
+}
+
+// runClosed runs p.VUs workers that share the iteration budget, as k6's
+// shared-iterations executor does.
+func runClosed(ph *phase, p Plan, start time.Time) {
+	budget := int64(math.MaxInt64)
+	if p.Iterations > 0 {
+		budget = int64(p.Iterations)
+	}
+	var left atomic.Int64
+	left.Store(budget)
+	var deadline time.Time
+	if p.Duration > 0 {
+		deadline = start.Add(p.Duration)
+	}
+	var wg sync.WaitGroup
+	for w := range p.VUs {
+		wg.Go(func() {
+			rec := new(record.Record)
+			for ph.ctx.Err() == nil && (deadline.IsZero() || time.Now().Before(deadline)) && left.Add(-1) >= 0 {
+				ph.do(rec, w, time.Time{})
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// runOpen releases requests on the pacer's schedule to a pool of
+// MaxInFlight workers. The scheduler computes each intended start from the
+// schedule alone; a worker that picks a request up late starts it at once
+// and the record's queue time says how late.
+func runOpen(ph *phase, p Plan, start time.Time) {
+	workers := p.Concurrency()
+	clk := clock.New() // runtime timers would start requests up to 1 ms late
+	defer clk.Close()
+	due := make(chan time.Time, workers)
+	go func() {
+		defer close(due)
+		pc := newPacer(p)
+		for i := 0; p.Requests == 0 || i < p.Requests; i++ {
+			off := pc.next()
+			if p.Duration > 0 && off >= p.Duration {
+				return
+			}
+			select {
+			case due <- start.Add(off):
+			case <-ph.ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			rec := new(record.Record)
+			wt := clk.NewWaiter()
+			for t := range due {
+				if !wt.Until(ph.ctx, t) {
+					continue // drain: the scheduler stops on ctx too
+				}
+				ph.do(rec, w, t)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,142 @@
+// Package load is the load engine: it releases requests to a Doer on a
+// closed-loop (k6-style virtual users) or open-loop (constant or Poisson
+// arrival) schedule and hands each finished record to a Sink.
+//
+// The engine knows nothing of HTTP or statistics: a Doer makes one request
+// into a record.Record, a Sink folds it (stats.Aggregator, record.JSONL).
+// Records are reused per worker, so the per-request path allocates nothing
+// of its own; sinks must not keep the record past Add. A failed request is a
+// record, never an error: Run returns an error only for a bad Plan.
+package load
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Mode is how requests are released.
+type Mode string
+
+// The modes.
+const (
+	// Closed: VUs loop, each starting its next request when the last ends.
+	Closed Mode = "closed"
+	// Open: requests start on a schedule, whatever is in flight.
+	Open Mode = "open"
+)
+
+// Arrival is the open-loop inter-arrival distribution.
+type Arrival string
+
+// The arrival processes.
+const (
+	Constant Arrival = "constant" // evenly spaced at 1/Rate
+	Poisson  Arrival = "poisson"  // exponential gaps with mean 1/Rate
+)
+
+// DefaultMaxInFlight caps concurrent requests in open loop when the plan
+// sets no cap: well above the team's largest sweep cell (16) and vLLM's
+// default max_num_seqs (256), low enough to bound client memory.
+const DefaultMaxInFlight = 1024
+
+// Plan is one cell's schedule. Set VUs (closed loop) or Rate (open loop),
+// and bound the run by a count, a duration or both.
+type Plan struct {
+	// VUs is the number of virtual users in closed loop.
+	VUs int
+	// Iterations is the total request count shared by all VUs (k6's
+	// shared-iterations executor); it must be at least VUs.
+	Iterations int
+	// Duration stops releasing requests once this much time has passed
+	// (in-flight requests finish). With Iterations, whichever ends first.
+	Duration time.Duration
+
+	// Rate is the open-loop arrival rate in requests per second.
+	Rate float64
+	// Arrival is the inter-arrival process (Constant when empty).
+	Arrival Arrival
+	// Requests is the open-loop request count.
+	Requests int
+	// MaxInFlight caps requests in flight in open loop (DefaultMaxInFlight
+	// when zero); a request whose slot is late starts late, and its queue
+	// time shows how late, so nothing is coordinated away.
+	MaxInFlight int
+	// Seed seeds the Poisson process.
+	Seed uint64
+
+	// Warmup requests run before the measured ones, at the same
+	// concurrency, and are never recorded.
+	Warmup int
+}
+
+// Mode reports the plan's mode.
+func (p Plan) Mode() Mode {
+	if p.Rate > 0 {
+		return Open
+	}
+	return Closed
+}
+
+// ErrInvalidPlan is wrapped by every Validate error.
+var ErrInvalidPlan = errors.New("load: invalid plan")
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidPlan, field, fmt.Sprintf(format, args...))
+}
+
+// Validate reports the first invalid field, by name.
+func (p Plan) Validate() error {
+	switch {
+	case p.VUs < 0:
+		return invalid("vus", "%d: must be > 0", p.VUs)
+	case p.Rate < 0:
+		return invalid("rate", "%v: must be > 0", p.Rate)
+	case p.VUs == 0 && p.Rate == 0:
+		return invalid("vus/rate", "neither is set: set vus (closed loop) or rate (open loop)")
+	case p.VUs > 0 && p.Rate > 0:
+		return invalid("vus/rate", "both are set: vus is closed loop, rate is open loop; use max_in_flight to cap an open loop")
+	case p.Iterations < 0:
+		return invalid("iterations", "%d: must be >= 0", p.Iterations)
+	case p.Requests < 0:
+		return invalid("requests", "%d: must be >= 0", p.Requests)
+	case p.Duration < 0:
+		return invalid("duration", "%v: must be >= 0", p.Duration)
+	case p.Warmup < 0:
+		return invalid("warmup", "%d: must be >= 0", p.Warmup)
+	case p.MaxInFlight < 0:
+		return invalid("max_in_flight", "%d: must be >= 0", p.MaxInFlight)
+	}
+	if p.Mode() == Closed {
+		switch {
+		case p.Iterations > 0 && p.Iterations < p.VUs:
+			return invalid("iterations", "%d is fewer than vus (%d): every VU needs at least one", p.Iterations, p.VUs)
+		case p.Iterations == 0 && p.Duration == 0:
+			return invalid("iterations/duration", "neither is set: a closed loop needs a bound")
+		case p.Requests != 0:
+			return invalid("requests", "is for open loop; closed loop counts iterations")
+		}
+		return nil
+	}
+	switch {
+	case p.Arrival != "" && p.Arrival != Constant && p.Arrival != Poisson:
+		return invalid("arrival", "%q: want %q or %q", p.Arrival, Constant, Poisson)
+	case p.Requests == 0 && p.Duration == 0:
+		return invalid("requests/duration", "neither is set: an open loop needs a bound")
+	case p.Iterations != 0:
+		return invalid("iterations", "is for closed loop; open loop counts requests")
+	}
+	return nil
+}
+
+// Concurrency is the number of requests the plan can have in flight: VUs in
+// closed loop, the in-flight cap in open loop.
+func (p Plan) Concurrency() int {
+	if p.Mode() == Closed {
+		return p.VUs
+	}
+	if p.MaxInFlight > 0 {
+		return p.MaxInFlight
+	}
+	return DefaultMaxInFlight
+}

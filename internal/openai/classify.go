@@ -1,0 +1,47 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/llm-platform/harness/internal/record"
+)
+
+// classify maps a transport or read error to its error class. streaming says
+// whether response headers had arrived: a deadline that ends a response which
+// was arriving is the client's abort (what NGINX logs as 499), while one that
+// ends a wait for headers is the server's timeout.
+func classify(ctx context.Context, err error, streaming bool) record.Class {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errIdle):
+		return record.Timeout
+	case errors.Is(cause, errDeadline):
+		if streaming {
+			return record.ClientAbort
+		}
+		return record.Timeout
+	case cause != nil:
+		// The caller cancelled: the run is stopping. The engine drops
+		// such records; anyone else sees the abort for what it is.
+		return record.ClientAbort
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return record.ConnRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return record.ConnReset
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The body's framing ended early: the stream was cut short.
+		return record.StreamTruncated
+	case errors.Is(err, io.EOF):
+		// The server closed the connection before answering.
+		return record.ConnReset
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return record.Timeout
+	}
+	return record.Other
+}

@@ -1,0 +1,359 @@
+// Package openai is the streaming chat-completions client the load engine
+// drives: one call is one request, measured into a record.Record exactly as
+// DESIGN section 4 defines TTFT, ITL, TPOT, E2E, token counts and error
+// classes.
+//
+// The request body is encoded once per Client (every request of a cell is the
+// same payload), events are decoded by package sse (arrival-stamped, no
+// allocation per event), and each chunk is decoded with encoding/json into a
+// reused struct that keeps only what the metrics need. Use a Client for
+// measurement; it is not a general OpenAI SDK.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/sse"
+)
+
+// Defaults for Config fields left zero.
+const (
+	// DefaultTimeout bounds one request end to end. A 256-token generation
+	// on the team's RTX 3060 takes a few seconds even at concurrency 16;
+	// two minutes leaves room for queueing without letting a run hang.
+	DefaultTimeout = 2 * time.Minute
+	// DefaultIdleTimeout is the longest silence (before headers, or between
+	// stream bytes) treated as a live server: past it the request is a
+	// timeout. vLLM sends a chunk per token, so 30 s of silence is a stall.
+	DefaultIdleTimeout = 30 * time.Second
+	// DefaultDialTimeout bounds connection set-up.
+	DefaultDialTimeout = 5 * time.Second
+)
+
+// drainLimit is how much of an error response or post-[DONE] tail is read
+// so the connection can be reused.
+const drainLimit = 64 << 10
+
+// Message is one chat message.
+type Message struct {
+	Role    string `json:"role" yaml:"role"`
+	Content string `json:"content" yaml:"content"`
+}
+
+// Config says where and how requests are sent.
+type Config struct {
+	Endpoint
+	// Model is the model name sent in every request.
+	Model string
+	// Messages is the prompt.
+	Messages []Message
+	// MaxTokens is the output length; with ignore_eos every request
+	// generates exactly this many tokens.
+	MaxTokens int
+	// NoStream sends stream: false (used to compare with tools such as hey
+	// that cannot stream). TTFT then equals E2E.
+	NoStream bool
+	// Timeout bounds each request end to end (DefaultTimeout when zero).
+	// When it ends a response that was arriving, the class is client_abort.
+	Timeout time.Duration
+	// IdleTimeout bounds silence before headers and between stream reads
+	// (DefaultIdleTimeout when zero); past it the class is timeout.
+	IdleTimeout time.Duration
+	// MaxConns is the number of idle connections kept for reuse; set it to
+	// the concurrency. Zero means http.DefaultMaxIdleConnsPerHost.
+	MaxConns int
+}
+
+// Validate reports the first invalid field, by name.
+func (c Config) Validate() error {
+	if err := c.Endpoint.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Model == "":
+		return errors.New("openai: config: model: must be set")
+	case len(c.Messages) == 0:
+		return errors.New("openai: config: messages: at least one is needed")
+	case c.MaxTokens <= 0:
+		return fmt.Errorf("openai: config: max_tokens: %d: must be > 0", c.MaxTokens)
+	case c.Timeout < 0:
+		return fmt.Errorf("openai: config: timeout: %v: must be >= 0", c.Timeout)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("openai: config: idle_timeout: %v: must be >= 0", c.IdleTimeout)
+	case c.MaxConns < 0:
+		return fmt.Errorf("openai: config: max_conns: %d: must be >= 0", c.MaxConns)
+	}
+	return nil
+}
+
+// chatRequest is the wire form of a request.
+type chatRequest struct {
+	Model         string         `json:"model"`
+	Messages      []Message      `json:"messages"`
+	MaxTokens     int            `json:"max_tokens"`
+	Stream        bool           `json:"stream"`
+	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+	// IgnoreEOS is vLLM's extra parameter: generate exactly max_tokens.
+	IgnoreEOS bool `json:"ignore_eos"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// Client sends one kind of request repeatedly. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	url  string
+	body []byte
+	http *http.Client
+}
+
+// New validates cfg and returns a Client with its own connection pool.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	req := chatRequest{Model: cfg.Model, Messages: cfg.Messages, MaxTokens: cfg.MaxTokens, Stream: !cfg.NoStream, IgnoreEOS: true}
+	if req.Stream {
+		req.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("openai: encode request: %w", err)
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // a load test measures the target, never an environment proxy
+		DialContext:           (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   cfg.MaxConns,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // the idle timer covers the wait for headers, with a classified cause
+		// Compression would make a proxy buffer the stream and hide TTFT.
+		DisableCompression: true,
+		ForceAttemptHTTP2:  true,
+	}
+	return &Client{
+		cfg:  cfg,
+		url:  strings.TrimRight(cfg.BaseURL, "/") + "/v1/chat/completions",
+		body: body,
+		http: &http.Client{Transport: tr},
+	}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// Sentinel causes for the per-request context, so a cancellation can be
+// classified by why it happened.
+var (
+	errDeadline = errors.New("request deadline")
+	errIdle     = errors.New("idle timeout")
+)
+
+// Do sends one request and fills rec (which the caller has Reset). A failure
+// is recorded in rec, never returned: the caller's only decision is what to
+// do with the record.
+func (c *Client) Do(ctx context.Context, rec *record.Record) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	deadline := time.AfterFunc(c.cfg.Timeout, func() { cancel(errDeadline) })
+	defer deadline.Stop()
+	idle := time.AfterFunc(c.cfg.IdleTimeout, func() { cancel(errIdle) })
+	defer idle.Stop()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.body))
+	if err != nil { // cannot happen after Validate; recorded, not returned
+		rec.Start, rec.End = time.Now(), time.Now()
+		rec.Fail(record.Other, 0, err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if !c.cfg.NoStream {
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	if c.cfg.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	if c.cfg.Host != "" {
+		req.Host = c.cfg.Host
+	}
+
+	rec.Start = time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		rec.End = time.Now()
+		rec.Fail(classify(ctx, err, false), 0, err)
+		return
+	}
+	defer resp.Body.Close()
+	idle.Reset(c.cfg.IdleTimeout)
+	rec.Status = resp.StatusCode
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		rec.End = time.Now()
+		rec.Fail(statusClass(resp.StatusCode), resp.StatusCode, fmt.Errorf("HTTP %s", resp.Status))
+		return
+	}
+	if c.cfg.NoStream {
+		c.readWhole(ctx, resp.Body, rec)
+		return
+	}
+	c.readStream(ctx, resp.Body, rec, idle)
+}
+
+// chunk keeps the parts of a streamed or whole response that the metrics
+// need, and nothing that would allocate per event.
+type chunk struct {
+	Choices []choice `json:"choices"`
+	Usage   *usage   `json:"usage"`
+}
+
+// choice records only whether text came: delta.content for chat,
+// text for completions, message.content for a whole chat response.
+type choice struct {
+	Delta   struct{ Content present } `json:"delta"`
+	Message struct{ Content present } `json:"message"`
+	Text    present                   `json:"text"`
+}
+
+func (c *choice) hasContent() bool { return bool(c.Delta.Content || c.Message.Content || c.Text) }
+
+// present is true for a non-empty JSON string. Decoding it never allocates.
+type present bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = len(b) > 2 && b[0] == '"'
+	return nil
+}
+
+type usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+var doneMarker = []byte("[DONE]")
+
+func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Record, idle *time.Timer) {
+	dec := sse.NewDecoder(body)
+	var (
+		ch       chunk
+		u        *usage
+		sawDone  bool
+		finalErr error
+	)
+	for {
+		ev, err := dec.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				finalErr = err
+			}
+			break
+		}
+		idle.Reset(c.cfg.IdleTimeout)
+		if bytes.Equal(ev.Data, doneMarker) {
+			sawDone = true
+			// [DONE] is the last event; read the tail so the connection
+			// returns to the pool.
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+			break
+		}
+		// encoding/json reuses slice elements without zeroing them.
+		clear(ch.Choices[:cap(ch.Choices)])
+		ch.Choices, ch.Usage = ch.Choices[:0], nil
+		if err := json.Unmarshal(ev.Data, &ch); err != nil {
+			rec.End = time.Now()
+			rec.Fail(record.BadEvent, rec.Status, fmt.Errorf("event %d: %w", rec.Chunks+1, err))
+			return
+		}
+		if ch.Usage != nil {
+			u = ch.Usage
+		}
+		if len(ch.Choices) == 0 {
+			continue
+		}
+		if rec.Chunks == 0 {
+			rec.FirstToken = ev.Time
+		} else {
+			rec.ChunkGaps = append(rec.ChunkGaps, ev.Time.Sub(rec.LastToken))
+		}
+		rec.LastToken = ev.Time
+		rec.Chunks++
+		if ch.Choices[0].hasContent() {
+			rec.ContentChunks++
+		}
+	}
+	rec.End = time.Now()
+	countTokens(rec, u)
+	switch {
+	case finalErr != nil:
+		rec.Fail(classify(ctx, finalErr, true), rec.Status, finalErr)
+	case !sawDone:
+		rec.Fail(record.StreamTruncated, rec.Status, errors.New("stream ended without [DONE]"))
+	case rec.Chunks == 0:
+		rec.Fail(record.BadEvent, rec.Status, errors.New("stream had no choices event"))
+	}
+}
+
+// countTokens sets the output token count from usage, falling back to the
+// content chunks, and flags a disagreement.
+func countTokens(rec *record.Record, u *usage) {
+	rec.OutputTokens = rec.ContentChunks
+	if u != nil {
+		rec.PromptTokens = u.PromptTokens
+		rec.OutputTokens = u.CompletionTokens
+		rec.UsageMismatch = u.CompletionTokens != rec.ContentChunks
+	}
+}
+
+func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Record) {
+	b, err := io.ReadAll(io.LimitReader(body, sse.DefaultMaxLine))
+	rec.End = time.Now()
+	if err != nil {
+		rec.Fail(classify(ctx, err, true), rec.Status, err)
+		return
+	}
+	var resp chunk
+	if err := json.Unmarshal(b, &resp); err != nil {
+		rec.Fail(record.BadEvent, rec.Status, err)
+		return
+	}
+	if len(resp.Choices) == 0 {
+		rec.Fail(record.BadEvent, rec.Status, errors.New("response had no choices"))
+		return
+	}
+	rec.FirstToken, rec.LastToken, rec.Chunks = rec.End, rec.End, 1
+	if resp.Usage != nil {
+		// One body carries every token: usage is the only count there is.
+		rec.PromptTokens, rec.OutputTokens = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
+	}
+}
+
+func statusClass(code int) record.Class {
+	switch {
+	case code == http.StatusTooManyRequests:
+		return record.HTTP429
+	case code >= 500:
+		return record.HTTP5xx
+	case code >= 400:
+		return record.HTTP4xx
+	}
+	return record.Other // 1xx/3xx that the transport did not follow
+}

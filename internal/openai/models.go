@@ -1,0 +1,89 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Endpoint is where a server is and how to address it: the parts of Config
+// that requests other than completions need too.
+type Endpoint struct {
+	// BaseURL is the server's root, e.g. http://127.0.0.1:8000 or an
+	// ingress address; API paths such as /v1/chat/completions are appended.
+	BaseURL string
+	// Host overrides the Host header (e.g. llm.local through an ingress
+	// address, without editing /etc/hosts).
+	Host string
+	// APIKey, when set, is sent as a bearer token.
+	APIKey string
+}
+
+// Validate reports a malformed BaseURL, naming the field.
+func (e Endpoint) Validate() error {
+	u, err := url.Parse(e.BaseURL)
+	switch {
+	case e.BaseURL == "":
+		return errors.New("openai: config: base_url: must be set")
+	case err != nil:
+		return fmt.Errorf("openai: config: base_url: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("openai: config: base_url: %q: scheme must be http or https", e.BaseURL)
+	case u.Host == "":
+		return fmt.Errorf("openai: config: base_url: %q: no host", e.BaseURL)
+	}
+	return nil
+}
+
+func (e Endpoint) newRequest(ctx context.Context, path string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(e.BaseURL, "/")+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("openai: %s: %w", path, err)
+	}
+	if e.Host != "" {
+		req.Host = e.Host
+	}
+	if e.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+	return req, nil
+}
+
+// ListModels returns the model IDs the server serves (GET /v1/models), in
+// the server's order. The first is what vLLM serves with --model.
+func ListModels(ctx context.Context, hc *http.Client, e Endpoint) ([]string, error) {
+	req, err := e.newRequest(ctx, "/v1/models")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("openai: list models: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		return nil, fmt.Errorf("openai: list models: HTTP %s", resp.Status)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
+		return nil, fmt.Errorf("openai: list models: decode: %w", err)
+	}
+	ids := make([]string, 0, len(list.Data))
+	for _, m := range list.Data {
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("openai: list models: the server lists none")
+	}
+	return ids, nil
+}

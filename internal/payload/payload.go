@@ -1,0 +1,108 @@
+// Package payload loads named request payloads (prompt plus output length)
+// from YAML, the form of fixtures/payloads.yaml. It uses go.yaml.in/yaml/v3,
+// the maintained continuation of gopkg.in/yaml.v3, in strict mode so a typo
+// in a field name is an error rather than a silently ignored setting.
+package payload
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/llm-platform/harness/fixtures"
+	"github.com/llm-platform/harness/internal/openai"
+)
+
+// Payload is one named request shape.
+type Payload struct {
+	Name        string           `yaml:"-"`
+	Description string           `yaml:"description"`
+	MaxTokens   int              `yaml:"max_tokens"`
+	Messages    []openai.Message `yaml:"messages"`
+}
+
+// Set is a collection of payloads by name.
+type Set map[string]Payload
+
+type file struct {
+	Payloads map[string]Payload `yaml:"payloads"`
+}
+
+// Parse decodes and validates a payloads document; src names it in errors.
+func Parse(src string, b []byte) (Set, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var f file
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("payload: %s: %w", src, err)
+	}
+	if len(f.Payloads) == 0 {
+		return nil, fmt.Errorf("payload: %s: payloads: none defined", src)
+	}
+	set := Set{}
+	for name, p := range f.Payloads {
+		p.Name = name
+		if err := p.validate(); err != nil {
+			return nil, fmt.Errorf("payload: %s: payloads.%s.%w", src, name, err)
+		}
+		set[name] = p
+	}
+	return set, nil
+}
+
+func (p Payload) validate() error {
+	if p.MaxTokens <= 0 {
+		return fmt.Errorf("max_tokens: %d: must be > 0", p.MaxTokens)
+	}
+	if len(p.Messages) == 0 {
+		return errors.New("messages: at least one is needed")
+	}
+	for i, m := range p.Messages {
+		switch {
+		case m.Role != "system" && m.Role != "user" && m.Role != "assistant":
+			return fmt.Errorf("messages[%d].role: %q: want system, user or assistant", i, m.Role)
+		case m.Content == "":
+			return fmt.Errorf("messages[%d].content: must not be empty", i)
+		}
+	}
+	return nil
+}
+
+// Default returns the committed fixtures/payloads.yaml.
+func Default() (Set, error) { return Parse("fixtures/payloads.yaml", fixtures.Payloads) }
+
+// Load reads a payloads file; an empty path means Default.
+func Load(path string) (Set, error) {
+	if path == "" {
+		return Default()
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Get returns the named payload, or an error naming the ones there are.
+func (s Set) Get(name string) (Payload, error) {
+	p, ok := s[name]
+	if !ok {
+		return Payload{}, fmt.Errorf("payload: %q: unknown payload (have %s)", name, strings.Join(s.Names(), ", "))
+	}
+	return p, nil
+}
+
+// Names lists the payload names, sorted.
+func (s Set) Names() []string {
+	n := make([]string, 0, len(s))
+	for k := range s {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}

@@ -1,0 +1,283 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/llm-platform/harness/internal/clock"
+)
+
+// maxBody bounds a request body; larger ones get 413, like vLLM behind a proxy.
+const maxBody = 8 << 20
+
+// Server is the simulator as an http.Handler.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	m       *metrics
+	slots   chan struct{} // one token per running sequence
+	running atomic.Int64
+	ids     atomic.Uint64
+	created int64
+
+	// clk schedules tokens: runtime timers would add up to a millisecond
+	// of slack to every token (see package clock).
+	clk *clock.Clock
+
+	mu  sync.Mutex // guards rng
+	rng *rand.Rand
+}
+
+// New validates cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:     cfg,
+		mux:     http.NewServeMux(),
+		m:       newMetrics(cfg.Model),
+		slots:   make(chan struct{}, cfg.MaxNumSeqs),
+		created: time.Now().Unix(),
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		clk:     clock.New(),
+	}
+	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	s.mux.HandleFunc("GET /v1/models", s.models)
+	s.mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.generate(w, r, true) })
+	s.mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { s.generate(w, r, false) })
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
+	return s, nil
+}
+
+// Close releases the server's clock. Requests still running fail their
+// token waits; close the HTTP server first.
+func (s *Server) Close() error { return s.clk.Close() }
+
+// Config returns the effective configuration (defaults filled in).
+func (s *Server) Config() Config { return s.cfg }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","created":%d,"owned_by":"vllm","root":%q,"max_model_len":2048}]}`,
+		s.cfg.Model, s.created, s.cfg.Model)
+}
+
+// genRequest is the union of the chat and completions request fields the
+// simulator honours.
+type genRequest struct {
+	Model    string `json:"model"`
+	Messages []struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"messages"`
+	Prompt        any  `json:"prompt"`
+	MaxTokens     *int `json:"max_tokens"`
+	Stream        bool `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// promptTokens estimates the prompt's token count as vLLM's tokenizer would
+// roughly see it: about four bytes per token, plus a few per chat message
+// for the template.
+func (g *genRequest) promptTokens() int {
+	n := 0
+	for _, m := range g.Messages {
+		n += 4 + (len(m.Content)+3)/4
+	}
+	if p, ok := g.Prompt.(string); ok {
+		n += (len(p) + 3) / 4
+	}
+	return max(n, 1)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"object":"error","message":%q,"type":%q,"code":%d}`, msg, http.StatusText(code), code)
+}
+
+// pickFault returns the request's fault: the header's, else one drawn by rate.
+func (s *Server) pickFault(r *http.Request) (Fault, error) {
+	if h := r.Header.Get(FaultHeader); h != "" {
+		f := Fault(h)
+		if !f.valid() {
+			return "", fmt.Errorf("%s: %q: unknown mode (have %s)", FaultHeader, h, faultNames())
+		}
+		return f, nil
+	}
+	if len(s.cfg.Faults) == 0 {
+		return "", nil
+	}
+	s.mu.Lock()
+	x := s.rng.Float64()
+	s.mu.Unlock()
+	for _, f := range Faults { // fixed order keeps seeded runs repeatable
+		if x < s.cfg.Faults[f] {
+			return f, nil
+		}
+		x -= s.cfg.Faults[f]
+	}
+	return "", nil
+}
+
+// scale applies jitter to d.
+func (s *Server) scale(d time.Duration) time.Duration {
+	if s.cfg.Jitter == 0 || d == 0 {
+		return d
+	}
+	s.mu.Lock()
+	f := 1 + s.cfg.Jitter*(2*s.rng.Float64()-1)
+	s.mu.Unlock()
+	return time.Duration(float64(d) * f)
+}
+
+// itl is the current inter-token latency given the running batch.
+func (s *Server) itl() time.Duration {
+	n := s.running.Load()
+	return s.scale(time.Duration(float64(s.cfg.ITL) * (1 + s.cfg.BatchSlowdown*float64(max(n-1, 0)))))
+}
+
+// admit waits for a running slot, counting the wait in
+// vllm:num_requests_waiting. It returns when the sequence started running:
+// arrived if a slot was free, so the latency model runs from the request's
+// arrival as vLLM's own TTFT does.
+func (s *Server) admit(ctx context.Context, arrived time.Time) (time.Time, bool) {
+	start := arrived
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.m.waiting.Inc()
+		select {
+		case s.slots <- struct{}{}:
+			start = time.Now()
+		case <-ctx.Done():
+			s.m.waiting.Dec()
+			return time.Time{}, false
+		}
+		s.m.waiting.Dec()
+	}
+	s.running.Add(1)
+	s.m.running.Inc()
+	return start, true
+}
+
+func (s *Server) release() {
+	s.running.Add(-1)
+	s.m.running.Dec()
+	<-s.slots
+}
+
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
+	arrived := time.Now()
+	var req genRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return
+	}
+	if chat && len(req.Messages) == 0 {
+		writeError(w, http.StatusBadRequest, "messages: at least one is required")
+		return
+	}
+	if req.Model != "" && req.Model != s.cfg.Model {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("The model `%s` does not exist.", req.Model))
+		return
+	}
+	maxTokens := s.cfg.DefaultMaxTokens
+	if req.MaxTokens != nil {
+		if *req.MaxTokens <= 0 {
+			writeError(w, http.StatusBadRequest, "max_tokens must be at least 1")
+			return
+		}
+		maxTokens = *req.MaxTokens
+	}
+	fault, err := s.pickFault(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if code := fault.status(); code != 0 {
+		writeError(w, code, "injected fault "+string(fault))
+		return
+	}
+	ctx := r.Context()
+	if fault == FaultHang {
+		hang(ctx, s.cfg.HangLimit)
+		return
+	}
+	admitted, ok := s.admit(ctx, arrived)
+	if !ok {
+		return
+	}
+	defer s.release()
+
+	prompt := req.promptTokens()
+	g := generation{
+		s: s, w: w, chat: chat, model: s.cfg.Model, fault: fault, maxTokens: maxTokens, promptTokens: prompt,
+		id:    strconv.AppendUint([]byte("cmpl-"), s.ids.Add(1), 10),
+		usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+	}
+	first := admitted.Add(s.scale(s.cfg.TTFT + time.Duration(prompt)*s.cfg.PrefillPerToken))
+	if req.Stream {
+		ok = g.stream(ctx, first)
+	} else {
+		ok = g.whole(ctx, first)
+	}
+	if !ok {
+		return
+	}
+	s.m.ttft.Observe(g.firstAt.Sub(arrived).Seconds())
+	s.m.e2e.Observe(time.Since(arrived).Seconds())
+	s.m.genTokens.Add(float64(maxTokens))
+	s.m.prompt.Add(float64(prompt))
+	s.m.success.WithLabelValues("length").Inc()
+}
+
+// hang holds a request without answering until the client leaves or limit passes.
+func hang(ctx context.Context, limit time.Duration) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// resetConn drops the request's connection with a TCP reset, as a crashed
+// backend or a killed pod would.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler) // HTTP/2: net/http resets the stream
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}

@@ -44,8 +44,10 @@ vet: ## go vet and gofmt check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test
+# -p 1: one package at a time, so the timing-accuracy tests do not share the
+# two cores with other packages' tests.
 test: tools vet ## run every test (unit, simulator, llm-d-inference-sim)
-	LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./...
+	LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 15m ./...
 
 .PHONY: perf
 perf: ## the main job: a payload x concurrency sweep, summary on stdout

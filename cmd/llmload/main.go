@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/cell"
+	"github.com/llm-platform/harness/internal/gctune"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
@@ -34,6 +35,7 @@ import (
 const modelLookupTimeout = 30 * time.Second
 
 func main() {
+	gctune.Apply(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
@@ -251,7 +253,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		writeTable(out, results)
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted after %d of %d cells", len(results), len(specs))
+		return fmt.Errorf("interrupted in cell %d of %d; the table shows the requests that finished", len(results), len(specs))
 	}
 	return nil
 }

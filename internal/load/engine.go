@@ -136,6 +136,9 @@ func runClosed(ph *phase, p Plan, start time.Time) {
 	var wg sync.WaitGroup
 	for w := range p.VUs {
 		wg.Go(func() {
+			if p.RampUp > 0 && !sleepUntil(ph.ctx, start.Add(p.RampUp*time.Duration(w)/time.Duration(p.VUs))) {
+				return
+			}
 			rec := new(record.Record)
 			for ph.ctx.Err() == nil && (deadline.IsZero() || time.Now().Before(deadline)) && left.Add(-1) >= 0 {
 				ph.do(rec, w, time.Time{})
@@ -183,4 +186,17 @@ func runOpen(ph *phase, p Plan, start time.Time) {
 		})
 	}
 	wg.Wait()
+}
+
+// sleepUntil waits for t or ctx with a runtime timer (millisecond slack is
+// fine for a ramp); it reports whether t came first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	tm := time.NewTimer(time.Until(t))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

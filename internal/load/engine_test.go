@@ -89,6 +89,26 @@ func TestClosedLoopDuration(t *testing.T) {
 	}
 }
 
+func TestRampUpSpreadsStarts(t *testing.T) {
+	// Requests outlast the ramp, so each VU takes exactly one.
+	d, k := &fakeDoer{d: 100 * time.Millisecond}, &keep{}
+	sum, err := Run(context.Background(), Plan{VUs: 4, Iterations: 4, RampUp: 80 * time.Millisecond}, d, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[int]time.Duration{}
+	for _, r := range k.recs {
+		first[r.Worker] = r.Start.Sub(sum.Start)
+	}
+	// VU i starts at i x 20 ms (runtime timers: up to ~1 ms late).
+	for w := range 4 {
+		want := time.Duration(w) * 20 * time.Millisecond
+		if got := first[w]; got < want || got > want+10*time.Millisecond {
+			t.Errorf("VU %d first start at %v, want %v", w, got, want)
+		}
+	}
+}
+
 func TestWarmupNotRecorded(t *testing.T) {
 	d, k := &fakeDoer{}, &keep{}
 	sum, err := Run(context.Background(), Plan{VUs: 2, Iterations: 10, Warmup: 3}, d, k)

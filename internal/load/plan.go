@@ -52,6 +52,14 @@ type Plan struct {
 	// (in-flight requests finish). With Iterations, whichever ends first.
 	Duration time.Duration
 
+	// RampUp spreads the VUs' first requests evenly over this long (VU i
+	// starts at i*RampUp/VUs), as k6's ramping executors and vLLM's
+	// benchmark ramp-up do. Without it every VU starts at once, and with
+	// uniform latencies their streams stay in lockstep: every token of
+	// every stream falls due in the same instant, which measures the
+	// client's burst handling more than the server.
+	RampUp time.Duration
+
 	// Rate is the open-loop arrival rate in requests per second.
 	Rate float64
 	// Arrival is the inter-arrival process (Constant when empty).
@@ -106,6 +114,10 @@ func (p Plan) Validate() error {
 		return invalid("warmup", "%d: must be >= 0", p.Warmup)
 	case p.MaxInFlight < 0:
 		return invalid("max_in_flight", "%d: must be >= 0", p.MaxInFlight)
+	case p.RampUp < 0:
+		return invalid("ramp_up", "%v: must be >= 0", p.RampUp)
+	case p.RampUp > 0 && p.Rate > 0:
+		return invalid("ramp_up", "is for closed loop; an open loop's rate sets its pace")
 	}
 	if p.Mode() == Closed {
 		switch {

@@ -30,6 +30,8 @@ func TestPlanValidate(t *testing.T) {
 		{Plan{VUs: 1, Iterations: 1, Warmup: -1}, "warmup"},
 		{Plan{VUs: 1, Duration: -time.Second}, "duration"},
 		{Plan{Rate: 1, Requests: 1, MaxInFlight: -1}, "max_in_flight"},
+		{Plan{VUs: 1, Iterations: 1, RampUp: -1}, "ramp_up"},
+		{Plan{Rate: 1, Requests: 1, RampUp: time.Second}, "ramp_up"},
 	} {
 		err := tc.plan.Validate()
 		if tc.field == "" {

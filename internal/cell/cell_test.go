@@ -1,0 +1,218 @@
+package cell_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/llm-platform/harness/internal/cell"
+	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/payload"
+	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/sim/simproc"
+)
+
+// TestMain tunes the GC as the commands and suites that run the engine do,
+// and lets this binary serve as a simulator child process.
+func TestMain(m *testing.M) {
+	simproc.ServeIfChild()
+	gctune.Apply(os.Getenv)
+	goleak.VerifyTestMain(m)
+}
+
+// payloads is a test set: n16 asks for 16 tokens.
+var payloads = payload.Set{
+	"n16": {Name: "n16", MaxTokens: 16, Messages: []openai.Message{{Role: "user", Content: "Count to sixteen."}}},
+	"n32": {Name: "n32", MaxTokens: 32, Messages: []openai.Message{{Role: "user", Content: "Count to thirty-two."}}},
+}
+
+func startSim(t testing.TB, cfg sim.Config) string {
+	t.Helper()
+	in, err := sim.Start(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := in.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return in.URL
+}
+
+// startSimProcess serves a simulator from a child process, as a real server
+// would be: its GC and scheduling are not the client's.
+func startSimProcess(t testing.TB, args ...string) string {
+	t.Helper()
+	c, err := simproc.Start(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c.URL
+}
+
+func target(url string) cell.Target {
+	return cell.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: sim.DefaultModel}
+}
+
+// TestInvalidConfigNamesField covers the issue's list: each invalid input
+// fails before any request, with an error naming the field.
+func TestInvalidConfigNamesField(t *testing.T) {
+	good := cell.Spec{Target: target("http://127.0.0.1:1"), Payload: "n16", Plan: load.Plan{VUs: 4, Iterations: 8}}
+	for _, tc := range []struct {
+		name, field string
+		edit        func(*cell.Spec)
+	}{
+		{"concurrency zero", "vus/rate", func(s *cell.Spec) { s.Plan.VUs = 0 }},
+		{"concurrency negative", "vus", func(s *cell.Spec) { s.Plan.VUs = -2 }},
+		{"iterations < VUs", "iterations", func(s *cell.Spec) { s.Plan.Iterations = 3 }},
+		{"unknown payload", "payload", func(s *cell.Spec) { s.Payload = "huge" }},
+		{"malformed URL", "base_url", func(s *cell.Spec) { s.Target.BaseURL = "llm.local:80" }},
+		{"URL without host", "base_url", func(s *cell.Spec) { s.Target.BaseURL = "http://" }},
+		{"rate and VUs unset", "vus/rate", func(s *cell.Spec) { s.Plan = load.Plan{Iterations: 8} }},
+		{"negative SLO", "slo", func(s *cell.Spec) { s.SLO.TTFT = -1 }},
+	} {
+		s := good
+		tc.edit(&s)
+		_, err := cell.Run(context.Background(), s, payloads)
+		if !errors.Is(err, cell.ErrInvalid) || !strings.Contains(err.Error(), tc.field+":") {
+			t.Errorf("%s: err = %v, want ErrInvalid naming %q", tc.name, err, tc.field)
+		}
+	}
+	if err := good.Validate(payloads); err != nil {
+		t.Errorf("valid spec: %v", err)
+	}
+}
+
+// TestAccuracyAgainstSimulator is the engine's calibration: with jitter
+// off the simulator's latencies are exact, so what we measure must match
+// them at low and high concurrency. The simulator runs in its own process,
+// as a real server would.
+//
+// Noise on a shared machine (another process, a hypervisor's steal) only
+// ever adds latency, while a bias in the engine would show in every run; so
+// each concurrency gets up to three attempts and must pass one, and every
+// attempt is logged.
+func TestAccuracyAgainstSimulator(t *testing.T) {
+	const ttft, itl, attempts = 50 * time.Millisecond, 10 * time.Millisecond, 3
+	url := startSimProcess(t, "-ttft", ttft.String(), "-itl", itl.String(), "-max-num-seqs", "256",
+		"-prefill-per-token", "0", "-jitter", "0", "-batch-slowdown", "0")
+	// Enough requests that p99 is not a single scheduling hiccup.
+	for _, c := range []struct{ vus, iterations int }{{1, 30}, {16, 160}, {128, 768}} {
+		var problems []string
+		for attempt := 1; attempt <= attempts; attempt++ {
+			res, err := cell.Run(context.Background(), cell.Spec{
+				Target: target(url), Payload: "n16",
+				// One warm-up request per VU opens the connections; the ramp
+				// keeps the streams from running in lockstep (see Plan.RampUp).
+				Plan: load.Plan{VUs: c.vus, Iterations: c.iterations, Warmup: c.vus, RampUp: itl},
+			}, payloads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Stats
+			t.Logf("c=%3d attempt %d: TTFT p50 %v p99 %v; ITL p50 %v p99 %v; E2E p50 %v",
+				c.vus, attempt, s.TTFT.P50, s.TTFT.P99, s.ITL.P50, s.ITL.P99, s.E2E.P50)
+			if s.Successes != int64(c.iterations) || s.OutputTokens != int64(16*c.iterations) || s.UsageMismatches != 0 {
+				t.Fatalf("c=%d: %d of %d succeeded, %d tokens, %d mismatches", c.vus, s.Successes, c.iterations, s.OutputTokens, s.UsageMismatches)
+			}
+			problems = problems[:0]
+			for name, got := range map[string]time.Duration{"TTFT p50": s.TTFT.P50, "TTFT p99": s.TTFT.P99} {
+				if d := got - ttft; d < -time.Millisecond || d > time.Millisecond {
+					problems = append(problems, fmt.Sprintf("%s = %v, want %v ± 1ms", name, got, ttft))
+				}
+			}
+			if d := s.ITL.P50 - itl; d < -500*time.Microsecond || d > 500*time.Microsecond {
+				problems = append(problems, fmt.Sprintf("ITL p50 = %v, want %v ± 0.5ms", s.ITL.P50, itl))
+			}
+			if len(problems) == 0 {
+				break
+			}
+		}
+		for _, p := range problems {
+			t.Errorf("c=%d, all %d attempts: last %s", c.vus, attempts, p)
+		}
+	}
+}
+
+// TestFaultMixClassified: every fault mode at once, each request ends in
+// its class, the counts add up, and nothing hangs.
+func TestFaultMixClassified(t *testing.T) {
+	faults := map[sim.Fault]float64{}
+	for _, f := range sim.Faults {
+		faults[f] = 0.06
+	}
+	url := startSim(t, sim.Config{TTFT: 2 * time.Millisecond, ITL: time.Millisecond, Faults: faults, Seed: 11})
+	tg := target(url)
+	tg.IdleTimeout = 300 * time.Millisecond
+	res, err := cell.Run(context.Background(), cell.Spec{Target: tg, Payload: "n16", Plan: load.Plan{VUs: 16, Iterations: 400}}, payloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Stats
+	var errs int64
+	for _, n := range s.Errors {
+		errs += n
+	}
+	t.Logf("errors: %v of %d", s.Errors, s.Requests)
+	if s.Requests != 400 || s.Successes+errs != 400 {
+		t.Fatalf("requests %d = successes %d + errors %d?", s.Requests, s.Successes, errs)
+	}
+	for _, c := range []record.Class{record.HTTP429, record.HTTP5xx, record.ConnReset, record.Timeout, record.BadEvent, record.StreamTruncated} {
+		if s.Errors[c] == 0 {
+			t.Errorf("class %s never seen", c)
+		}
+	}
+	if other := s.Errors[record.Other] + s.Errors[record.ClientAbort]; other != 0 {
+		t.Errorf("%d requests fell outside their fault's class", other)
+	}
+}
+
+// TestCancelMidRun against a real server: half the requests hang; the
+// run is cancelled and must return within a second with what finished.
+func TestCancelMidRun(t *testing.T) {
+	url := startSim(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, Faults: map[sim.Fault]float64{sim.FaultHang: 0.3}, Seed: 5})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	res, err := cell.Run(ctx, cell.Spec{Target: target(url), Payload: "n16", Plan: load.Plan{VUs: 8, Iterations: 100000}}, payloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late := time.Since(begin) - 300*time.Millisecond; late > time.Second {
+		t.Errorf("returned %v after the cancel", late)
+	}
+	if !res.Summary.Stopped || res.Summary.Interrupted == 0 || res.Stats.Successes == 0 || res.Stats.Requests != res.Summary.Recorded {
+		t.Errorf("summary %+v, stats requests %d successes %d", res.Summary, res.Stats.Requests, res.Stats.Successes)
+	}
+	if res.Stats.ErrorRate() != 0 {
+		t.Errorf("the stop showed up as errors: %v", res.Stats.Errors)
+	}
+}
+
+func TestRecordsJSONL(t *testing.T) {
+	url := startSim(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	var buf strings.Builder
+	res, err := cell.Run(context.Background(), cell.Spec{Target: target(url), Payload: "n16", Plan: load.Plan{Rate: 200, Requests: 10}, Records: &buf}, payloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 10 || res.Stats.Requests != 10 || !strings.Contains(lines[0], `"intended_start":`) || !strings.Contains(lines[0], `"output_tokens":16`) {
+		t.Fatalf("%d lines, first %s", len(lines), lines[0])
+	}
+}

@@ -1,0 +1,115 @@
+package cell_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-platform/harness/internal/cell"
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
+)
+
+// llmdStartTimeout bounds llm-d-inference-sim's start-up.
+const llmdStartTimeout = 20 * time.Second
+
+// startLLMD runs llm-d-inference-sim (an independent vLLM simulator, built
+// by `make tools`) on a free loopback port. Without the binary the test is
+// skipped, or fails when HARNESS_REQUIRE_TOOLS=1 (as make test sets).
+func startLLMD(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := os.Getenv("LLMD_INFERENCE_SIM")
+	if bin == "" {
+		if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
+			t.Fatal("LLMD_INFERENCE_SIM is not set: run `make test`, which builds llm-d-inference-sim")
+		}
+		t.Skip("LLMD_INFERENCE_SIM not set: `make test` builds llm-d-inference-sim and runs this cross-check")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port)}, args...)...)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("llm-d-inference-sim output:\n%s", logs.String())
+		}
+	})
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	ctx, cancel := context.WithTimeout(context.Background(), llmdStartTimeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := openai.ListModels(ctx, &http.Client{Timeout: time.Second}, openai.Endpoint{BaseURL: url}); err == nil {
+			return url
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("llm-d-inference-sim not ready within %v", llmdStartTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// TestAgainstLLMDInferenceSim cross-checks the engine against a vLLM
+// simulator we did not write: its TTFT, and exact token counts.
+func TestAgainstLLMDInferenceSim(t *testing.T) {
+	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+	url := startLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
+	var records bytes.Buffer
+	res, err := cell.Run(context.Background(), cell.Spec{
+		Target:  cell.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: model},
+		Payload: "n32",
+		Plan:    load.Plan{VUs: 4, Iterations: 40, Warmup: 4},
+		Records: &records,
+	}, payloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Stats
+	t.Logf("TTFT p50 %v p99 %v; ITL p50 %v; E2E p50 %v; %d tokens", s.TTFT.P50, s.TTFT.P99, s.ITL.P50, s.E2E.P50, s.OutputTokens)
+	if s.Successes != 40 {
+		t.Fatalf("%d of 40 succeeded: %v", s.Successes, s.Errors)
+	}
+	if d := s.TTFT.P50 - 50*time.Millisecond; d < -3*time.Millisecond || d > 3*time.Millisecond {
+		t.Errorf("TTFT p50 %v, want 50ms ± 3ms", s.TTFT.P50)
+	}
+	// Every request's token count equals max_tokens, by usage and by
+	// content chunks alike.
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(records.String()), "\n") {
+		var r struct {
+			OutputTokens  int  `json:"output_tokens"`
+			ContentChunks int  `json:"content_chunks"`
+			Mismatch      bool `json:"usage_mismatch"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.OutputTokens != 32 || r.ContentChunks != 32 || r.Mismatch {
+			t.Errorf("record %d: %d tokens by usage, %d content chunks; want 32 and 32", n, r.OutputTokens, r.ContentChunks)
+		}
+		n++
+	}
+	if n != 40 {
+		t.Errorf("%d records, want 40", n)
+	}
+}

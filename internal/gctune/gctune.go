@@ -1,0 +1,29 @@
+// Package gctune sets the Go garbage collector for processes that measure
+// time: the load generator and the simulator. Their live heap is small (a
+// few MiB) while they allocate steadily per request, so the default GOGC of
+// 100 collects several times a second, and each cycle's mark phase takes CPU
+// from the goroutines that stamp or emit tokens. Measured on this project's
+// 2-core CI machine, client and simulator in one process, 128 streams against
+// an exact 50 ms TTFT: p99 51.8 ms at GOGC=100, 50.9 ms at 400, 50.8 ms with
+// the GC off.
+//
+// It is process-wide, so only the owner of the process calls it: a command's
+// main, a test main, a suite's set-up. Do not call it from library code.
+package gctune
+
+import "runtime/debug"
+
+// Percent is the GC target Apply sets: the heap may grow to five times what
+// is live before a collection, which keeps a load generator's heap in the
+// tens of MiB while cutting collections fivefold.
+const Percent = 400
+
+// Apply sets the GC target to Percent, unless the environment sets GOGC
+// (env is os.Getenv), and returns a function restoring the previous target.
+func Apply(env func(string) string) (restore func()) {
+	if env("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(Percent)
+	return func() { debug.SetGCPercent(prev) }
+}

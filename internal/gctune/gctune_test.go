@@ -1,0 +1,21 @@
+package gctune
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+func TestApply(t *testing.T) {
+	restore := Apply(func(string) string { return "" })
+	if got := debug.SetGCPercent(Percent); got != Percent {
+		t.Errorf("GC percent %d after Apply, want %d", got, Percent)
+	}
+	restore()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d after restore, want 100", got)
+	}
+	Apply(func(string) string { return "50" })()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("an explicit GOGC was overridden: %d", got)
+	}
+}

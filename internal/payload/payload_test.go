@@ -1,0 +1,58 @@
+package payload
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefault(t *testing.T) {
+	s, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := s.Get("short")
+	if err != nil || short.MaxTokens != 64 || short.Name != "short" {
+		t.Errorf("short: %+v %v", short, err)
+	}
+	long, err := s.Get("long")
+	if err != nil || long.MaxTokens != 256 || len(long.Messages) != 2 {
+		t.Errorf("long: %+v %v", long, err)
+	}
+	_, err = s.Get("huge")
+	if err == nil || !strings.Contains(err.Error(), `"huge": unknown payload (have long, short)`) {
+		t.Errorf("unknown payload: %v", err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"payloads: {}", "payloads: none defined"},
+		{"payloads:\n  a:\n    max_tokens: 0\n    messages: [{role: user, content: x}]", "payloads.a.max_tokens: 0"},
+		{"payloads:\n  a:\n    max_tokens: 1", "payloads.a.messages"},
+		{"payloads:\n  a:\n    max_tokens: 1\n    messages: [{role: robot, content: x}]", "messages[0].role"},
+		{"payloads:\n  a:\n    max_tokens: 1\n    messages: [{role: user, content: ''}]", "messages[0].content"},
+		{"payloads:\n  a:\n    max_token: 1", "field max_token not found"},
+		{"payloads: [", "yaml"},
+	} {
+		if _, err := Parse("x.yaml", []byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p.yaml")
+	doc := "payloads:\n  tiny:\n    max_tokens: 4\n    messages:\n      - role: user\n        content: hi\n"
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(p)
+	if err != nil || len(s.Names()) != 1 || s["tiny"].MaxTokens != 4 {
+		t.Fatalf("%v %v", s, err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing file: want an error")
+	}
+}

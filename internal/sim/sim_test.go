@@ -1,0 +1,292 @@
+package sim_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/llm-platform/harness/internal/sim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func start(t *testing.T, cfg sim.Config) string {
+	t.Helper()
+	in, err := sim.Start(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := in.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return in.URL
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+func post(t *testing.T, url, path, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+path, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+const chat = `{"model":"TinyLlama/TinyLlama-1.1B-Chat-v1.0","messages":[{"role":"user","content":"hello there"}],"max_tokens":3`
+
+func TestEndpoints(t *testing.T) {
+	url := start(t, sim.Config{})
+	if code, _ := get(t, url+"/health"); code != 200 {
+		t.Errorf("/health: %d", code)
+	}
+	if code, body := get(t, url+"/v1/models"); code != 200 || !strings.Contains(body, `"id":"TinyLlama/TinyLlama-1.1B-Chat-v1.0"`) {
+		t.Errorf("/v1/models: %d %s", code, body)
+	}
+
+	resp, body := post(t, url, "/v1/chat/completions", chat+`,"stream":true,"stream_options":{"include_usage":true}}`)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("stream content type %q", ct)
+	}
+	events := strings.Split(strings.TrimSpace(body), "\n\n")
+	// role chunk, 3 tokens, usage chunk, [DONE]
+	if len(events) != 6 || events[5] != "data: [DONE]" || !strings.Contains(events[0], `"role":"assistant"`) ||
+		!strings.Contains(events[3], `"finish_reason":"length"`) || !strings.Contains(events[4], `"choices":[],"usage":{"prompt_tokens":`) ||
+		!strings.Contains(events[4], `"completion_tokens":3`) {
+		t.Errorf("chat stream:\n%s", body)
+	}
+
+	_, body = post(t, url, "/v1/chat/completions", chat+`}`)
+	if !strings.Contains(body, `"object":"chat.completion"`) || !strings.Contains(body, `"message":{"role":"assistant","content":"The quick brown "}`) ||
+		!strings.Contains(body, `"completion_tokens":3`) {
+		t.Errorf("chat whole: %s", body)
+	}
+
+	_, body = post(t, url, "/v1/completions", `{"prompt":"hi","max_tokens":2,"stream":true}`)
+	events = strings.Split(strings.TrimSpace(body), "\n\n")
+	if len(events) != 3 || !strings.Contains(events[0], `"text":"The "`) || strings.Contains(body, "usage") {
+		t.Errorf("completions stream (no usage asked):\n%s", body)
+	}
+	_, body = post(t, url, "/v1/completions", `{"prompt":"hi","max_tokens":2}`)
+	if !strings.Contains(body, `"object":"text_completion"`) || !strings.Contains(body, `"text":"The quick "`) {
+		t.Errorf("completions whole: %s", body)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	url := start(t, sim.Config{})
+	for _, tc := range []struct {
+		name, body string
+		hdr        []string
+		code       int
+	}{
+		{"bad json", `{"messages":`, nil, 400},
+		{"no messages", `{"messages":[]}`, nil, 400},
+		{"zero max_tokens", `{"messages":[{"role":"user","content":"x"}],"max_tokens":0}`, nil, 400},
+		{"unknown model", `{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}`, nil, 404},
+		{"unknown fault", chat + `}`, []string{sim.FaultHeader, "meteor"}, 400},
+		{"too large", `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 9<<20) + `"}]}`, nil, 413},
+		{"header fault", chat + `}`, []string{sim.FaultHeader, "503"}, 503},
+	} {
+		resp, body := post(t, url, "/v1/chat/completions", tc.body, tc.hdr...)
+		if resp.StatusCode != tc.code || !strings.Contains(body, `"object":"error"`) {
+			t.Errorf("%s: %d %s, want %d and an error object", tc.name, resp.StatusCode, body, tc.code)
+		}
+	}
+}
+
+// scrape returns the value of the sample whose line starts with name.
+func scrape(t *testing.T, url, name string) float64 {
+	t.Helper()
+	_, body := get(t, url+"/metrics")
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("metric %s not exposed", name)
+	return 0
+}
+
+// TestQueueAndMetrics: with max_num_seqs 1, concurrent requests wait (and
+// vllm:num_requests_waiting says so), run one after another, and the
+// counters add up afterwards.
+func TestQueueAndMetrics(t *testing.T) {
+	const n, tokens = 3, 5
+	url := start(t, sim.Config{TTFT: 20 * time.Millisecond, ITL: 10 * time.Millisecond, MaxNumSeqs: 1})
+	var wg sync.WaitGroup
+	ends := make(chan time.Time, n)
+	begin := time.Now()
+	for range n {
+		wg.Go(func() {
+			post(t, url, "/v1/chat/completions", fmt.Sprintf(`{"messages":[{"role":"user","content":"abcdefgh"}],"max_tokens":%d}`, tokens))
+			ends <- time.Now()
+		})
+	}
+	// Wait (by polling the server's own gauge, not sleeping) for the queue.
+	deadline := time.Now().Add(5 * time.Second)
+	for scrape(t, url, "vllm:num_requests_waiting") != n-1 {
+		if time.Now().After(deadline) {
+			t.Fatal("never saw 2 requests waiting")
+		}
+	}
+	if got := scrape(t, url, "vllm:num_requests_running"); got != 1 {
+		t.Errorf("running = %v, want 1", got)
+	}
+	wg.Wait()
+	close(ends)
+	var last time.Time
+	for e := range ends {
+		if e.After(last) {
+			last = e
+		}
+	}
+	// Serial: 3 x (20 ms + 4 x 10 ms) = 180 ms at least.
+	if took := last.Sub(begin); took < 180*time.Millisecond {
+		t.Errorf("3 requests through 1 slot took %v, want >= 180ms", took)
+	}
+	for name, want := range map[string]float64{
+		"vllm:num_requests_waiting":              0,
+		"vllm:num_requests_running":              0,
+		"vllm:request_success_total":             n,
+		"vllm:generation_tokens_total":           n * tokens,
+		"vllm:prompt_tokens_total":               n * 6, // 8 bytes / 4 + 4 template tokens
+		"vllm:time_to_first_token_seconds_count": n,
+		"vllm:e2e_request_latency_seconds_count": n,
+	} {
+		if got := scrape(t, url, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	// Queueing shows in vLLM's TTFT histogram: 20 ms, 60+20 ms, 120+20 ms.
+	if sum := scrape(t, url, "vllm:time_to_first_token_seconds_sum"); sum < 0.235 {
+		t.Errorf("TTFT sum %vs: queue wait not counted", sum)
+	}
+}
+
+// TestBatchSlowdown: two running sequences stretch each other's ITL.
+func TestBatchSlowdown(t *testing.T) {
+	url := start(t, sim.Config{ITL: 10 * time.Millisecond, BatchSlowdown: 0.5})
+	timeOne := func() time.Duration {
+		b := time.Now()
+		post(t, url, "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"max_tokens":11}`)
+		return time.Since(b)
+	}
+	alone := timeOne()
+	var wg sync.WaitGroup
+	var together [2]time.Duration
+	for i := range 2 {
+		wg.Go(func() { together[i] = timeOne() })
+	}
+	wg.Wait()
+	// 10 gaps of 10 ms alone; of 15 ms while both run.
+	if alone < 100*time.Millisecond || alone > 130*time.Millisecond || together[0] < 140*time.Millisecond {
+		t.Errorf("alone %v, together %v; want ~100ms and ~150ms", alone, together)
+	}
+}
+
+func TestHangEndsWhenClientLeaves(t *testing.T) {
+	url := start(t, sim.Config{HangLimit: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/chat/completions", strings.NewReader(chat+`}`))
+	req.Header.Set(sim.FaultHeader, "hang")
+	if _, err := client.Do(req); err == nil {
+		t.Fatal("hang answered")
+	}
+	// Close (in Cleanup) returning promptly and goleak passing prove the
+	// handler left when the client did.
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		cfg   sim.Config
+	}{
+		{"ttft", sim.Config{TTFT: -1}},
+		{"prefill_per_token", sim.Config{PrefillPerToken: -1}},
+		{"itl", sim.Config{ITL: -1}},
+		{"max_num_seqs", sim.Config{MaxNumSeqs: -1}},
+		{"batch_slowdown", sim.Config{BatchSlowdown: -1}},
+		{"jitter", sim.Config{Jitter: 1}},
+		{"default_max_tokens", sim.Config{DefaultMaxTokens: -1}},
+		{"faults", sim.Config{Faults: map[sim.Fault]float64{"meteor": 0.1}}},
+		{"faults", sim.Config{Faults: map[sim.Fault]float64{sim.Fault429: 2}}},
+		{"faults", sim.Config{Faults: map[sim.Fault]float64{sim.Fault429: 0.6, sim.Fault500: 0.6}}},
+	} {
+		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.field+":") {
+			t.Errorf("%+v: err = %v, want one naming %s", tc.cfg, err, tc.field)
+		}
+	}
+	for name, p := range sim.Presets {
+		if err := p.Validate(); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	if _, err := sim.Preset("h100"); err == nil || !strings.Contains(err.Error(), "fast, rtx3060-tinyllama") {
+		t.Errorf("unknown preset: %v", err)
+	}
+}
+
+func TestParseFaults(t *testing.T) {
+	f, err := sim.ParseFaults(" 429=0.01, stall=0.5 ")
+	if err != nil || len(f) != 2 || f[sim.Fault429] != 0.01 || f[sim.FaultStall] != 0.5 {
+		t.Fatalf("got %v, %v", f, err)
+	}
+	for _, bad := range []string{"429", "429=x", "meteor=0.1"} {
+		if _, err := sim.ParseFaults(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+	if f, err := sim.ParseFaults(""); err != nil || len(f) != 0 {
+		t.Errorf("empty: %v %v", f, err)
+	}
+}
+
+// TestFaultRates: rate-based faults hit about the configured share.
+func TestFaultRates(t *testing.T) {
+	url := start(t, sim.Config{Faults: map[sim.Fault]float64{sim.Fault429: 0.3, sim.Fault500: 0.2}, Seed: 3})
+	codes := map[int]int{}
+	for range 400 {
+		resp, _ := post(t, url, "/v1/chat/completions", chat+`}`)
+		codes[resp.StatusCode]++
+	}
+	// Binomial sd at n=400 is about 9 and 8: allow 4 sd.
+	if codes[429] < 120-36 || codes[429] > 120+36 || codes[500] < 80-32 || codes[500] > 80+32 || codes[200]+codes[429]+codes[500] != 400 {
+		t.Errorf("status counts %v, want about 120 x 429, 80 x 500, rest 200", codes)
+	}
+}

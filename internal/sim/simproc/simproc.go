@@ -1,0 +1,142 @@
+// Package simproc runs the simulator in a child process that re-executes the
+// current binary, so that a test or benchmark measures a server that does not
+// share its heap, its GC pauses or its scheduler: a real server never does.
+//
+// A test binary opts in by calling ServeIfChild first in TestMain; Start then
+// launches a child of that binary with llmsim's flags (see sim.Flags).
+package simproc
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/sim"
+)
+
+// envArgs carries the child's flags, JSON-encoded; its presence makes the
+// process a child.
+const envArgs = "HARNESS_SIMPROC_ARGS"
+
+// Timeouts for the child's life cycle.
+const (
+	StartTimeout = 10 * time.Second
+	StopTimeout  = 5 * time.Second
+)
+
+// ServeIfChild serves the simulator and exits when this process is a child
+// started by Start; otherwise it returns at once. Call it first in TestMain.
+func ServeIfChild() {
+	raw, ok := os.LookupEnv(envArgs)
+	if !ok {
+		return
+	}
+	if err := serve(raw); err != nil {
+		fmt.Fprintln(os.Stderr, "simproc child:", err)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+func serve(raw string) error {
+	var args []string
+	if err := json.Unmarshal([]byte(raw), &args); err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("simproc", flag.ContinueOnError)
+	config := sim.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config()
+	if err != nil {
+		return err
+	}
+	gctune.Apply(os.Getenv)
+	in, err := sim.Start(cfg, "")
+	if err != nil {
+		return err
+	}
+	fmt.Println(in.URL)
+	_, _ = io.Copy(io.Discard, os.Stdin) // the parent closes stdin to stop us
+	return in.Close()
+}
+
+// Child is a running simulator process.
+type Child struct {
+	URL   string
+	cmd   *exec.Cmd
+	stdin io.Closer
+}
+
+// Start launches a child serving the simulator configured by args (llmsim's
+// flags, e.g. "-preset", "fast") and waits for its URL.
+func Start(args ...string) (*Child, error) {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envArgs+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("simproc: start: %w", err)
+	}
+	c := &Child{cmd: cmd, stdin: stdin}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case url, ok := <-line:
+		if ok && strings.HasPrefix(url, "http://") {
+			c.URL = url
+			return c, nil
+		}
+		_ = c.Stop()
+		return nil, fmt.Errorf("simproc: child did not report its URL (got %q)", url)
+	case <-time.After(StartTimeout):
+		_ = c.Stop()
+		return nil, errors.New("simproc: child did not start within " + StartTimeout.String())
+	}
+}
+
+// Stop ends the child: stdin closes, and it is killed if it has not exited
+// within StopTimeout.
+func (c *Child) Stop() error {
+	_ = c.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	defer cancel()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = c.cmd.Process.Kill()
+		<-done
+		return errors.New("simproc: child killed after " + StopTimeout.String())
+	}
+}

@@ -55,7 +55,7 @@ type options struct {
 	rates                       []float64
 	iterations, perVU           int
 	requests, maxInFlight       int
-	duration                    time.Duration
+	duration, rampUp            time.Duration
 	arrival                     string
 	warmup                      int
 	timeout, idle               time.Duration
@@ -82,6 +82,7 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.perVU, "iterations-per-vu", 0, "closed loop: requests per VU per cell (default 48 when no bound is set)")
 	fs.IntVar(&o.requests, "requests", 0, "open loop: requests per cell")
 	fs.DurationVar(&o.duration, "duration", 0, "stop releasing requests after this long per cell")
+	fs.DurationVar(&o.rampUp, "ramp-up", 0, "closed loop: spread the VUs' first requests over this long")
 	fs.StringVar(&o.arrival, "arrival", "constant", "open-loop arrivals: constant or poisson")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "open loop: cap on requests in flight (default 1024)")
 	fs.IntVar(&o.warmup, "warmup", 0, "warm-up requests per cell, not recorded")
@@ -159,7 +160,7 @@ func (o options) specs(t cell.Target, set payload.Set) ([]cell.Spec, error) {
 			if o.perVU > 0 {
 				it = o.perVU * v
 			}
-			if err := add(load.Plan{VUs: v, Iterations: it}); err != nil {
+			if err := add(load.Plan{VUs: v, Iterations: it, RampUp: o.rampUp}); err != nil {
 				return nil, err
 			}
 		}

@@ -49,7 +49,7 @@ func TestJSONOutput(t *testing.T) {
 		Stats struct {
 			Requests  int64 `json:"requests"`
 			Successes int64 `json:"successes"`
-		}
+		} `json:"stats"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &cell); err != nil || cell.Stats.Requests != 4 || cell.Stats.Successes != 4 {
 		t.Fatalf("last line %q: %+v %v", lines[len(lines)-1], cell, err)

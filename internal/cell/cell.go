@@ -43,10 +43,10 @@ type Spec struct {
 
 // Result is a finished cell.
 type Result struct {
-	Payload payload.Payload
-	Plan    load.Plan
-	Summary load.Summary
-	Stats   stats.Cell
+	Payload payload.Payload `json:"payload"`
+	Plan    load.Plan       `json:"plan"`
+	Summary load.Summary    `json:"summary"`
+	Stats   stats.Cell      `json:"stats"`
 }
 
 // ErrInvalid is wrapped by every validation error of a Spec.

@@ -44,13 +44,13 @@ const DefaultMaxInFlight = 1024
 // and bound the run by a count, a duration or both.
 type Plan struct {
 	// VUs is the number of virtual users in closed loop.
-	VUs int
+	VUs int `json:"vus,omitzero"`
 	// Iterations is the total request count shared by all VUs (k6's
 	// shared-iterations executor); it must be at least VUs.
-	Iterations int
+	Iterations int `json:"iterations,omitzero"`
 	// Duration stops releasing requests once this much time has passed
 	// (in-flight requests finish). With Iterations, whichever ends first.
-	Duration time.Duration
+	Duration time.Duration `json:"duration,omitzero"`
 
 	// RampUp spreads the VUs' first requests evenly over this long (VU i
 	// starts at i*RampUp/VUs), as k6's ramping executors and vLLM's
@@ -58,24 +58,24 @@ type Plan struct {
 	// uniform latencies their streams stay in lockstep: every token of
 	// every stream falls due in the same instant, which measures the
 	// client's burst handling more than the server.
-	RampUp time.Duration
+	RampUp time.Duration `json:"ramp_up,omitzero"`
 
 	// Rate is the open-loop arrival rate in requests per second.
-	Rate float64
+	Rate float64 `json:"rate,omitzero"`
 	// Arrival is the inter-arrival process (Constant when empty).
-	Arrival Arrival
+	Arrival Arrival `json:"arrival,omitzero"`
 	// Requests is the open-loop request count.
-	Requests int
+	Requests int `json:"requests,omitzero"`
 	// MaxInFlight caps requests in flight in open loop (DefaultMaxInFlight
 	// when zero); a request whose slot is late starts late, and its queue
 	// time shows how late, so nothing is coordinated away.
-	MaxInFlight int
+	MaxInFlight int `json:"max_in_flight,omitzero"`
 	// Seed seeds the Poisson process.
-	Seed uint64
+	Seed uint64 `json:"seed,omitzero"`
 
 	// Warmup requests run before the measured ones, at the same
 	// concurrency, and are never recorded.
-	Warmup int
+	Warmup int `json:"warmup,omitzero"`
 }
 
 // Mode reports the plan's mode.

@@ -122,6 +122,7 @@ type Client struct {
 	cfg     Config
 	url     string
 	body    []byte
+	header  http.Header
 	http    *http.Client
 	parsers sync.Pool // of *parser
 }
@@ -156,8 +157,16 @@ func New(cfg Config) (*Client, error) {
 		DisableCompression: true,
 		ForceAttemptHTTP2:  true,
 	}
+	header := http.Header{"Content-Type": {"application/json"}}
+	if req.Stream {
+		header.Set("Accept", "text/event-stream")
+	}
+	if cfg.APIKey != "" {
+		header.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
 	return &Client{
 		cfg:     cfg,
+		header:  header,
 		url:     strings.TrimRight(cfg.BaseURL, "/") + "/v1/chat/completions",
 		body:    body,
 		http:    &http.Client{Transport: tr},
@@ -181,10 +190,8 @@ var (
 func (c *Client) Do(ctx context.Context, rec *record.Record) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	deadline := time.AfterFunc(c.cfg.Timeout, func() { cancel(errDeadline) })
-	defer deadline.Stop()
-	idle := time.AfterFunc(c.cfg.IdleTimeout, func() { cancel(errIdle) })
-	defer idle.Stop()
+	wd := startWatchdog(cancel, c.cfg.Timeout, c.cfg.IdleTimeout)
+	defer wd.stop()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.body))
 	if err != nil { // cannot happen after Validate; recorded, not returned
@@ -192,13 +199,7 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 		rec.Fail(record.Other, 0, err)
 		return
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if !c.cfg.NoStream {
-		req.Header.Set("Accept", "text/event-stream")
-	}
-	if c.cfg.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
-	}
+	req.Header = c.header // shared and never written: the transport only reads it
 	if c.cfg.Host != "" {
 		req.Host = c.cfg.Host
 	}
@@ -211,7 +212,7 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 		return
 	}
 	defer resp.Body.Close()
-	idle.Reset(c.cfg.IdleTimeout)
+	wd.touch(time.Now())
 	rec.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
@@ -223,7 +224,7 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 		c.readWhole(ctx, resp.Body, rec)
 		return
 	}
-	c.readStream(ctx, resp.Body, rec, idle)
+	c.readStream(ctx, resp.Body, rec, wd)
 }
 
 // parser is one request's decoding state, pooled so that a request
@@ -231,6 +232,7 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 type parser struct {
 	sse  *sse.Decoder
 	json fastjson.Parser
+	body bytes.Buffer // a whole (non-streamed) response
 }
 
 // usage is the usage object of a chunk or response.
@@ -258,7 +260,7 @@ func hasContent(c *fastjson.Value) bool {
 
 var doneMarker = []byte("[DONE]")
 
-func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Record, idle *time.Timer) {
+func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Record, wd *watchdog) {
 	p := c.parsers.Get().(*parser)
 	defer c.parsers.Put(p)
 	p.sse.Reset(body)
@@ -276,7 +278,7 @@ func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Rec
 			}
 			break
 		}
-		idle.Reset(c.cfg.IdleTimeout)
+		wd.touch(ev.Time)
 		if bytes.Equal(ev.Data, doneMarker) {
 			sawDone = true
 			// [DONE] is the last event; read the tail so the connection
@@ -333,15 +335,16 @@ func countTokens(rec *record.Record, u usage, hasUsage bool) {
 }
 
 func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Record) {
-	b, err := io.ReadAll(io.LimitReader(body, sse.DefaultMaxLine))
+	p := c.parsers.Get().(*parser)
+	defer c.parsers.Put(p)
+	p.body.Reset()
+	_, err := p.body.ReadFrom(io.LimitReader(body, sse.DefaultMaxLine))
 	rec.End = time.Now()
 	if err != nil {
 		rec.Fail(classify(ctx, err, true), rec.Status, err)
 		return
 	}
-	p := c.parsers.Get().(*parser)
-	defer c.parsers.Put(p)
-	v, err := p.json.ParseBytes(b)
+	v, err := p.json.ParseBytes(p.body.Bytes())
 	if err != nil {
 		rec.Fail(record.BadEvent, rec.Status, err)
 		return

@@ -20,10 +20,10 @@ import (
 
 // Payload is one named request shape.
 type Payload struct {
-	Name        string           `yaml:"-"`
-	Description string           `yaml:"description"`
-	MaxTokens   int              `yaml:"max_tokens"`
-	Messages    []openai.Message `yaml:"messages"`
+	Name        string           `yaml:"-" json:"name"`
+	Description string           `yaml:"description" json:"description,omitempty"`
+	MaxTokens   int              `yaml:"max_tokens" json:"max_tokens"`
+	Messages    []openai.Message `yaml:"messages" json:"messages"`
 }
 
 // Set is a collection of payloads by name.

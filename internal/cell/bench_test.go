@@ -19,6 +19,7 @@ import (
 	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 // These benchmarks are scenarios, each run once (make bench passes
@@ -56,7 +57,7 @@ func BenchmarkVersusHey(b *testing.B) {
 		b.Skip("hey not installed (make bench installs the Debian package)")
 	}
 	const n, c, rounds = 20000, 50, 3
-	url := startSimProcess(b, instant...)
+	url := simtest.StartProcess(b, instant...)
 	p := payloads["n16"]
 	body, _ := json.Marshal(map[string]any{"model": sim.DefaultModel, "messages": p.Messages, "max_tokens": p.MaxTokens, "stream": false, "ignore_eos": true})
 	bodyFile := filepath.Join(b.TempDir(), "body.json")
@@ -95,7 +96,7 @@ func BenchmarkVersusHey(b *testing.B) {
 // and reports how far measured TTFT is from the configured one.
 func BenchmarkStreams256(b *testing.B) {
 	fast := sim.Presets["fast"]
-	url := startSimProcess(b, "-preset", "fast")
+	url := simtest.StartProcess(b, "-preset", "fast")
 	for range b.N {
 		res, err := cell.Run(context.Background(), cell.Spec{
 			Target: target(url), Payload: "n16",
@@ -143,7 +144,7 @@ func rssBytes(b *testing.B) int64 {
 // the engine keeps aggregates, not records.
 func BenchmarkOpenLoopMillion(b *testing.B) {
 	const requests = 1_000_000
-	url := startSimProcess(b, instant...)
+	url := simtest.StartProcess(b, instant...)
 	plan := load.Plan{Rate: 12000, Requests: requests, MaxInFlight: 64}
 	for range b.N {
 		// A warm-up cell grows the pools and the heap to steady state.

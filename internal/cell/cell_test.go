@@ -18,13 +18,13 @@ import (
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim"
-	"github.com/llm-platform/harness/internal/sim/simproc"
+	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 // TestMain tunes the GC as the commands and suites that run the engine do,
 // and lets this binary serve as a simulator child process.
 func TestMain(m *testing.M) {
-	simproc.ServeIfChild()
+	simtest.ServeIfChild()
 	gctune.Apply(os.Getenv)
 	goleak.VerifyTestMain(m)
 }
@@ -33,36 +33,6 @@ func TestMain(m *testing.M) {
 var payloads = payload.Set{
 	"n16": {Name: "n16", MaxTokens: 16, Messages: []openai.Message{{Role: "user", Content: "Count to sixteen."}}},
 	"n32": {Name: "n32", MaxTokens: 32, Messages: []openai.Message{{Role: "user", Content: "Count to thirty-two."}}},
-}
-
-func startSim(t testing.TB, cfg sim.Config) string {
-	t.Helper()
-	in, err := sim.Start(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := in.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return in.URL
-}
-
-// startSimProcess serves a simulator from a child process, as a real server
-// would be: its GC and scheduling are not the client's.
-func startSimProcess(t testing.TB, args ...string) string {
-	t.Helper()
-	c, err := simproc.Start(args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return c.URL
 }
 
 func target(url string) cell.Target {
@@ -109,7 +79,7 @@ func TestInvalidConfigNamesField(t *testing.T) {
 // attempt is logged.
 func TestAccuracyAgainstSimulator(t *testing.T) {
 	const ttft, itl, attempts = 50 * time.Millisecond, 10 * time.Millisecond, 3
-	url := startSimProcess(t, "-ttft", ttft.String(), "-itl", itl.String(), "-max-num-seqs", "256",
+	url := simtest.StartProcess(t, "-ttft", ttft.String(), "-itl", itl.String(), "-max-num-seqs", "256",
 		"-prefill-per-token", "0", "-jitter", "0", "-batch-slowdown", "0")
 	// Enough requests that p99 is not a single scheduling hiccup.
 	for _, c := range []struct{ vus, iterations int }{{1, 30}, {16, 160}, {128, 768}} {
@@ -156,7 +126,7 @@ func TestFaultMixClassified(t *testing.T) {
 	for _, f := range sim.Faults {
 		faults[f] = 0.06
 	}
-	url := startSim(t, sim.Config{TTFT: 2 * time.Millisecond, ITL: time.Millisecond, Faults: faults, Seed: 11})
+	url := simtest.Start(t, sim.Config{TTFT: 2 * time.Millisecond, ITL: time.Millisecond, Faults: faults, Seed: 11})
 	tg := target(url)
 	tg.IdleTimeout = 300 * time.Millisecond
 	res, err := cell.Run(context.Background(), cell.Spec{Target: tg, Payload: "n16", Plan: load.Plan{VUs: 16, Iterations: 400}}, payloads)
@@ -185,7 +155,7 @@ func TestFaultMixClassified(t *testing.T) {
 // TestCancelMidRun against a real server: half the requests hang; the
 // run is cancelled and must return within a second with what finished.
 func TestCancelMidRun(t *testing.T) {
-	url := startSim(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, Faults: map[sim.Fault]float64{sim.FaultHang: 0.3}, Seed: 5})
+	url := simtest.Start(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, Faults: map[sim.Fault]float64{sim.FaultHang: 0.3}, Seed: 5})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
@@ -205,7 +175,7 @@ func TestCancelMidRun(t *testing.T) {
 }
 
 func TestRecordsJSONL(t *testing.T) {
-	url := startSim(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	url := simtest.Start(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
 	var buf strings.Builder
 	res, err := cell.Run(context.Background(), cell.Spec{Target: target(url), Payload: "n16", Plan: load.Plan{Rate: 200, Requests: 10}, Records: &buf}, payloads)
 	if err != nil {

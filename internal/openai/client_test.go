@@ -16,26 +16,12 @@ import (
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var prompt = []openai.Message{{Role: "user", Content: "Say something."}}
-
-// startSim serves a simulator for the test's lifetime.
-func startSim(t *testing.T, cfg sim.Config) string {
-	t.Helper()
-	in, err := sim.Start(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := in.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return in.URL
-}
 
 func newClient(t *testing.T, cfg openai.Config) *openai.Client {
 	t.Helper()
@@ -66,7 +52,7 @@ func within(got, want, tol time.Duration) bool { return got >= want-tol && got <
 
 func TestStreamMeasuresDesignMetrics(t *testing.T) {
 	const ttft, itl, tokens = 20 * time.Millisecond, 5 * time.Millisecond, 8
-	url := startSim(t, sim.Config{TTFT: ttft, ITL: itl})
+	url := simtest.Start(t, sim.Config{TTFT: ttft, ITL: itl})
 	rec := do(newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, MaxTokens: tokens}))
 
 	if !rec.Succeeded() {
@@ -104,10 +90,22 @@ func TestStreamMeasuresDesignMetrics(t *testing.T) {
 }
 
 func TestNoStream(t *testing.T) {
-	url := startSim(t, sim.Config{TTFT: 5 * time.Millisecond, ITL: time.Millisecond})
+	url := simtest.Start(t, sim.Config{TTFT: 5 * time.Millisecond, ITL: time.Millisecond})
 	rec := do(newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, NoStream: true, MaxTokens: 12}))
 	if !rec.Succeeded() || rec.OutputTokens != 12 || rec.TTFT() != rec.E2E() || rec.E2E() < 16*time.Millisecond {
 		t.Fatalf("got %+v", rec)
+	}
+	for fault, class := range map[sim.Fault]record.Class{
+		sim.FaultDisconnect: record.ConnReset,
+		sim.FaultMalformed:  record.BadEvent,
+		sim.FaultStall:      record.Timeout,
+		sim.Fault503:        record.HTTP5xx,
+	} {
+		url := simtest.Start(t, sim.Config{Faults: map[sim.Fault]float64{fault: 1}})
+		rec := do(newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, NoStream: true, IdleTimeout: 200 * time.Millisecond}))
+		if rec.Class != class {
+			t.Errorf("no-stream %s: class %q (%s), want %q", fault, rec.Class, rec.Err, class)
+		}
 	}
 }
 
@@ -153,7 +151,7 @@ func TestFaultClasses(t *testing.T) {
 		{sim.FaultNoDone, record.StreamTruncated, 200},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
-			url := startSim(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, Faults: map[sim.Fault]float64{tc.fault: 1}})
+			url := simtest.Start(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, Faults: map[sim.Fault]float64{tc.fault: 1}})
 			c := newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, IdleTimeout: 200 * time.Millisecond, Timeout: 5 * time.Second})
 			rec := do(c)
 			if rec.Class != tc.class || rec.Status != tc.status {
@@ -168,7 +166,7 @@ func TestFaultClasses(t *testing.T) {
 
 // TestClientAbort: our deadline ends a stream that is still arriving.
 func TestClientAbort(t *testing.T) {
-	url := startSim(t, sim.Config{TTFT: time.Millisecond, ITL: 10 * time.Millisecond})
+	url := simtest.Start(t, sim.Config{TTFT: time.Millisecond, ITL: 10 * time.Millisecond})
 	c := newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, MaxTokens: 100, Timeout: 100 * time.Millisecond})
 	rec := do(c)
 	if rec.Class != record.ClientAbort || rec.Chunks == 0 {
@@ -275,7 +273,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestListModels(t *testing.T) {
-	url := startSim(t, sim.Config{Model: "tiny"})
+	url := simtest.Start(t, sim.Config{Model: "tiny"})
 	ids, err := openai.ListModels(context.Background(), &http.Client{}, openai.Endpoint{BaseURL: url})
 	if err != nil || len(ids) != 1 || ids[0] != "tiny" {
 		t.Fatalf("got %v, %v", ids, err)

@@ -25,9 +25,51 @@ type generation struct {
 	buf          []byte
 }
 
-// stream writes the SSE response token by token on an absolute schedule
-// (token k is due at first + the sum of the ITLs before it), so timer
-// slack never accumulates. It reports whether the request completed.
+// tokens paces a generation: token k is due at first plus the ITLs before
+// it, each ITL taken at the running batch's current size (so a sequence
+// slows down while others join it), on an absolute schedule so timer slack
+// never accumulates. emit is called for each token when it is due and may
+// end the generation by returning false; tokens reports whether every token
+// was emitted.
+func (g *generation) tokens(ctx context.Context, first time.Time, emit func(k int) bool) bool {
+	wt := g.s.clk.NewWaiter()
+	due := first
+	for k := range g.maxTokens {
+		if k > 0 {
+			due = due.Add(g.s.itl())
+		}
+		if !wt.Until(ctx, due) {
+			return false
+		}
+		if k == 0 {
+			g.firstAt = time.Now()
+		}
+		if !emit(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// midpoint is the token at which mid-stream faults strike.
+func (g *generation) midpoint() int { return g.maxTokens / 2 }
+
+// cutShort applies the faults that end a response early (a reset
+// connection, a stall) and reports whether one did.
+func (g *generation) cutShort(ctx context.Context) bool {
+	switch g.fault {
+	case FaultDisconnect:
+		resetConn(g.w)
+		return true
+	case FaultStall:
+		hang(ctx, g.s.cfg.HangLimit)
+		return true
+	}
+	return false
+}
+
+// stream writes the SSE response token by token. It reports whether the
+// request completed.
 func (g *generation) stream(ctx context.Context, first time.Time) bool {
 	h := g.w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -40,42 +82,26 @@ func (g *generation) stream(ctx context.Context, first time.Time) bool {
 		}
 	}
 	flush()
-
-	wt := g.s.clk.NewWaiter()
-	due := first
-	cut := g.maxTokens / 2 // where mid-stream faults strike
-	for k := 0; k < g.maxTokens; k++ {
-		if k > 0 {
-			due = due.Add(g.s.itl())
-		}
-		if !wt.Until(ctx, due) {
-			return false
-		}
-		if k == cut {
-			switch g.fault {
-			case FaultDisconnect:
-				resetConn(g.w)
+	ok := g.tokens(ctx, first, func(k int) bool {
+		if k == g.midpoint() {
+			if g.cutShort(ctx) {
 				return false
-			case FaultStall:
-				hang(ctx, g.s.cfg.HangLimit)
-				return false
-			case FaultMalformed:
+			}
+			if g.fault == FaultMalformed {
 				_, _ = g.w.Write([]byte("data: {\"choices\": [{\"delta\": \n\n"))
-				flush()
 			}
 		}
 		g.buf = g.buf[:0]
-		if k == 0 {
-			g.firstAt = time.Now()
-			if g.chat { // vLLM sends the role alone, in the same step as the first token
-				g.buf = g.appendRoleChunk(g.buf)
-			}
+		if k == 0 && g.chat { // vLLM sends the role alone, in the same step as the first token
+			g.buf = g.appendRoleChunk(g.buf)
 		}
 		g.buf = g.appendChunk(g.buf, k)
-		if _, err := g.w.Write(g.buf); err != nil {
-			return false
-		}
+		_, err := g.w.Write(g.buf)
 		flush()
+		return err == nil
+	})
+	if !ok {
+		return false
 	}
 	if g.usage {
 		g.buf = g.appendUsageChunk(g.buf[:0])
@@ -88,26 +114,11 @@ func (g *generation) stream(ctx context.Context, first time.Time) bool {
 	return true
 }
 
-// whole waits out the whole generation, then writes one JSON response.
+// whole generates on the same schedule as stream, then writes one JSON
+// response.
 func (g *generation) whole(ctx context.Context, first time.Time) bool {
-	due := first
-	for k := 1; k < g.maxTokens; k++ {
-		due = due.Add(g.s.itl())
-	}
-	wt := g.s.clk.NewWaiter()
-	if !wt.Until(ctx, first) {
-		return false
-	}
-	g.firstAt = time.Now()
-	if !wt.Until(ctx, due) {
-		return false
-	}
-	switch g.fault {
-	case FaultDisconnect:
-		resetConn(g.w)
-		return false
-	case FaultStall:
-		hang(ctx, g.s.cfg.HangLimit)
+	ok := g.tokens(ctx, first, func(k int) bool { return k != g.midpoint() || !g.cutShort(ctx) })
+	if !ok {
 		return false
 	}
 	b := g.appendHead(g.buf[:0], false)

@@ -15,23 +15,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func start(t *testing.T, cfg sim.Config) string {
-	t.Helper()
-	in, err := sim.Start(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := in.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return in.URL
-}
 
 var client = &http.Client{Timeout: 10 * time.Second}
 
@@ -64,7 +51,7 @@ func get(t *testing.T, url string) (int, string) {
 const chat = `{"model":"TinyLlama/TinyLlama-1.1B-Chat-v1.0","messages":[{"role":"user","content":"hello there"}],"max_tokens":3`
 
 func TestEndpoints(t *testing.T) {
-	url := start(t, sim.Config{})
+	url := simtest.Start(t, sim.Config{})
 	if code, _ := get(t, url+"/health"); code != 200 {
 		t.Errorf("/health: %d", code)
 	}
@@ -102,7 +89,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	url := start(t, sim.Config{})
+	url := simtest.Start(t, sim.Config{})
 	for _, tc := range []struct {
 		name, body string
 		hdr        []string
@@ -147,7 +134,7 @@ func scrape(t *testing.T, url, name string) float64 {
 // counters add up afterwards.
 func TestQueueAndMetrics(t *testing.T) {
 	const n, tokens = 3, 5
-	url := start(t, sim.Config{TTFT: 20 * time.Millisecond, ITL: 10 * time.Millisecond, MaxNumSeqs: 1})
+	url := simtest.Start(t, sim.Config{TTFT: 20 * time.Millisecond, ITL: 10 * time.Millisecond, MaxNumSeqs: 1})
 	var wg sync.WaitGroup
 	ends := make(chan time.Time, n)
 	begin := time.Now()
@@ -200,7 +187,7 @@ func TestQueueAndMetrics(t *testing.T) {
 
 // TestBatchSlowdown: two running sequences stretch each other's ITL.
 func TestBatchSlowdown(t *testing.T) {
-	url := start(t, sim.Config{ITL: 10 * time.Millisecond, BatchSlowdown: 0.5})
+	url := simtest.Start(t, sim.Config{ITL: 10 * time.Millisecond, BatchSlowdown: 0.5})
 	timeOne := func() time.Duration {
 		b := time.Now()
 		post(t, url, "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"max_tokens":11}`)
@@ -220,7 +207,7 @@ func TestBatchSlowdown(t *testing.T) {
 }
 
 func TestHangEndsWhenClientLeaves(t *testing.T) {
-	url := start(t, sim.Config{HangLimit: time.Minute})
+	url := simtest.Start(t, sim.Config{HangLimit: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/chat/completions", strings.NewReader(chat+`}`))
@@ -279,7 +266,7 @@ func TestParseFaults(t *testing.T) {
 
 // TestFaultRates: rate-based faults hit about the configured share.
 func TestFaultRates(t *testing.T) {
-	url := start(t, sim.Config{Faults: map[sim.Fault]float64{sim.Fault429: 0.3, sim.Fault500: 0.2}, Seed: 3})
+	url := simtest.Start(t, sim.Config{Faults: map[sim.Fault]float64{sim.Fault429: 0.3, sim.Fault500: 0.2}, Seed: 3})
 	codes := map[int]int{}
 	for range 400 {
 		resp, _ := post(t, url, "/v1/chat/completions", chat+`}`)

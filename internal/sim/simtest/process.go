@@ -1,10 +1,4 @@
-// Package simproc runs the simulator in a child process that re-executes the
-// current binary, so that a test or benchmark measures a server that does not
-// share its heap, its GC pauses or its scheduler: a real server never does.
-//
-// A test binary opts in by calling ServeIfChild first in TestMain; Start then
-// launches a child of that binary with llmsim's flags (see sim.Flags).
-package simproc
+package simtest
 
 import (
 	"bufio"
@@ -17,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/llm-platform/harness/internal/gctune"
@@ -25,7 +20,7 @@ import (
 
 // envArgs carries the child's flags, JSON-encoded; its presence makes the
 // process a child.
-const envArgs = "HARNESS_SIMPROC_ARGS"
+const envArgs = "HARNESS_SIMTEST_ARGS"
 
 // Timeouts for the child's life cycle.
 const (
@@ -34,14 +29,15 @@ const (
 )
 
 // ServeIfChild serves the simulator and exits when this process is a child
-// started by Start; otherwise it returns at once. Call it first in TestMain.
+// started by StartProcess; otherwise it returns at once. Call it first in
+// TestMain.
 func ServeIfChild() {
 	raw, ok := os.LookupEnv(envArgs)
 	if !ok {
 		return
 	}
 	if err := serve(raw); err != nil {
-		fmt.Fprintln(os.Stderr, "simproc child:", err)
+		fmt.Fprintln(os.Stderr, "simtest child:", err)
 		os.Exit(2)
 	}
 	os.Exit(0)
@@ -52,7 +48,7 @@ func serve(raw string) error {
 	if err := json.Unmarshal([]byte(raw), &args); err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("simproc", flag.ContinueOnError)
+	fs := flag.NewFlagSet("simtest", flag.ContinueOnError)
 	config := sim.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,9 +74,25 @@ type Child struct {
 	stdin io.Closer
 }
 
-// Start launches a child serving the simulator configured by args (llmsim's
-// flags, e.g. "-preset", "fast") and waits for its URL.
-func Start(args ...string) (*Child, error) {
+// StartProcess serves the simulator configured by args (llmsim's flags, e.g.
+// "-preset", "fast") from a child process for tb's lifetime, and returns its
+// URL. The test binary's TestMain must call ServeIfChild.
+func StartProcess(tb testing.TB, args ...string) string {
+	tb.Helper()
+	c, err := startChild(args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return c.URL
+}
+
+// startChild launches a child and waits for its URL.
+func startChild(args ...string) (*Child, error) {
 	raw, err := json.Marshal(args)
 	if err != nil {
 		return nil, err
@@ -97,7 +109,7 @@ func Start(args ...string) (*Child, error) {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("simproc: start: %w", err)
+		return nil, fmt.Errorf("simtest: start: %w", err)
 	}
 	c := &Child{cmd: cmd, stdin: stdin}
 	line := make(chan string, 1)
@@ -116,10 +128,10 @@ func Start(args ...string) (*Child, error) {
 			return c, nil
 		}
 		_ = c.Stop()
-		return nil, fmt.Errorf("simproc: child did not report its URL (got %q)", url)
+		return nil, fmt.Errorf("simtest: child did not report its URL (got %q)", url)
 	case <-time.After(StartTimeout):
 		_ = c.Stop()
-		return nil, errors.New("simproc: child did not start within " + StartTimeout.String())
+		return nil, errors.New("simtest: child did not start within " + StartTimeout.String())
 	}
 }
 
@@ -137,6 +149,6 @@ func (c *Child) Stop() error {
 	case <-ctx.Done():
 		_ = c.cmd.Process.Kill()
 		<-done
-		return errors.New("simproc: child killed after " + StopTimeout.String())
+		return errors.New("simtest: child killed after " + StopTimeout.String())
 	}
 }

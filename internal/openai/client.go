@@ -152,7 +152,7 @@ func New(cfg Config) (*Client, error) {
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   cfg.MaxConns,
 		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 0, // the idle timer covers the wait for headers, with a classified cause
+		ResponseHeaderTimeout: 0, // the watchdog covers the wait for headers, with a classified cause
 		// Compression would make a proxy buffer the stream and hide TTFT.
 		DisableCompression: true,
 		ForceAttemptHTTP2:  true,
@@ -165,11 +165,13 @@ func New(cfg Config) (*Client, error) {
 		header.Set("Authorization", "Bearer "+cfg.APIKey)
 	}
 	return &Client{
-		cfg:     cfg,
-		header:  header,
-		url:     strings.TrimRight(cfg.BaseURL, "/") + "/v1/chat/completions",
-		body:    body,
-		http:    &http.Client{Transport: tr},
+		cfg:    cfg,
+		header: header,
+		url:    strings.TrimRight(cfg.BaseURL, "/") + "/v1/chat/completions",
+		body:   body,
+		// A redirect is recorded, not followed: following a 302 would turn
+		// the POST into a GET against some other endpoint.
+		http:    &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		parsers: sync.Pool{New: func() any { return &parser{sse: sse.NewDecoder(nil)} }},
 	}, nil
 }
@@ -369,5 +371,5 @@ func statusClass(code int) record.Class {
 	case code >= 400:
 		return record.HTTP4xx
 	}
-	return record.Other // 1xx/3xx that the transport did not follow
+	return record.Other // a 3xx (redirects are not followed) or an unexpected 2xx
 }

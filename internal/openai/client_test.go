@@ -192,6 +192,7 @@ func TestTransportClasses(t *testing.T) {
 
 	handlers := map[string]http.HandlerFunc{
 		"not found": func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
+		"redirect":  func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) },
 		"no choices": func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, "data: {\"choices\":[],\"usage\":{\"completion_tokens\":0}}\n\ndata: [DONE]\n\n")
 		},
@@ -225,6 +226,7 @@ func TestTransportClasses(t *testing.T) {
 	}{
 		{"refused", record.ConnRefused, 0},
 		{"not found", record.HTTP4xx, 404},
+		{"redirect", record.Other, 302},
 		{"no choices", record.BadEvent, 200},
 		{"closed before headers", record.ConnReset, 0},
 		{"truncated chunk", record.StreamTruncated, 200},

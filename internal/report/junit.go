@@ -1,0 +1,128 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The JUnit layout: one <testsuite> per cell, holding the cell's figures as
+// <properties> and one <testcase> that fails when the cell's verdict does.
+// Figures go on the suite because the published schema we validate against
+// (the Jenkins xUnit plugin's junit-10.xsd, the de facto JUnit schema CI
+// reporters follow) allows <properties> on a suite but not on a testcase;
+// the testcase's <system-out> repeats them as one readable line.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure"`
+	Skipped   *junitFailure `xml:"skipped"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func secs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
+
+// cellProperties are a cell's figures as name/value pairs.
+func cellProperties(c Cell) []junitProperty {
+	p := func(n string, v float64) junitProperty { return junitProperty{n, trim(v)} }
+	props := []junitProperty{
+		{"payload", c.Payload}, {"mode", c.Mode},
+		p("concurrency", float64(c.Concurrency)), p("rate", c.Rate),
+		p("requests", float64(c.Requests)), p("successes", float64(c.Successes)),
+		p("error_rate", c.ErrorRate()), p("rps", c.RPS), p("output_tokens_per_s", c.OutputTokS),
+		p("ttft_p50_ms", c.TTFT.P50), p("ttft_p95_ms", c.TTFT.P95), p("ttft_p99_ms", c.TTFT.P99),
+		p("itl_p50_ms", c.ITL.P50), p("itl_p95_ms", c.ITL.P95),
+		p("tpot_p50_ms", c.TPOT.P50),
+		p("e2e_p50_ms", c.E2E.P50), p("e2e_p95_ms", c.E2E.P95), p("e2e_p99_ms", c.E2E.P99),
+		p("goodput_rps", c.GoodputRPS),
+	}
+	for _, k := range c.ErrorClasses() {
+		props = append(props, p("errors_"+k, float64(c.Errors[k])))
+	}
+	if c.Baseline != nil {
+		for _, m := range c.Baseline.Metrics {
+			props = append(props, p("baseline_delta_pct_"+m.Name, m.DeltaPct))
+		}
+	}
+	return append(props, junitProperty{"verdict", c.Verdict})
+}
+
+// WriteJUnit writes junit.xml.
+func (r *Results) WriteJUnit(w io.Writer) error {
+	out := junitSuites{Name: "perf", Time: secs(r.End.Sub(r.Start).Seconds())}
+	for _, c := range r.Cells {
+		s := junitSuite{
+			Name: "perf: " + c.Name(), Tests: 1, Time: secs(c.DurationS),
+			Timestamp:  r.Start.UTC().Format("2006-01-02T15:04:05"),
+			Properties: cellProperties(c),
+		}
+		tc := junitCase{
+			Name: c.Name(), Classname: "perf." + c.Payload, Time: secs(c.DurationS),
+			SystemOut: fmt.Sprintf("%d requests, %d ok; %.2f RPS; %.1f output tok/s; TTFT p50 %.1f ms p95 %.1f ms; E2E p95 %.1f ms",
+				c.Requests, c.Successes, c.RPS, c.OutputTokS, c.TTFT.P50, c.TTFT.P95, c.E2E.P95),
+		}
+		switch c.Verdict {
+		case Fail:
+			msg := "cell failed"
+			if len(c.Reasons) > 0 {
+				msg = c.Reasons[0]
+			}
+			tc.Failure = &junitFailure{Message: msg, Type: "perf", Text: strings.Join(c.Reasons, "\n")}
+			s.Failures = 1
+		case Interrupted:
+			tc.Skipped = &junitFailure{Message: "interrupted: the sweep stopped during this cell", Type: "interrupted"}
+			s.Skipped = 1
+		}
+		s.Cases = []junitCase{tc}
+		out.Tests++
+		out.Failures += s.Failures
+		out.Suites = append(out.Suites, s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("report: junit: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

@@ -1,0 +1,271 @@
+// Package report turns a sweep's cells into the files a team reads and a CI
+// consumes: results.json (the machine contract, schema 1, documented in
+// docs/results-schema.md), report.md with SVG charts, and junit.xml. It also
+// loads a stored results.json as a baseline and compares cells against it.
+//
+// It knows nothing of HTTP or Ginkgo: it takes plain values (stats.Cell,
+// load.Plan, scrape.Delta) and writes bytes. Writers are deterministic for
+// a given input, which the golden-file tests rely on.
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/scrape"
+	"github.com/llm-platform/harness/internal/stats"
+)
+
+// Schema is the results.json schema version this package writes and reads.
+const Schema = 1
+
+// Verdicts of a cell.
+const (
+	Pass        = "pass"
+	Fail        = "fail"
+	Interrupted = "interrupted"
+)
+
+// Results is results.json.
+type Results struct {
+	Schema int       `json:"schema"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Target Target    `json:"target"`
+	Model  string    `json:"model"`
+	// GitCommit is the harness checkout's commit ("" when unknown).
+	GitCommit string `json:"git_commit"`
+	// GPUs is null when no GPU was sampled; GPUReason says why.
+	GPUs      []GPU  `json:"gpus"`
+	GPUReason string `json:"gpu_reason,omitempty"`
+	// Settings are the thresholds the verdicts were judged by.
+	Settings Settings `json:"settings"`
+	// Payloads maps each payload name to its output length.
+	Payloads map[string]Payload `json:"payloads"`
+	// Interrupted is set when the sweep stopped before its last cell.
+	Interrupted bool   `json:"interrupted"`
+	Cells       []Cell `json:"cells"`
+}
+
+// Target says what was measured.
+type Target struct {
+	URL  string `json:"url"`
+	Host string `json:"host,omitempty"`
+	// Simulator names the embedded simulator's preset when the target was
+	// the embedded simulator, "" otherwise.
+	Simulator string `json:"simulator,omitempty"`
+}
+
+// GPU is one device, filled by GPU sampling.
+type GPU struct {
+	Index         int    `json:"index"`
+	Name          string `json:"name"`
+	UUID          string `json:"uuid"`
+	Driver        string `json:"driver,omitempty"`
+	CUDA          string `json:"cuda,omitempty"`
+	MemoryTotalMB int64  `json:"memory_total_mib,omitempty"`
+}
+
+// Payload describes a payload of the run.
+type Payload struct {
+	MaxTokens int `json:"max_tokens"`
+}
+
+// Settings are the run's thresholds.
+type Settings struct {
+	MaxErrorRate float64 `json:"max_error_rate"`
+	SLOTTFTms    float64 `json:"slo_ttft_ms,omitempty"`
+	SLOE2Ems     float64 `json:"slo_e2e_ms,omitempty"`
+	Baseline     string  `json:"baseline,omitempty"`
+	Tolerance    float64 `json:"tolerance"`
+}
+
+// Dist is a latency distribution in milliseconds.
+type Dist struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	Mean float64 `json:"mean"`
+	Max  float64 `json:"max"`
+}
+
+// Cell is one cell of the sweep.
+type Cell struct {
+	Payload     string           `json:"payload"`
+	Concurrency int              `json:"concurrency"`
+	Mode        string           `json:"mode"`
+	Rate        float64          `json:"rate"`
+	Requests    int64            `json:"requests"`
+	Successes   int64            `json:"successes"`
+	Errors      map[string]int64 `json:"errors"`
+	DurationS   float64          `json:"duration_s"`
+	RPS         float64          `json:"rps"`
+	OutputTokS  float64          `json:"output_tokens_per_s"`
+	TTFT        Dist             `json:"ttft_ms"`
+	ITL         Dist             `json:"itl_ms"`
+	TPOT        Dist             `json:"tpot_ms"`
+	E2E         Dist             `json:"e2e_ms"`
+	GoodputRPS  float64          `json:"goodput_rps"`
+	// GPU is the cell's GPU figures; null until GPU sampling fills it.
+	GPU json.RawMessage `json:"gpu"`
+	// Server is what the target's /metrics counted during the cell; null
+	// when it exposes none.
+	Server *scrape.Delta `json:"server"`
+	// Baseline is the comparison with the stored run; null without one.
+	Baseline *Comparison `json:"baseline"`
+	Verdict  string      `json:"verdict"`
+	Reasons  []string    `json:"reasons"`
+}
+
+// Key identifies a cell across runs.
+func (c Cell) Key() string {
+	if c.Mode == string(load.Open) {
+		return fmt.Sprintf("%s/open/%g", c.Payload, c.Rate)
+	}
+	return fmt.Sprintf("%s/closed/%d", c.Payload, c.Concurrency)
+}
+
+// Name is the cell's human name, e.g. "long, 8 VUs" or "short, 4 req/s".
+func (c Cell) Name() string {
+	if c.Mode == string(load.Open) {
+		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Rate)
+	}
+	return fmt.Sprintf("%s, %d VUs", c.Payload, c.Concurrency)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+func dist(d stats.Dist) Dist {
+	return Dist{P50: ms(d.P50), P90: ms(d.P90), P95: ms(d.P95), P99: ms(d.P99), Mean: ms(d.Mean), Max: ms(d.Max)}
+}
+
+// round3 keeps three decimals: results.json is read by people too.
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// NewCell converts a measured cell. Verdict and reasons are the caller's.
+func NewCell(payload string, p load.Plan, s stats.Cell, server *scrape.Delta) Cell {
+	c := Cell{
+		Payload:     payload,
+		Concurrency: p.Concurrency(),
+		Mode:        string(p.Mode()),
+		Rate:        p.Rate,
+		Requests:    s.Requests,
+		Successes:   s.Successes,
+		Errors:      map[string]int64{},
+		DurationS:   round3(s.Duration.Seconds()),
+		RPS:         round3(s.RPS),
+		OutputTokS:  round3(s.OutputTokensPerS),
+		TTFT:        dist(s.TTFT),
+		ITL:         dist(s.ITL),
+		TPOT:        dist(s.TPOT),
+		E2E:         dist(s.E2E),
+		GoodputRPS:  round3(s.GoodputRPS),
+		GPU:         json.RawMessage("null"),
+		Server:      server,
+		Reasons:     []string{},
+	}
+	for k, v := range s.Errors {
+		c.Errors[string(k)] = v
+	}
+	return c
+}
+
+// ErrorRate is the failed fraction of the cell's requests.
+func (c Cell) ErrorRate() float64 {
+	if c.Requests == 0 {
+		return 0
+	}
+	return float64(c.Requests-c.Successes) / float64(c.Requests)
+}
+
+// ErrorClasses lists the cell's error classes: known ones in the order of
+// record.Classes, then any others (from a newer writer) sorted.
+func (c Cell) ErrorClasses() []string {
+	var known, other []string
+	seen := map[string]bool{}
+	for _, k := range record.Classes {
+		seen[string(k)] = true
+		if c.Errors[string(k)] > 0 {
+			known = append(known, string(k))
+		}
+	}
+	for k, n := range c.Errors {
+		if !seen[k] && n > 0 {
+			other = append(other, k)
+		}
+	}
+	sort.Strings(other)
+	return append(known, other...)
+}
+
+// Marshal encodes r as indented JSON with a trailing newline.
+func (r *Results) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("report: encode results: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteFile writes data to path atomically (a temporary file in the same
+// folder, then a rename), so a crash never leaves half a file.
+func WriteFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// Load reads a results.json, checking its schema.
+func Load(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("report: baseline: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var r Results
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("report: baseline %s: %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("report: baseline %s: schema %d, this harness reads schema %d", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
+
+// Find returns the cell with key k, or nil.
+func (r *Results) Find(k string) *Cell {
+	for i := range r.Cells {
+		if r.Cells[i].Key() == k {
+			return &r.Cells[i]
+		}
+	}
+	return nil
+}

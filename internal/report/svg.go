@@ -1,0 +1,132 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// Point is one (x, y) of a chart series.
+type Point struct{ X, Y float64 }
+
+// Series is one line of a chart.
+type Series struct {
+	Name   string
+	Points []Point
+	// Color indexes the palette; Dashed draws a dashed line (a second
+	// statistic of the same payload keeps its colour).
+	Color  int
+	Dashed bool
+}
+
+// Chart is a line chart rendered to a self-contained SVG: no scripts, no
+// external fonts, deterministic output for golden tests.
+type Chart struct {
+	Title, XLabel, YLabel string
+	Series                []Series
+	// LogX spaces the x axis by log2 (concurrency 1, 2, 4, 8, 16).
+	LogX bool
+}
+
+// Plot geometry, in SVG user units.
+const (
+	svgW, svgH             = 640, 360
+	padL, padR, padT, padB = 64, 150, 36, 48
+	plotW, plotH           = svgW - padL - padR, svgH - padT - padB
+	yTicks                 = 5
+	fontSize, titleSize    = 11, 14
+)
+
+// palette is colour-blind-safe (Okabe-Ito).
+var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"}
+
+// niceMax rounds v up to 1, 2 or 5 times a power of ten.
+func niceMax(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func num(x float64) string { return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64) }
+
+// SVG renders the chart.
+func (c Chart) SVG() []byte {
+	var xs []float64
+	var ymax float64
+	seen := map[float64]bool{}
+	for _, s := range c.Series {
+		for _, p := range s.Points {
+			if !seen[p.X] {
+				seen[p.X] = true
+				xs = append(xs, p.X)
+			}
+			ymax = max(ymax, p.Y)
+		}
+	}
+	slices.Sort(xs)
+	ytop := niceMax(ymax)
+	fx := func(x float64) float64 { return x }
+	if c.LogX {
+		fx = func(x float64) float64 { return math.Log2(max(x, 1e-9)) }
+	}
+	xmin, xmax := 0.0, 1.0
+	if len(xs) > 0 {
+		xmin, xmax = fx(xs[0]), fx(xs[len(xs)-1])
+	}
+	if xmax == xmin {
+		xmin, xmax = xmin-1, xmax+1
+	}
+	px := func(x float64) float64 { return padL + (fx(x)-xmin)/(xmax-xmin)*plotW }
+	py := func(y float64) float64 { return padT + plotH - y/ytop*plotH }
+
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="%d">`+"\n", svgW, svgH, svgW, svgH, fontSize)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", svgW, svgH)
+	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="%d" font-weight="bold">%s</text>`+"\n", padL, titleSize, html.EscapeString(c.Title))
+	for i := 0; i <= yTicks; i++ {
+		v := ytop * float64(i) / yTicks
+		y := py(v)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="#dddddd"/>`+"\n", padL, num(y), padL+plotW, num(y))
+		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end">%s</text>`+"\n", padL-6, num(y+4), num(v))
+	}
+	for _, x := range xs {
+		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`+"\n", num(px(x)), padT+plotH+16, num(x))
+	}
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT+plotH, padL+plotW, padT+plotH)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT, padL, padT+plotH)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", padL+plotW/2, svgH-10, html.EscapeString(c.XLabel))
+	fmt.Fprintf(&b, `<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`+"\n", padT+plotH/2, padT+plotH/2, html.EscapeString(c.YLabel))
+	for i, s := range c.Series {
+		col := palette[s.Color%len(palette)]
+		dash := ""
+		if s.Dashed {
+			dash = ` stroke-dasharray="6 4"`
+		}
+		var pts bytes.Buffer
+		for j, p := range s.Points {
+			if j > 0 {
+				pts.WriteByte(' ')
+			}
+			fmt.Fprintf(&pts, "%s,%s", num(px(p.X)), num(py(p.Y)))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n", col, dash, pts.String())
+		for _, p := range s.Points {
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", num(px(p.X)), num(py(p.Y)), col)
+		}
+		ly := padT + 8 + i*18
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", padL+plotW+14, ly, padL+plotW+34, ly, col, dash)
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", padL+plotW+40, ly+4, html.EscapeString(s.Name))
+	}
+	b.WriteString("</svg>\n")
+	return b.Bytes()
+}

@@ -1,0 +1,40 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+)
+
+// Report file names in the report folder.
+const (
+	FileResults  = "results.json"
+	FileMarkdown = "report.md"
+	FileJUnit    = "junit.xml"
+)
+
+// WriteAll writes results.json, report.md, its charts and junit.xml into
+// dir, each atomically. It writes every file it can and returns the errors
+// of those it could not.
+func (r *Results) WriteAll(dir string) error {
+	var errs []error
+	put := func(name string, render func(*bytes.Buffer) error) {
+		var b bytes.Buffer
+		if err := render(&b); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		errs = append(errs, WriteFile(filepath.Join(dir, name), b.Bytes()))
+	}
+	put(FileResults, func(b *bytes.Buffer) error {
+		j, err := r.Marshal()
+		b.Write(j)
+		return err
+	})
+	put(FileMarkdown, func(b *bytes.Buffer) error { return r.WriteMarkdown(b) })
+	for name, svg := range r.Charts() {
+		put(name, func(b *bytes.Buffer) error { b.Write(svg); return nil })
+	}
+	put(FileJUnit, func(b *bytes.Buffer) error { return r.WriteJUnit(b) })
+	return errors.Join(errs...)
+}

@@ -1,0 +1,190 @@
+// Package scrape reads a vLLM server's Prometheus /metrics before and after
+// a cell and reports what the server itself counted in between: requests,
+// tokens, and its own view of TTFT and end-to-end latency. The harness
+// compares these with what it measured at the client, which is how a proxy's
+// overhead or a miscounted token shows up.
+//
+// The text format is parsed with github.com/prometheus/common/expfmt, the
+// Prometheus project's own parser, so every exposition vLLM produces reads
+// the same way Prometheus would read it.
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/llm-platform/harness/internal/openai"
+)
+
+// maxBody bounds a scrape: vLLM's exposition is tens of KiB.
+const maxBody = 8 << 20
+
+// The vLLM metrics read, by name.
+const (
+	mRunning   = "vllm:num_requests_running"
+	mWaiting   = "vllm:num_requests_waiting"
+	mSuccess   = "vllm:request_success_total"
+	mGenTokens = "vllm:generation_tokens_total"
+	mPrompt    = "vllm:prompt_tokens_total"
+	mTTFT      = "vllm:time_to_first_token_seconds"
+	mE2E       = "vllm:e2e_request_latency_seconds"
+)
+
+// ErrNoVLLMMetrics means the endpoint answered but exposes no vLLM metric.
+var ErrNoVLLMMetrics = errors.New("scrape: no vllm:* metrics exposed")
+
+// Snapshot is the vLLM metrics at one instant, summed over label sets
+// (several models or engines on one server add up).
+type Snapshot struct {
+	Running, Waiting   float64
+	Successes          float64
+	GenerationTokens   float64
+	PromptTokens       float64
+	TTFTSum, TTFTCount float64
+	E2ESum, E2ECount   float64
+}
+
+// Take scrapes e's /metrics.
+func Take(ctx context.Context, hc *http.Client, e openai.Endpoint) (Snapshot, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(e.BaseURL, "/")+"/metrics", nil)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("scrape: %w", err)
+	}
+	if e.Host != "" {
+		req.Host = e.Host
+	}
+	if e.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("scrape: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return Snapshot{}, fmt.Errorf("scrape: /metrics: HTTP %s", resp.Status)
+	}
+	return Parse(io.LimitReader(resp.Body, maxBody))
+}
+
+// Parse reads a text exposition.
+func Parse(r io.Reader) (Snapshot, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("scrape: parse: %w", err)
+	}
+	var s Snapshot
+	found := false
+	for name, f := range families {
+		var dst *float64
+		switch name {
+		case mRunning:
+			dst = &s.Running
+		case mWaiting:
+			dst = &s.Waiting
+		case mSuccess:
+			dst = &s.Successes
+		case mGenTokens:
+			dst = &s.GenerationTokens
+		case mPrompt:
+			dst = &s.PromptTokens
+		case mTTFT:
+			s.TTFTSum, s.TTFTCount = histogram(f)
+			found = true
+			continue
+		case mE2E:
+			s.E2ESum, s.E2ECount = histogram(f)
+			found = true
+			continue
+		default:
+			continue
+		}
+		found = true
+		*dst = value(f)
+	}
+	if !found {
+		return Snapshot{}, ErrNoVLLMMetrics
+	}
+	return s, nil
+}
+
+func value(f *dto.MetricFamily) float64 {
+	var v float64
+	for _, m := range f.GetMetric() {
+		switch {
+		case m.GetCounter() != nil:
+			v += m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			v += m.GetGauge().GetValue()
+		case m.GetUntyped() != nil:
+			v += m.GetUntyped().GetValue()
+		}
+	}
+	return v
+}
+
+func histogram(f *dto.MetricFamily) (sum, count float64) {
+	for _, m := range f.GetMetric() {
+		if h := m.GetHistogram(); h != nil {
+			sum += h.GetSampleSum()
+			count += float64(h.GetSampleCount())
+		}
+	}
+	return sum, count
+}
+
+// Delta is what the server counted between two snapshots.
+type Delta struct {
+	Requests         float64 `json:"requests"`
+	GenerationTokens float64 `json:"generation_tokens"`
+	PromptTokens     float64 `json:"prompt_tokens"`
+	// TTFTMeanMs and E2EMeanMs are the server's own means over the cell,
+	// from its histograms' sums and counts; NaN-free: 0 when no request ended.
+	TTFTMeanMs float64 `json:"ttft_mean_ms"`
+	E2EMeanMs  float64 `json:"e2e_mean_ms"`
+	// RunningAfter and WaitingAfter are the gauges at the end: non-zero
+	// means requests were still in the server when the cell ended.
+	RunningAfter float64 `json:"running_after"`
+	WaitingAfter float64 `json:"waiting_after"`
+}
+
+// Since returns the change from before to s. A counter that went down (the
+// server restarted mid-cell) yields the after value, as Prometheus' rate()
+// treats a reset.
+func (s Snapshot) Since(before Snapshot) Delta {
+	d := Delta{
+		Requests:         counterDelta(before.Successes, s.Successes),
+		GenerationTokens: counterDelta(before.GenerationTokens, s.GenerationTokens),
+		PromptTokens:     counterDelta(before.PromptTokens, s.PromptTokens),
+		RunningAfter:     s.Running,
+		WaitingAfter:     s.Waiting,
+	}
+	d.TTFTMeanMs = meanMs(counterDelta(before.TTFTSum, s.TTFTSum), counterDelta(before.TTFTCount, s.TTFTCount))
+	d.E2EMeanMs = meanMs(counterDelta(before.E2ESum, s.E2ESum), counterDelta(before.E2ECount, s.E2ECount))
+	return d
+}
+
+func counterDelta(before, after float64) float64 {
+	if after < before {
+		return after
+	}
+	return after - before
+}
+
+func meanMs(sum, count float64) float64 {
+	if count == 0 {
+		return 0
+	}
+	return math.Round(sum/count*1e6) / 1e3
+}

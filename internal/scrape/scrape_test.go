@@ -1,0 +1,72 @@
+package scrape_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/scrape"
+	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/sim/simtest"
+)
+
+func TestDeltaAgainstSimulator(t *testing.T) {
+	url := simtest.Start(t, sim.Config{TTFT: 20 * time.Millisecond, ITL: time.Millisecond})
+	e := openai.Endpoint{BaseURL: url}
+	before, err := scrape.Take(context.Background(), http.DefaultClient, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		resp, err := http.Post(url+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"messages":[{"role":"user","content":"abcdefgh"}],"max_tokens":5}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	after, err := scrape.Take(context.Background(), http.DefaultClient, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.Since(before)
+	if d.Requests != 3 || d.GenerationTokens != 15 || d.PromptTokens != 18 || d.RunningAfter != 0 {
+		t.Errorf("delta %+v", d)
+	}
+	if d.TTFTMeanMs < 20 || d.TTFTMeanMs > 25 || d.E2EMeanMs < 24 || d.E2EMeanMs > 30 {
+		t.Errorf("server means: TTFT %v ms, E2E %v ms", d.TTFTMeanMs, d.E2EMeanMs)
+	}
+}
+
+func TestCounterReset(t *testing.T) {
+	before := scrape.Snapshot{Successes: 100, GenerationTokens: 6400}
+	after := scrape.Snapshot{Successes: 7, GenerationTokens: 448}
+	if d := after.Since(before); d.Requests != 7 || d.GenerationTokens != 448 {
+		t.Errorf("after a restart: %+v", d)
+	}
+}
+
+func TestBadEndpoints(t *testing.T) {
+	for name, tc := range map[string]struct {
+		h    http.HandlerFunc
+		want error
+	}{
+		"404":       {func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, nil},
+		"garbage":   {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{not: prometheus}\n") }, nil},
+		"not vllm":  {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "# TYPE up gauge\nup 1\n") }, scrape.ErrNoVLLMMetrics},
+		"truncated": {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "vllm:num_requests_running{model_name=\"m") }, nil},
+	} {
+		srv := httptest.NewServer(tc.h)
+		_, err := scrape.Take(context.Background(), http.DefaultClient, openai.Endpoint{BaseURL: srv.URL})
+		srv.Close()
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}

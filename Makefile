@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make perf   the main job: the load engine against the embedded simulator (or PERF_TARGET)
+#   make perf   the main job: the perf sweep against the embedded simulator (or PERF_TARGET)
 #   make test   every test, with the tools the tests need built first
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -11,15 +11,12 @@ CACHE     := $(CURDIR)/.cache/bin
 LLMD_SIM_VERSION := v0.10.2
 LLMD_SIM  := $(CACHE)/llm-d-inference-sim-$(LLMD_SIM_VERSION)
 
-# make perf settings (see README): the embedded simulator with the RTX 3060 /
-# TinyLlama preset unless PERF_TARGET names a server.
-PERF_TARGET      ?=
-PERF_HOST        ?=
-PERF_PAYLOADS    ?= short,long
-PERF_CONCURRENCY ?= 1,2,4,8,16
-PERF_ITERATIONS_PER_VU ?= 4
-PERF_SIM_PRESET  ?= rtx3060-tinyllama
-PERF_ARGS        ?=
+# make perf passes PERF_* settings through the environment (see README);
+# GINKGO_FLAGS adds Ginkgo's own, e.g. GINKGO_FLAGS='--label-filter=payload:short'.
+PERF_REPORT_DIR ?= reports
+export PERF_REPORT_DIR
+GINKGO_FLAGS ?=
+BASELINE ?= fixtures/baselines/local.json
 
 BENCH_TIME ?= 1s
 
@@ -43,18 +40,27 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-.PHONY: test
+.PHONY: test-deps
+test-deps: ## install the Debian packages the tests use (xmllint), when run as root
+	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
+
 # -p 1: one package at a time, so the timing-accuracy tests do not share the
-# two cores with other packages' tests.
-test: tools vet ## run every test (unit, simulator, llm-d-inference-sim)
-	LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 15m ./...
+# two cores with other packages' tests. ./perf itself (the default sweep, the
+# main job) is left to make perf; perf/check runs the suite with small configs.
+.PHONY: test
+test: tools test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, the perf suite end to end)
+	LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v '/perf$$')
 
 .PHONY: perf
-perf: ## the main job: a payload x concurrency sweep, summary on stdout
-	$(GO) run ./cmd/llmload \
-	  $(if $(PERF_TARGET),-target $(PERF_TARGET),-sim-preset $(PERF_SIM_PRESET)) \
-	  $(if $(PERF_HOST),-host $(PERF_HOST)) \
-	  -payload $(PERF_PAYLOADS) -vus $(PERF_CONCURRENCY) -iterations-per-vu $(PERF_ITERATIONS_PER_VU) $(PERF_ARGS)
+perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/
+	$(GO) tool ginkgo $(GINKGO_FLAGS) ./perf
+
+.PHONY: baseline
+baseline: ## store the last run's results.json as the baseline (BASELINE=path)
+	@test -f $(PERF_REPORT_DIR)/results.json || { echo "no $(PERF_REPORT_DIR)/results.json: run make perf first"; exit 1; }
+	@mkdir -p $(dir $(BASELINE))
+	cp $(PERF_REPORT_DIR)/results.json $(BASELINE)
+	@echo "baseline stored: gate later runs with PERF_BASELINE=$(BASELINE) make perf"
 
 .PHONY: hey
 hey:

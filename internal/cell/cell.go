@@ -39,6 +39,9 @@ type Spec struct {
 	SLO     stats.SLO
 	// Records, when set, receives every measured record as a JSON line.
 	Records io.Writer
+	// Observe, when set, also sees every measured record (a live progress
+	// line, say); it must be cheap and safe for concurrent use.
+	Observe load.Sink
 }
 
 // Result is a finished cell.
@@ -93,11 +96,18 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	defer cl.Close()
 
 	agg := stats.New(s.SLO)
-	var sink load.Sink = agg
+	sinks := []load.Sink{agg}
 	var jl *record.JSONL
 	if s.Records != nil {
 		jl = record.NewJSONL(s.Records)
-		sink = load.Tee(agg, jl)
+		sinks = append(sinks, jl)
+	}
+	if s.Observe != nil {
+		sinks = append(sinks, s.Observe)
+	}
+	sink := sinks[0]
+	if len(sinks) > 1 {
+		sink = load.Tee(sinks...)
 	}
 	sum, err := load.Run(ctx, s.Plan, cl, sink)
 	if err != nil {

@@ -52,14 +52,7 @@ func Run(ctx context.Context, p Plan, d Doer, s Sink) (Summary, error) {
 		return Summary{}, err
 	}
 	sum := Summary{Mode: p.Mode()}
-	if p.Warmup > 0 {
-		w := p
-		w.Duration, w.Warmup = 0, 0
-		if w.Mode() == Closed {
-			w.Iterations, w.VUs = p.Warmup, min(p.VUs, p.Warmup)
-		} else {
-			w.Requests = p.Warmup
-		}
+	if w, ok := p.WarmupPlan(); ok {
 		ws := run(ctx, w, d, discard{})
 		sum.Warmup = ws.Dispatched
 	}

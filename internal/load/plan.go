@@ -152,3 +152,21 @@ func (p Plan) Concurrency() int {
 	}
 	return DefaultMaxInFlight
 }
+
+// WarmupPlan is the plan of p's warm-up phase: p.Warmup requests at p's
+// concurrency (or rate), with no warm-up of its own. ok is false when p has
+// no warm-up. Run runs it first; a caller that must observe the server
+// between warm-up and measurement runs it itself and clears p.Warmup.
+func (p Plan) WarmupPlan() (w Plan, ok bool) {
+	if p.Warmup <= 0 {
+		return Plan{}, false
+	}
+	w = p
+	w.Duration, w.Warmup = 0, 0
+	if w.Mode() == Closed {
+		w.Iterations, w.VUs = p.Warmup, min(p.VUs, p.Warmup)
+	} else {
+		w.Requests = p.Warmup
+	}
+	return w, true
+}

@@ -57,10 +57,12 @@ func TestBadEndpoints(t *testing.T) {
 		h    http.HandlerFunc
 		want error
 	}{
-		"404":       {func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, nil},
-		"garbage":   {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{not: prometheus}\n") }, nil},
-		"not vllm":  {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "# TYPE up gauge\nup 1\n") }, scrape.ErrNoVLLMMetrics},
-		"truncated": {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "vllm:num_requests_running{model_name=\"m") }, nil},
+		"404":      {func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, nil},
+		"garbage":  {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{not: prometheus}\n") }, nil},
+		"not vllm": {func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "# TYPE up gauge\nup 1\n") }, scrape.ErrNoVLLMMetrics},
+		"truncated": {func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "vllm:num_requests_running{model_name=\"m")
+		}, nil},
 	} {
 		srv := httptest.NewServer(tc.h)
 		_, err := scrape.Take(context.Background(), http.DefaultClient, openai.Endpoint{BaseURL: srv.URL})

@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,64 +11,14 @@ import (
 	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/sim/simtest"
 )
-
-// llmdStartTimeout bounds llm-d-inference-sim's start-up.
-const llmdStartTimeout = 20 * time.Second
-
-// startLLMD runs llm-d-inference-sim (an independent vLLM simulator, built
-// by `make tools`) on a free loopback port. Without the binary the test is
-// skipped, or fails when HARNESS_REQUIRE_TOOLS=1 (as make test sets).
-func startLLMD(t *testing.T, args ...string) string {
-	t.Helper()
-	bin := os.Getenv("LLMD_INFERENCE_SIM")
-	if bin == "" {
-		if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("LLMD_INFERENCE_SIM is not set: run `make test`, which builds llm-d-inference-sim")
-		}
-		t.Skip("LLMD_INFERENCE_SIM not set: `make test` builds llm-d-inference-sim and runs this cross-check")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port)}, args...)...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("llm-d-inference-sim output:\n%s", logs.String())
-		}
-	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	ctx, cancel := context.WithTimeout(context.Background(), llmdStartTimeout)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if _, err := openai.ListModels(ctx, &http.Client{Timeout: time.Second}, openai.Endpoint{BaseURL: url}); err == nil {
-			return url
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("llm-d-inference-sim not ready within %v", llmdStartTimeout)
-		case <-tick.C:
-		}
-	}
-}
 
 // TestAgainstLLMDInferenceSim cross-checks the engine against a vLLM
 // simulator we did not write: its TTFT, and exact token counts.
 func TestAgainstLLMDInferenceSim(t *testing.T) {
 	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
-	url := startLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
+	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
 	var records bytes.Buffer
 	res, err := cell.Run(context.Background(), cell.Spec{
 		Target:  cell.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: model},

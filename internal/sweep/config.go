@@ -1,0 +1,356 @@
+// Package sweep is the perf suite's engine room: its configuration (every
+// setting an environment variable, the team's k6 habit, and the same as a
+// flag after `--`), the expansion into cells, and the Runner that resolves
+// the target, runs each cell, judges it and keeps the report files current.
+// The Ginkgo suite in perf/ is a thin layer over it.
+package sweep
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/payload"
+	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/sim"
+)
+
+// Defaults that are not a single literal.
+const (
+	// DefaultIterationsPerVU is the team's 192 iterations at 4 VUs.
+	DefaultIterationsPerVU = 48
+	// DefaultSimIterationsPerVU applies when the target is the embedded
+	// simulator (which also gets no warm-up by default: it has nothing to
+	// warm), so that `make perf` on a fresh clone takes under a minute.
+	DefaultSimIterationsPerVU = 3
+	// DefaultReadyTimeout bounds the wait for the target's /v1/models.
+	DefaultReadyTimeout = 2 * time.Minute
+)
+
+// Config is one sweep's settings.
+type Config struct {
+	Target, Host, Model, APIKey string
+	SimPreset                   string
+	PayloadsFile                string
+	Payloads                    []string
+	Concurrency                 []int
+	IterationsPerVU             int
+	Duration                    time.Duration
+	Rates                       []float64
+	Requests                    int
+	Warmup                      int
+	RampUp                      time.Duration
+	Timeout                     time.Duration
+	ReadyTimeout                time.Duration
+	ReportDir                   string
+	Baseline                    string
+	SLOTTFT, SLOE2E             time.Duration
+	MaxErrorRate                float64
+	Tolerance                   float64
+	Progress                    bool
+
+	payloads payload.Set
+}
+
+// Setting is one configuration knob: its environment variable, its flag,
+// its default and what it means. Settings is the single list the README's
+// table is checked against.
+type Setting struct {
+	Env, Flag, Default, Help string
+	set                      func(c *Config, v string) error
+}
+
+func list[T any](parse func(string) (T, error), check func(T) error) func(string) ([]T, error) {
+	return func(s string) ([]T, error) {
+		var out []T
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			v, err := parse(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q: not a number", f)
+			}
+			if err := check(v); err != nil {
+				return nil, fmt.Errorf("%q: %w", f, err)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+}
+
+func positive[T int | float64](v T) error {
+	if v <= 0 {
+		return errors.New("must be > 0")
+	}
+	return nil
+}
+
+func atoi(s string) (int, error)     { return strconv.Atoi(s) }
+func atof(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+func nonNegInt(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: want a whole number >= 0", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q: want a duration such as 30s or 5m", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func millis(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) {
+			return fmt.Errorf("%q: want milliseconds >= 0", v)
+		}
+		*dst(c) = time.Duration(f * float64(time.Millisecond))
+		return nil
+	}
+}
+
+func fraction(dst func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("%q: want a fraction between 0 and 1", v)
+		}
+		*dst(c) = f
+		return nil
+	}
+}
+
+// Settings lists every knob, in the README's order.
+var Settings = []Setting{
+	{"PERF_TARGET", "perf.target", "", "base URL of the vLLM server or ingress; empty starts the embedded simulator",
+		func(c *Config, v string) error { c.Target = v; return nil }},
+	{"PERF_HOST", "perf.host", "", "Host header, e.g. llm.local when PERF_TARGET is the ingress address",
+		func(c *Config, v string) error { c.Host = v; return nil }},
+	{"PERF_MODEL", "perf.model", "", "model name; empty takes the first from /v1/models",
+		func(c *Config, v string) error { c.Model = v; return nil }},
+	{"PERF_API_KEY", "perf.api-key", "", "bearer token sent with every request",
+		func(c *Config, v string) error { c.APIKey = v; return nil }},
+	{"PERF_SIM_PRESET", "perf.sim-preset", "rtx3060-tinyllama", "embedded simulator preset when PERF_TARGET is empty: rtx3060-tinyllama or fast",
+		func(c *Config, v string) error { c.SimPreset = v; return nil }},
+	{"PERF_PAYLOADS_FILE", "perf.payloads-file", "", "payloads YAML; empty uses fixtures/payloads.yaml",
+		func(c *Config, v string) error { c.PayloadsFile = v; return nil }},
+	{"PERF_PAYLOADS", "perf.payloads", "short,long", "payload names, comma-separated",
+		func(c *Config, v string) error {
+			c.Payloads = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.Payloads = append(c.Payloads, p)
+				}
+			}
+			return nil
+		}},
+	{"PERF_CONCURRENCY", "perf.concurrency", "1,2,4,8,16", "closed-loop VUs per cell, comma-separated; empty for none",
+		func(c *Config, v string) (err error) { c.Concurrency, err = list(atoi, positive[int])(v); return }},
+	{"PERF_ITERATIONS_PER_VU", "perf.iterations-per-vu", "48 (3 against the embedded simulator)", "closed loop: requests per VU per cell",
+		nonNegInt(func(c *Config) *int { return &c.IterationsPerVU })},
+	{"PERF_DURATION", "perf.duration", "", "per cell: stop releasing requests after this long (with iterations: whichever ends first)",
+		dur(func(c *Config) *time.Duration { return &c.Duration })},
+	{"PERF_RATES", "perf.rates", "", "open-loop arrival rates in requests/s, comma-separated",
+		func(c *Config, v string) (err error) { c.Rates, err = list(atof, positive[float64])(v); return }},
+	{"PERF_REQUESTS", "perf.requests", "100", "open loop: requests per cell",
+		nonNegInt(func(c *Config) *int { return &c.Requests })},
+	{"PERF_WARMUP", "perf.warmup", "1 (0 against the embedded simulator)", "warm-up requests per VU (open loop: per request/s of rate), not recorded",
+		nonNegInt(func(c *Config) *int { return &c.Warmup })},
+	{"PERF_RAMP_UP", "perf.ramp-up", "", "closed loop: spread the VUs' first requests over this long",
+		dur(func(c *Config) *time.Duration { return &c.RampUp })},
+	{"PERF_TIMEOUT", "perf.timeout", "2m", "per-request deadline; past it a live stream counts as client_abort",
+		dur(func(c *Config) *time.Duration { return &c.Timeout })},
+	{"PERF_READY_TIMEOUT", "perf.ready-timeout", "2m", "how long to wait for the target's /v1/models before failing",
+		dur(func(c *Config) *time.Duration { return &c.ReadyTimeout })},
+	{"PERF_REPORT_DIR", "perf.report-dir", "reports", "folder for results.json, report.md, charts and junit.xml",
+		func(c *Config, v string) error { c.ReportDir = v; return nil }},
+	{"PERF_BASELINE", "perf.baseline", "", "results.json of an earlier run to gate against",
+		func(c *Config, v string) error { c.Baseline = v; return nil }},
+	{"PERF_TOLERANCE", "perf.tolerance", "0.10", "baseline gate: the relative change beyond which a metric regresses",
+		fraction(func(c *Config) *float64 { return &c.Tolerance })},
+	{"PERF_SLO_TTFT_MS", "perf.slo-ttft-ms", "", "SLO on p95 TTFT in ms; also the per-request goodput threshold",
+		millis(func(c *Config) *time.Duration { return &c.SLOTTFT })},
+	{"PERF_SLO_E2E_MS", "perf.slo-e2e-ms", "", "SLO on p95 E2E latency in ms; also the per-request goodput threshold",
+		millis(func(c *Config) *time.Duration { return &c.SLOE2E })},
+	{"PERF_MAX_ERROR_RATE", "perf.max-error-rate", "0", "the failed fraction of a cell's requests allowed",
+		fraction(func(c *Config) *float64 { return &c.MaxErrorRate })},
+	{"PERF_PROGRESS", "perf.progress", "1", "a live line per running cell on a terminal; 0 turns it off",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q: want 1 or 0", v)
+			}
+			c.Progress = b
+			return nil
+		}},
+}
+
+// Flags holds the flag values registered on a FlagSet.
+type Flags struct {
+	fs     *flag.FlagSet
+	values map[string]*string
+}
+
+// Register defines every setting's flag on fs (for the Ginkgo suite,
+// flag.CommandLine: `ginkgo ./perf -- -perf.concurrency=1,4`).
+func Register(fs *flag.FlagSet) *Flags {
+	f := &Flags{fs: fs, values: map[string]*string{}}
+	for _, s := range Settings {
+		f.values[s.Flag] = fs.String(s.Flag, "", s.Help+" (env "+s.Env+")")
+	}
+	return f
+}
+
+// Config resolves the settings: a flag that was set wins over the
+// environment variable, which wins over the default. env is os.Getenv.
+// Relative paths (report folder, baseline, payloads file) are taken from
+// base, the folder the user ran from (the repository root for make perf);
+// an empty base leaves them relative to the working directory.
+func (f *Flags) Config(env func(string) string, base string) (Config, error) {
+	set := map[string]bool{}
+	if f.fs.Parsed() {
+		f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	}
+	c := Config{
+		SimPreset: "rtx3060-tinyllama", Payloads: []string{"short", "long"}, Concurrency: []int{1, 2, 4, 8, 16},
+		Requests: 100, Warmup: -1, Timeout: openai.DefaultTimeout, ReadyTimeout: DefaultReadyTimeout,
+		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
+	}
+	for _, s := range Settings {
+		v, from := env(s.Env), s.Env
+		if set[s.Flag] {
+			v, from = *f.values[s.Flag], "-"+s.Flag
+		}
+		if v == "" && !set[s.Flag] {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			return Config{}, fmt.Errorf("sweep: %s: %w", from, err)
+		}
+	}
+	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.PayloadsFile} {
+		if *p != "" && base != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	if c.IterationsPerVU < 0 {
+		c.IterationsPerVU = DefaultIterationsPerVU
+		if c.Target == "" {
+			c.IterationsPerVU = DefaultSimIterationsPerVU
+		}
+	}
+	if c.Warmup < 0 {
+		c.Warmup = 1
+		if c.Target == "" {
+			c.Warmup = 0
+		}
+	}
+	return c, c.validate()
+}
+
+// validate checks what one field alone cannot show, naming the setting.
+func (c *Config) validate() error {
+	if c.Target != "" {
+		if err := (openai.Endpoint{BaseURL: c.Target}).Validate(); err != nil {
+			return fmt.Errorf("sweep: PERF_TARGET: %w", err)
+		}
+	} else if _, err := sim.Preset(c.SimPreset); err != nil {
+		return fmt.Errorf("sweep: PERF_SIM_PRESET: %w", err)
+	}
+	set, err := payload.Load(c.PayloadsFile)
+	if err != nil {
+		return fmt.Errorf("sweep: PERF_PAYLOADS_FILE: %w", err)
+	}
+	if len(c.Payloads) == 0 {
+		return errors.New("sweep: PERF_PAYLOADS: no payload named")
+	}
+	for _, p := range c.Payloads {
+		if _, err := set.Get(p); err != nil {
+			return fmt.Errorf("sweep: PERF_PAYLOADS: %w", err)
+		}
+	}
+	c.payloads = set
+	switch {
+	case len(c.Concurrency) == 0 && len(c.Rates) == 0:
+		return errors.New("sweep: PERF_CONCURRENCY/PERF_RATES: neither names a cell")
+	case len(c.Concurrency) > 0 && c.IterationsPerVU == 0 && c.Duration == 0:
+		return errors.New("sweep: PERF_ITERATIONS_PER_VU/PERF_DURATION: closed-loop cells need one of them > 0")
+	case len(c.Rates) > 0 && c.Requests == 0 && c.Duration == 0:
+		return errors.New("sweep: PERF_REQUESTS/PERF_DURATION: open-loop cells need one of them > 0")
+	case c.Timeout == 0:
+		return errors.New("sweep: PERF_TIMEOUT: must be > 0")
+	case c.ReadyTimeout == 0:
+		return errors.New("sweep: PERF_READY_TIMEOUT: must be > 0")
+	case c.ReportDir == "":
+		return errors.New("sweep: PERF_REPORT_DIR: must be set")
+	}
+	if c.Baseline != "" {
+		if _, err := report.Load(c.Baseline); err != nil {
+			return fmt.Errorf("sweep: PERF_BASELINE: %w", err)
+		}
+	}
+	return nil
+}
+
+// PayloadSet is the loaded payloads.
+func (c Config) PayloadSet() payload.Set { return c.payloads }
+
+// Cell is one cell of the sweep: a payload on a plan.
+type Cell struct {
+	Payload string
+	Plan    load.Plan
+}
+
+// Name is the cell's name in reports and spec names.
+func (c Cell) Name() string {
+	if c.Plan.Mode() == load.Open {
+		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Plan.Rate)
+	}
+	return fmt.Sprintf("%s, %d VUs", c.Payload, c.Plan.VUs)
+}
+
+// Labels are the cell's Ginkgo labels, as key:value.
+func (c Cell) Labels() []string {
+	l := []string{"payload:" + c.Payload, "mode:" + string(c.Plan.Mode())}
+	if c.Plan.Mode() == load.Open {
+		return append(l, "rate:"+strconv.FormatFloat(c.Plan.Rate, 'f', -1, 64))
+	}
+	return append(l, fmt.Sprintf("vus:%d", c.Plan.VUs))
+}
+
+// Cells expands the configuration: for each payload, the closed-loop cells
+// by concurrency, then the open-loop cells by rate.
+func (c Config) Cells() []Cell {
+	var out []Cell
+	for _, p := range c.Payloads {
+		for _, v := range c.Concurrency {
+			out = append(out, Cell{p, load.Plan{VUs: v, Iterations: v * c.IterationsPerVU, Duration: c.Duration,
+				Warmup: v * c.Warmup, RampUp: c.RampUp}})
+		}
+		for _, r := range c.Rates {
+			out = append(out, Cell{p, load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration,
+				Warmup: int(math.Ceil(r)) * c.Warmup}})
+		}
+	}
+	return out
+}

@@ -1,0 +1,299 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/llm-platform/harness/internal/cell"
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/scrape"
+	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/stats"
+)
+
+// NoGPUReason is what the reports say in place of GPU figures until GPU
+// sampling is part of the harness.
+const NoGPUReason = "this build of the harness has no GPU sampler; NVML sampling is not part of it yet"
+
+// scrapeTimeout bounds one /metrics scrape.
+const scrapeTimeout = 10 * time.Second
+
+// Runner runs a sweep's cells and keeps its report files current: they are
+// rewritten after every cell, so an interrupted or killed sweep leaves the
+// reports of every cell it finished.
+type Runner struct {
+	cfg      Config
+	endpoint openai.Endpoint
+	model    string
+	sim      *sim.Instance
+	baseline *report.Results
+	metrics  bool // the target exposes vLLM metrics
+	hc       *http.Client
+	progress io.Writer // nil: no live line
+
+	mu      sync.Mutex // guards results
+	results report.Results
+}
+
+// Start resolves the target (starting the embedded simulator when none is
+// configured), waits for it to serve /v1/models, picks the model, and loads
+// the baseline. progress, when not nil, gets a live line per running cell.
+func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error) {
+	r := &Runner{cfg: cfg, hc: &http.Client{Timeout: scrapeTimeout}, progress: progress}
+	if !cfg.Progress {
+		r.progress = nil
+	}
+	r.endpoint = openai.Endpoint{BaseURL: cfg.Target, Host: cfg.Host, APIKey: cfg.APIKey}
+	simulator := ""
+	if cfg.Target == "" {
+		preset, err := sim.Preset(cfg.SimPreset)
+		if err != nil {
+			return nil, err
+		}
+		if r.sim, err = sim.Start(preset, ""); err != nil {
+			return nil, err
+		}
+		r.endpoint.BaseURL, simulator = r.sim.URL, cfg.SimPreset
+	}
+	models, err := r.waitReady(ctx)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.model = cfg.Model
+	if r.model == "" {
+		r.model = models[0]
+	} else if !contains(models, r.model) {
+		r.Close()
+		return nil, fmt.Errorf("sweep: PERF_MODEL: %q is not served; the target lists %s", r.model, strings.Join(models, ", "))
+	}
+	if cfg.Baseline != "" {
+		if r.baseline, err = report.Load(cfg.Baseline); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+	_, serr := scrape.Take(sctx, r.hc, r.endpoint)
+	cancel()
+	r.metrics = serr == nil
+	r.results = report.Results{
+		Schema: report.Schema, Start: time.Now(), End: time.Now(),
+		Target: report.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
+		Model:  r.model, GitCommit: gitCommit(ctx), GPUReason: NoGPUReason,
+		Settings: report.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
+			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance},
+		Payloads: map[string]report.Payload{},
+		Cells:    []report.Cell{},
+	}
+	for _, name := range cfg.Payloads {
+		p, _ := cfg.payloads.Get(name)
+		r.results.Payloads[name] = report.Payload{MaxTokens: p.MaxTokens}
+	}
+	return r, r.write()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// waitReady polls /v1/models until it answers or ReadyTimeout passes.
+func (r *Runner) waitReady(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.ReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		models, err := openai.ListModels(ctx, r.hc, r.endpoint)
+		if err == nil {
+			return models, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sweep: target %s not ready within %v (PERF_READY_TIMEOUT): last error: %w", r.endpoint.BaseURL, r.cfg.ReadyTimeout, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// gitCommit is the harness checkout's commit, "" outside a git checkout.
+func gitCommit(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Model is the model requests are sent for.
+func (r *Runner) Model() string { return r.model }
+
+// Target is the base URL requests go to.
+func (r *Runner) Target() string { return r.endpoint.BaseURL }
+
+// Close stops the embedded simulator, if one runs.
+func (r *Runner) Close() {
+	if r.sim != nil {
+		_ = r.sim.Close()
+		r.sim = nil
+	}
+}
+
+// measure runs the cell once and converts it. The warm-up runs first on
+// its own, so the server's counters cover the measured requests only.
+func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell, load.Summary, error) {
+	target := cell.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout}
+	if w, ok := c.Plan.WarmupPlan(); ok {
+		if _, err := cell.Run(ctx, cell.Spec{Target: target, Payload: c.Payload, Plan: w}, r.cfg.payloads); err != nil {
+			return report.Cell{}, load.Summary{}, err
+		}
+		c.Plan.Warmup = 0
+	}
+	var before scrape.Snapshot
+	var beforeErr error
+	if r.metrics {
+		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+		before, beforeErr = scrape.Take(sctx, r.hc, r.endpoint)
+		cancel()
+	}
+	prog := newProgress(r.progress, name, c.Plan)
+	spec := cell.Spec{
+		Target:  cell.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout},
+		Payload: c.Payload, Plan: c.Plan,
+		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
+		Observe: prog,
+	}
+	prog.start()
+	res, err := cell.Run(ctx, spec, r.cfg.payloads)
+	prog.stop()
+	if err != nil {
+		return report.Cell{}, load.Summary{}, err
+	}
+	var server *scrape.Delta
+	if r.metrics && beforeErr == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scrapeTimeout)
+		if after, err := scrape.Take(sctx, r.hc, r.endpoint); err == nil {
+			d := after.Since(before)
+			server = &d
+		}
+		cancel()
+	}
+	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
+	return rc, res.Summary, nil
+}
+
+// RunCell runs one cell, judges it, records it in the results and rewrites
+// the report files. The returned cell's Verdict and Reasons say whether it
+// passed; an error is returned only when the cell could not run at all.
+func (r *Runner) RunCell(ctx context.Context, c Cell) (report.Cell, error) {
+	rc, sum, err := r.measure(ctx, c, c.Name())
+	if err != nil {
+		return report.Cell{}, err
+	}
+	if sum.Stopped {
+		rc.Verdict = report.Interrupted
+		rc.Reasons = append(rc.Reasons, fmt.Sprintf("interrupted: %d requests finished, %d were cut off", sum.Recorded, sum.Interrupted))
+		r.record(rc, true)
+		return rc, r.write()
+	}
+	r.judge(&rc)
+	if base := r.baselineCell(rc); base != nil {
+		cmp := report.Compare(*base, rc, r.cfg.Tolerance)
+		if cmp.Regressed && ctx.Err() == nil {
+			// Confirm on an immediate re-run: a regression that does not
+			// reproduce is noise, reported but not failed.
+			again, sum2, err := r.measure(ctx, c, c.Name()+" (re-run to confirm a regression)")
+			if err == nil && !sum2.Stopped {
+				cmp.Confirmed = report.Compare(*base, again, r.cfg.Tolerance).Regressed
+			}
+		}
+		rc.Baseline = &cmp
+		if cmp.Confirmed {
+			rc.Reasons = append(rc.Reasons, cmp.Reasons(r.cfg.Tolerance)...)
+		}
+	}
+	rc.Verdict = report.Pass
+	if len(rc.Reasons) > 0 {
+		rc.Verdict = report.Fail
+	}
+	r.record(rc, false)
+	return rc, r.write()
+}
+
+// judge adds the reasons the cell fails on its own: errors and SLOs.
+func (r *Runner) judge(c *report.Cell) {
+	if c.Requests == 0 {
+		c.Reasons = append(c.Reasons, "no request was sent")
+	}
+	if er := c.ErrorRate(); er > r.cfg.MaxErrorRate {
+		var parts []string
+		for _, k := range c.ErrorClasses() {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Errors[k], k))
+		}
+		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %g%% (%s)", er*100, r.cfg.MaxErrorRate*100, strings.Join(parts, ", ")))
+	}
+	if r.cfg.SLOTTFT > 0 && c.TTFT.P95 > ms(r.cfg.SLOTTFT) {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 TTFT %.1f ms > SLO %g ms", c.TTFT.P95, ms(r.cfg.SLOTTFT)))
+	}
+	if r.cfg.SLOE2E > 0 && c.E2E.P95 > ms(r.cfg.SLOE2E) {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 E2E %.1f ms > SLO %g ms", c.E2E.P95, ms(r.cfg.SLOE2E)))
+	}
+}
+
+func (r *Runner) baselineCell(c report.Cell) *report.Cell {
+	if r.baseline == nil {
+		return nil
+	}
+	return r.baseline.Find(c.Key())
+}
+
+func (r *Runner) record(c report.Cell, interrupted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results.Cells = append(r.results.Cells, c)
+	r.results.Interrupted = r.results.Interrupted || interrupted
+	r.results.End = time.Now()
+}
+
+// MarkInterrupted records that the sweep stopped before its last cell
+// (called when the suite ends early) and rewrites the reports.
+func (r *Runner) MarkInterrupted() error {
+	r.mu.Lock()
+	r.results.Interrupted = true
+	r.results.End = time.Now()
+	r.mu.Unlock()
+	return r.write()
+}
+
+// Results returns a copy of the results so far.
+func (r *Runner) Results() report.Results {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.results
+	c.Cells = append([]report.Cell(nil), r.results.Cells...)
+	return c
+}
+
+// write rewrites every report file.
+func (r *Runner) write() error {
+	res := r.Results()
+	if err := res.WriteAll(r.cfg.ReportDir); err != nil {
+		return fmt.Errorf("sweep: reports: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+// Package check_test runs the perf suite as a user does — the compiled
+// suite, configured by PERF_* variables and flags, against real servers on
+// loopback — and checks the report files it leaves.
+package check_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/sim/simtest"
+)
+
+// suiteTimeout bounds one run of the suite.
+const suiteTimeout = 3 * time.Minute
+
+var perfBin, perfDir string
+
+func TestMain(m *testing.M) {
+	simtest.ServeIfChild()
+	tmp, err := os.MkdirTemp("", "perfcheck")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	perfBin = filepath.Join(tmp, "perf.test")
+	if out, err := exec.Command("go", "test", "-c", "-o", perfBin, "github.com/llm-platform/harness/perf").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the perf suite: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	wd, _ := os.Getwd()
+	perfDir = filepath.Dir(wd) // go test runs the suite in perf/
+	code := m.Run()
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
+
+// payloads is a small payloads file: n16 asks for 16 tokens.
+const payloads = `payloads:
+  n16:
+    max_tokens: 16
+    messages:
+      - role: user
+        content: Count to sixteen.
+`
+
+// suiteRun is one run of the suite.
+type suiteRun struct {
+	dir    string // the report folder
+	output string
+	err    error
+}
+
+func (r suiteRun) results(t *testing.T) *report.Results {
+	t.Helper()
+	res, err := report.Load(filepath.Join(r.dir, report.FileResults))
+	if err != nil {
+		t.Fatalf("%v\nsuite output:\n%s", err, r.output)
+	}
+	return res
+}
+
+// command prepares the suite with env (PERF_* from the environment are
+// dropped so a developer's settings cannot leak in) and a fresh report dir.
+func command(t *testing.T, ctx context.Context, env map[string]string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	pf := filepath.Join(dir, "payloads.yaml")
+	if err := os.WriteFile(pf, []byte(payloads), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, perfBin, append([]string{"-test.v"}, args...)...)
+	cmd.Dir = perfDir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PERF_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	base := map[string]string{"PERF_REPORT_DIR": dir, "PERF_PAYLOADS_FILE": pf, "PERF_PAYLOADS": "n16",
+		"PERF_CONCURRENCY": "1,4", "PERF_ITERATIONS_PER_VU": "3", "PERF_WARMUP": "0", "PERF_SIM_PRESET": "fast"}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	return cmd, dir, &out
+}
+
+func runSuite(t *testing.T, env map[string]string, args ...string) suiteRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
+	defer cancel()
+	cmd, dir, out := command(t, ctx, env, args...)
+	err := cmd.Run()
+	return suiteRun{dir: dir, output: out.String(), err: err}
+}
+
+func within(got, want, tol float64) bool { return got >= want-tol && got <= want+tol }
+
+// TestAgainstLLMDInferenceSim: the suite against an independent vLLM
+// simulator with fixed latencies reports those latencies.
+func TestAgainstLLMDInferenceSim(t *testing.T) {
+	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "1"})
+	if run.err != nil {
+		t.Fatalf("suite failed: %v\n%s", run.err, run.output)
+	}
+	res := run.results(t)
+	if res.Model != model || res.Target.URL != url || res.Target.Simulator != "" || len(res.Cells) != 2 || res.Interrupted {
+		t.Fatalf("results: model %q target %+v, %d cells, interrupted %v", res.Model, res.Target, len(res.Cells), res.Interrupted)
+	}
+	for _, c := range res.Cells {
+		t.Logf("%s: TTFT p50 %.2f ms, ITL p50 %.2f ms, E2E p50 %.1f ms, %.2f RPS, %.1f tok/s", c.Name(), c.TTFT.P50, c.ITL.P50, c.E2E.P50, c.RPS, c.OutputTokS)
+		if c.Verdict != report.Pass || c.Requests != int64(3*c.Concurrency) || c.Successes != c.Requests {
+			t.Errorf("%s: verdict %s, %d/%d ok, reasons %v", c.Name(), c.Verdict, c.Successes, c.Requests, c.Reasons)
+		}
+		if !within(c.TTFT.P50, 50, 3) {
+			t.Errorf("%s: TTFT p50 %.2f ms, want 50 ± 3", c.Name(), c.TTFT.P50)
+		}
+		if !within(c.ITL.P50, 10, 1) {
+			t.Errorf("%s: ITL p50 %.2f ms, want 10 ± 1", c.Name(), c.ITL.P50)
+		}
+		// 16 tokens: TTFT plus 15 gaps (llm-d adds a finish chunk after the last token).
+		if !within(c.E2E.P50, 200, 20) {
+			t.Errorf("%s: E2E p50 %.1f ms, want about 200", c.Name(), c.E2E.P50)
+		}
+		if !within(c.OutputTokS, 16*c.RPS, 0.02*16*c.RPS) {
+			t.Errorf("%s: %.1f tok/s is not 16 x %.2f RPS", c.Name(), c.OutputTokS, c.RPS)
+		}
+	}
+}
+
+// TestRegressionGate: a baseline from a fast target, then the same target
+// with its ITL doubled fails the gate (confirmed by a re-run), and an
+// unchanged target passes.
+func TestRegressionGate(t *testing.T) {
+	fast := simtest.StartProcess(t, "-preset", "fast", "-ttft", "20ms", "-itl", "5ms")
+	slow := simtest.StartProcess(t, "-preset", "fast", "-ttft", "20ms", "-itl", "10ms")
+
+	base := runSuite(t, map[string]string{"PERF_TARGET": fast})
+	if base.err != nil {
+		t.Fatalf("baseline run failed: %v\n%s", base.err, base.output)
+	}
+	baseline := filepath.Join(base.dir, report.FileResults)
+
+	regressed := runSuite(t, map[string]string{"PERF_TARGET": slow, "PERF_BASELINE": baseline})
+	if regressed.err == nil {
+		t.Fatalf("the gate passed a doubled ITL:\n%s", regressed.output)
+	}
+	res := regressed.results(t)
+	for _, c := range res.Cells {
+		if c.Verdict != report.Fail || c.Baseline == nil || !c.Baseline.Confirmed || !strings.Contains(strings.Join(c.Reasons, "\n"), "baseline: rps") {
+			t.Errorf("%s: verdict %s, comparison %+v, reasons %v", c.Name(), c.Verdict, c.Baseline, c.Reasons)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(regressed.dir, report.FileMarkdown))
+	if !bytes.Contains(md, []byte("**regressed**")) || !bytes.Contains(md, []byte("reproduces on an immediate re-run")) {
+		t.Errorf("report.md does not show the regression and its method")
+	}
+
+	same := runSuite(t, map[string]string{"PERF_TARGET": fast, "PERF_BASELINE": baseline})
+	if same.err != nil {
+		t.Fatalf("an unchanged target failed the gate: %v\n%s", same.err, same.output)
+	}
+	for _, c := range same.results(t).Cells {
+		if c.Verdict != report.Pass || c.Baseline == nil {
+			t.Errorf("%s: verdict %s, comparison %+v", c.Name(), c.Verdict, c.Baseline)
+		}
+	}
+}
+
+// TestInterruptKeepsReports: SIGINT mid-sweep leaves valid reports for the
+// finished cells, with the cut cell marked.
+func TestInterruptKeepsReports(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
+	defer cancel()
+	cmd, dir, out := command(t, ctx, map[string]string{"PERF_CONCURRENCY": "1,2,4", "PERF_ITERATIONS_PER_VU": "40"})
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait (polling the suite's own output file) until the first cell is written.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if r, err := report.Load(filepath.Join(dir, report.FileResults)); err == nil && len(r.Cells) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no cell finished within a minute:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond) // polling a file, not waiting on time
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	res, err := report.Load(filepath.Join(dir, report.FileResults))
+	if err != nil {
+		t.Fatalf("results.json after SIGINT: %v\n%s", err, out.String())
+	}
+	// The signal lands either inside the second cell (which is then kept,
+	// marked interrupted) or between cells (which leaves the first only).
+	last := res.Cells[len(res.Cells)-1]
+	if !res.Interrupted || res.Cells[0].Verdict != report.Pass || len(res.Cells) == 3 || (len(res.Cells) == 2 && last.Verdict != report.Interrupted) {
+		t.Fatalf("after SIGINT: interrupted %v, cells %v\n%s", res.Interrupted, verdicts(res), out.String())
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, report.FileMarkdown))
+	if !bytes.Contains(md, []byte("**Interrupted.**")) {
+		t.Error("report.md does not say the run was interrupted")
+	}
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed: junit.xml schema check skipped")
+	}
+	if b, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join(perfDir, "..", "internal", "report", "testdata", "junit-10.xsd"),
+		filepath.Join(dir, report.FileJUnit)).CombinedOutput(); err != nil {
+		t.Errorf("junit.xml after SIGINT does not validate: %v\n%s", err, b)
+	}
+}
+
+func verdicts(r *report.Results) []string {
+	var v []string
+	for _, c := range r.Cells {
+		v = append(v, c.Name()+": "+c.Verdict)
+	}
+	return v
+}
+
+// TestBadConfigurationFailsFast: a bad setting fails the suite before any
+// request, naming the setting; a flag after -- wins over the variable.
+func TestBadConfigurationFailsFast(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"PERF_CONCURRENCY": "0"}, nil, "PERF_CONCURRENCY"},
+		{map[string]string{"PERF_PAYLOADS": "huge"}, nil, `PERF_PAYLOADS: payload: "huge": unknown payload`},
+		{map[string]string{"PERF_TARGET": "llm.local"}, nil, "PERF_TARGET"},
+		{map[string]string{"PERF_MAX_ERROR_RATE": "2"}, nil, "PERF_MAX_ERROR_RATE"},
+		{nil, []string{"-perf.concurrency=1,-4"}, "-perf.concurrency"},
+		{map[string]string{"PERF_BASELINE": "/nonexistent/results.json"}, nil, "PERF_BASELINE"},
+	} {
+		run := runSuite(t, tc.env, tc.args...)
+		if run.err == nil || !strings.Contains(run.output, tc.want) {
+			t.Errorf("%v %v: err %v, output lacks %q:\n%s", tc.env, tc.args, run.err, tc.want, run.output)
+		}
+	}
+	// The flag wins: PERF_CONCURRENCY says 1,4 but -perf.concurrency=2.
+	run := runSuite(t, nil, "-perf.concurrency=2")
+	if run.err != nil {
+		t.Fatalf("%v\n%s", run.err, run.output)
+	}
+	if res := run.results(t); len(res.Cells) != 1 || res.Cells[0].Concurrency != 2 {
+		t.Errorf("flag did not override the variable: %v", verdicts(res))
+	}
+}

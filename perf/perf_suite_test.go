@@ -1,0 +1,85 @@
+// Package perf_test is the perf sweep: `ginkgo ./perf` (or `make perf`)
+// runs a DescribeTable with one Serial entry per payload x concurrency (and
+// x rate) cell, configured by PERF_* environment variables or the same flags
+// after `--` (see the README), and writes results.json, report.md with its
+// charts, and junit.xml to PERF_REPORT_DIR after every cell.
+package perf_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/term"
+
+	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/sweep"
+)
+
+var flags = sweep.Register(flag.CommandLine)
+
+// suite is the sweep's state, set up once in BeforeSuite.
+var suite struct {
+	cfg    sweep.Config
+	runner *sweep.Runner
+}
+
+func TestPerf(t *testing.T) {
+	gctune.Apply(os.Getenv)
+	var err error
+	if suite.cfg, err = flags.Config(os.Getenv, moduleRoot()); err != nil {
+		// Fail before any spec or request: the message names the setting.
+		t.Fatalf("perf configuration: %v", err)
+	}
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "perf")
+}
+
+// moduleRoot is the repository root: go test runs this binary in perf/, but
+// relative paths in the settings mean the folder the user ran make from.
+func moduleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// progressOut is the terminal the live line goes to, or nil when stdout is
+// not one (CI logs, pipes): then the line stays quiet.
+func progressOut() *os.File {
+	if term.IsTerminal(int(os.Stdout.Fd())) {
+		return os.Stdout
+	}
+	return nil
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	var err error
+	if out := progressOut(); out != nil {
+		suite.runner, err = sweep.Start(ctx, suite.cfg, out)
+	} else {
+		suite.runner, err = sweep.Start(ctx, suite.cfg, nil) // a nil *os.File is not a nil io.Writer
+	}
+	Expect(err).NotTo(HaveOccurred(), "resolving the target")
+	DeferCleanup(suite.runner.Close)
+	GinkgoWriter.Printf("target %s, model %s, reports in %s\n", suite.runner.Target(), suite.runner.Model(), suite.cfg.ReportDir)
+}, NodeTimeout(sweep.DefaultReadyTimeout*10))
+
+// A sweep that Ginkgo stopped early (Ctrl-C, --timeout) is marked as such
+// in the reports, which already hold every finished cell.
+var _ = ReportAfterSuite("perf reports", func(r Report) {
+	if suite.runner != nil && len(r.SpecialSuiteFailureReasons) > 0 {
+		Expect(suite.runner.MarkInterrupted()).To(Succeed())
+	}
+})

@@ -1,0 +1,41 @@
+package perf_test
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/sweep"
+)
+
+// entries are the table's cells, one per payload x concurrency (x rate).
+func entries() []TableEntry {
+	var out []TableEntry
+	for _, c := range suite.cfg.Cells() {
+		out = append(out, Entry(c.Name(), Label(c.Labels()...), c))
+	}
+	return out
+}
+
+// The table is Ordered so cells run as configured (each payload by rising
+// concurrency) rather than in Ginkgo's default order, which sorts entries
+// that share a code location by name ("16 VUs" before "2 VUs"): the report,
+// an interrupted run and a GPU's thermal history all read in sweep order.
+// ContinueOnFailure keeps one failed cell from skipping the rest.
+var _ = Describe("perf sweep", Label("perf"), Serial, Ordered, ContinueOnFailure, func() {
+	DescribeTable("cell",
+		func(ctx SpecContext, c sweep.Cell) {
+			rc, err := suite.runner.RunCell(ctx, c)
+			Expect(err).NotTo(HaveOccurred())
+			AddReportEntry(c.Name(), fmt.Sprintf("%d requests, %d ok, %.2f RPS, %.1f tok/s, TTFT p50/p95 %.1f/%.1f ms, E2E p95 %.1f ms: %s",
+				rc.Requests, rc.Successes, rc.RPS, rc.OutputTokS, rc.TTFT.P50, rc.TTFT.P95, rc.E2E.P95, rc.Verdict))
+			if rc.Verdict == report.Interrupted {
+				return // Ginkgo is stopping the suite; the reports say so
+			}
+			Expect(rc.Reasons).To(BeEmpty(), "cell %s", c.Name())
+		},
+		entries(),
+	)
+})

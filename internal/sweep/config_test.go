@@ -1,0 +1,135 @@
+package sweep
+
+import (
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func resolve(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := Register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f.Config(func(k string) string { return env[k] }, "")
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := resolve(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Target != "" || c.SimPreset != "rtx3060-tinyllama" || strings.Join(c.Payloads, ",") != "short,long" ||
+		len(c.Concurrency) != 5 || c.IterationsPerVU != DefaultSimIterationsPerVU || c.Warmup != 0 ||
+		c.ReportDir != "reports" || c.Tolerance != 0.10 || c.MaxErrorRate != 0 || c.Timeout != 2*time.Minute || !c.Progress {
+		t.Errorf("defaults against the embedded simulator: %+v", c)
+	}
+	c, err = resolve(t, map[string]string{"PERF_TARGET": "http://127.0.0.1:8000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IterationsPerVU != DefaultIterationsPerVU || c.Warmup != 1 {
+		t.Errorf("defaults against a real target: iterations %d warmup %d", c.IterationsPerVU, c.Warmup)
+	}
+}
+
+func TestEnvAndFlags(t *testing.T) {
+	env := map[string]string{
+		"PERF_TARGET": "http://10.0.0.1:80", "PERF_HOST": "llm.local", "PERF_CONCURRENCY": "2, 8",
+		"PERF_ITERATIONS_PER_VU": "10", "PERF_RATES": "0.5,4", "PERF_SLO_TTFT_MS": "250", "PERF_SLO_E2E_MS": "1500.5",
+		"PERF_MAX_ERROR_RATE": "0.01", "PERF_DURATION": "30s", "PERF_WARMUP": "2", "PERF_PROGRESS": "0",
+	}
+	c, err := resolve(t, env, "-perf.concurrency=4", "-perf.payloads=long")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host != "llm.local" || len(c.Concurrency) != 1 || c.Concurrency[0] != 4 || c.Payloads[0] != "long" ||
+		c.IterationsPerVU != 10 || len(c.Rates) != 2 || c.SLOTTFT != 250*time.Millisecond || c.SLOE2E != 1500500*time.Microsecond ||
+		c.MaxErrorRate != 0.01 || c.Duration != 30*time.Second || c.Progress {
+		t.Errorf("%+v", c)
+	}
+	cells := c.Cells()
+	if len(cells) != 3 || cells[0].Name() != "long, 4 VUs" || cells[0].Plan.Iterations != 40 || cells[0].Plan.Warmup != 8 ||
+		cells[1].Name() != "long, 0.5 req/s" || cells[1].Plan.Warmup != 2 || cells[2].Plan.Requests != 100 || cells[2].Plan.Warmup != 8 {
+		t.Errorf("cells: %+v", cells)
+	}
+	if l := strings.Join(cells[0].Labels(), " "); l != "payload:long mode:closed vus:4" {
+		t.Errorf("labels %q", l)
+	}
+	if l := strings.Join(cells[1].Labels(), " "); l != "payload:long mode:open rate:0.5" {
+		t.Errorf("labels %q", l)
+	}
+}
+
+func TestInvalidNamesSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"PERF_CONCURRENCY": "0"}, "PERF_CONCURRENCY"},
+		{map[string]string{"PERF_CONCURRENCY": "four"}, "PERF_CONCURRENCY"},
+		{map[string]string{"PERF_CONCURRENCY": "none"}, ""},
+		{map[string]string{"PERF_RATES": "-1"}, "PERF_RATES"},
+		{map[string]string{"PERF_ITERATIONS_PER_VU": "-3"}, "PERF_ITERATIONS_PER_VU"},
+		{map[string]string{"PERF_ITERATIONS_PER_VU": "0"}, "PERF_ITERATIONS_PER_VU/PERF_DURATION"},
+		{map[string]string{"PERF_DURATION": "soon"}, "PERF_DURATION"},
+		{map[string]string{"PERF_TIMEOUT": "0s"}, "PERF_TIMEOUT"},
+		{map[string]string{"PERF_PAYLOADS": "short,huge"}, "PERF_PAYLOADS"},
+		{map[string]string{"PERF_PAYLOADS": " , "}, "PERF_PAYLOADS"},
+		{map[string]string{"PERF_PAYLOADS_FILE": "/nonexistent.yaml"}, "PERF_PAYLOADS_FILE"},
+		{map[string]string{"PERF_TARGET": "llm.local"}, "PERF_TARGET"},
+		{map[string]string{"PERF_SIM_PRESET": "h100"}, "PERF_SIM_PRESET"},
+		{map[string]string{"PERF_SLO_TTFT_MS": "fast"}, "PERF_SLO_TTFT_MS"},
+		{map[string]string{"PERF_MAX_ERROR_RATE": "5"}, "PERF_MAX_ERROR_RATE"},
+		{map[string]string{"PERF_TOLERANCE": "-0.1"}, "PERF_TOLERANCE"},
+		{map[string]string{"PERF_BASELINE": "/nonexistent.json"}, "PERF_BASELINE"},
+		{map[string]string{"PERF_RATES": "2", "PERF_REQUESTS": "0"}, "PERF_REQUESTS/PERF_DURATION"},
+		{map[string]string{"PERF_PROGRESS": "maybe"}, "PERF_PROGRESS"},
+	} {
+		_, err := resolve(t, tc.env)
+		if tc.want == "" {
+			tc.want = "PERF_CONCURRENCY/PERF_RATES"
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want it to name %s", tc.env, err, tc.want)
+		}
+	}
+	if _, err := resolve(t, nil, "-perf.concurrency=x"); err == nil || !strings.Contains(err.Error(), "-perf.concurrency") {
+		t.Errorf("bad flag: err = %v, want it to name the flag", err)
+	}
+}
+
+func TestOpenLoopOnly(t *testing.T) {
+	c, err := resolve(t, map[string]string{"PERF_CONCURRENCY": "none", "PERF_RATES": "2"})
+	if err != nil || len(c.Cells()) != 2 || c.Cells()[0].Plan.Mode() != "open" {
+		t.Fatalf("%v %+v", err, c.Cells())
+	}
+}
+
+func TestRelativePathsFromBase(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := Register(fs)
+	_ = fs.Parse(nil)
+	c, err := f.Config(func(k string) string { return map[string]string{"PERF_REPORT_DIR": "out/r"}[k] }, "/repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReportDir != filepath.Join("/repo", "out/r") {
+		t.Errorf("report dir %q", c.ReportDir)
+	}
+}
+
+// TestEverySettingDocumented keeps Settings and the README's table one list.
+func TestEverySettingDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Settings {
+		if !strings.HasPrefix(s.Env, "PERF_") || !strings.HasPrefix(s.Flag, "perf.") || s.Help == "" || seen[s.Env] {
+			t.Errorf("setting %+v", s)
+		}
+		seen[s.Env] = true
+	}
+}

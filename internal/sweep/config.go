@@ -29,7 +29,7 @@ const (
 	// DefaultSimIterationsPerVU applies when the target is the embedded
 	// simulator (which also gets no warm-up by default: it has nothing to
 	// warm), so that `make perf` on a fresh clone takes under a minute.
-	DefaultSimIterationsPerVU = 3
+	DefaultSimIterationsPerVU = 2
 	// DefaultReadyTimeout bounds the wait for the target's /v1/models.
 	DefaultReadyTimeout = 2 * time.Minute
 )
@@ -70,6 +70,9 @@ type Setting struct {
 func list[T any](parse func(string) (T, error), check func(T) error) func(string) ([]T, error) {
 	return func(s string) ([]T, error) {
 		var out []T
+		if strings.TrimSpace(s) == "none" {
+			return nil, nil
+		}
 		for _, f := range strings.Split(s, ",") {
 			if f = strings.TrimSpace(f); f == "" {
 				continue
@@ -164,9 +167,9 @@ var Settings = []Setting{
 			}
 			return nil
 		}},
-	{"PERF_CONCURRENCY", "perf.concurrency", "1,2,4,8,16", "closed-loop VUs per cell, comma-separated; empty for none",
+	{"PERF_CONCURRENCY", "perf.concurrency", "1,2,4,8,16", "closed-loop VUs per cell, comma-separated; none for no closed-loop cells",
 		func(c *Config, v string) (err error) { c.Concurrency, err = list(atoi, positive[int])(v); return }},
-	{"PERF_ITERATIONS_PER_VU", "perf.iterations-per-vu", "48 (3 against the embedded simulator)", "closed loop: requests per VU per cell",
+	{"PERF_ITERATIONS_PER_VU", "perf.iterations-per-vu", "48 (2 against the embedded simulator)", "closed loop: requests per VU per cell",
 		nonNegInt(func(c *Config) *int { return &c.IterationsPerVU })},
 	{"PERF_DURATION", "perf.duration", "", "per cell: stop releasing requests after this long (with iterations: whichever ends first)",
 		dur(func(c *Config) *time.Duration { return &c.Duration })},

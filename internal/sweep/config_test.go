@@ -2,7 +2,10 @@ package sweep
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +134,27 @@ func TestEverySettingDocumented(t *testing.T) {
 			t.Errorf("setting %+v", s)
 		}
 		seen[s.Env] = true
+	}
+}
+
+// TestREADMEListsEverySetting: the README's configuration table names
+// every setting with its flag, and names no PERF_ variable the code lacks.
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	known := map[string]bool{}
+	for _, s := range Settings {
+		known[s.Env] = true
+		if !strings.Contains(readme, fmt.Sprintf("| `%s` | `-%s` |", s.Env, s.Flag)) {
+			t.Errorf("README's table lacks %s (-%s)", s.Env, s.Flag)
+		}
+	}
+	for _, m := range regexp.MustCompile(`PERF_[A-Z0-9_]*[A-Z0-9]`).FindAllString(readme, -1) {
+		if !known[m] {
+			t.Errorf("README names %s, which no setting reads", m)
+		}
 	}
 }

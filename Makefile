@@ -4,6 +4,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# go-nvml's cgo build warns about every deprecated NVML call; the default
+# flags plus silence.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
+
 GO        ?= go
 CACHE     := $(CURDIR)/.cache/bin
 # llm-d-inference-sim, the independent vLLM simulator the tests check the
@@ -65,6 +69,16 @@ baseline: ## store the last run's results.json as the baseline (BASELINE=path)
 	@mkdir -p $(dir $(BASELINE))
 	cp $(PERF_REPORT_DIR)/results.json $(BASELINE)
 	@echo "baseline stored: gate later runs with PERF_BASELINE=$(BASELINE) make perf"
+
+GPU_CHECK_DIR := .gpu-check
+.PHONY: gpu-check
+gpu-check: ## build the GPU check for a GPU machine into .gpu-check/ (run .gpu-check/run-gpu-check.sh there)
+	@mkdir -p $(GPU_CHECK_DIR)
+	CGO_ENABLED=1 $(GO) test -c -o $(GPU_CHECK_DIR)/gpucheck.test ./perf/gpucheck
+	CGO_ENABLED=1 $(GO) test -c -o $(GPU_CHECK_DIR)/perf.test ./perf
+	CGO_ENABLED=1 $(GO) test -c -o $(GPU_CHECK_DIR)/nvml.test ./internal/gpu/nvml
+	cp fixtures/gpu/load.py fixtures/gpu/run-gpu-check.sh $(GPU_CHECK_DIR)/
+	@echo "copy $(GPU_CHECK_DIR)/ to the GPU machine and run $(GPU_CHECK_DIR)/run-gpu-check.sh (docs/gpu-check.md)"
 
 .PHONY: hey
 hey:

@@ -76,6 +76,11 @@ func cellProperties(c Cell) []junitProperty {
 	for _, k := range c.ErrorClasses() {
 		props = append(props, p("errors_"+k, float64(c.Errors[k])))
 	}
+	if g, ok := c.gpu(); ok {
+		props = append(props, p("gpu_utilization_avg_pct", *g.UtilAvg), p("gpu_memory_used_max_mib", g.MemMax),
+			p("gpu_power_avg_w", g.PowerAvg), p("gpu_energy_j", g.EnergyJ), p("gpu_joules_per_output_token", g.JPerToken),
+			p("gpu_temperature_max_c", g.TempMax), junitProperty{"gpu_throttled", strconv.FormatBool(g.Throttled)})
+	}
 	if c.Baseline != nil {
 		for _, m := range c.Baseline.Metrics {
 			props = append(props, p("baseline_delta_pct_"+m.Name, m.DeltaPct))

@@ -11,23 +11,36 @@ import (
 )
 
 // gpuCols are the GPU figures the tables show, read from a cell's gpu
-// object (filled by GPU sampling).
+// object (written by the GPU sampler, package gpu).
 type gpuCols struct {
-	UtilAvg *float64 `json:"utilization_avg_pct"`
-	MemMax  *float64 `json:"memory_used_max_mib"`
+	UtilAvg   *float64 `json:"utilization_avg_pct"`
+	MemMax    float64  `json:"memory_used_max_mib"`
+	PowerAvg  float64  `json:"power_avg_w"`
+	JPerToken float64  `json:"joules_per_output_token"`
+	EnergyJ   float64  `json:"energy_j"`
+	TempMax   float64  `json:"temperature_max_c"`
+	Throttled bool     `json:"throttled"`
 }
 
-func (c Cell) gpuCols() (util, mem string) {
-	var g gpuCols
+// gpu returns the cell's GPU figures, ok false when there are none.
+func (c Cell) gpu() (g gpuCols, ok bool) {
 	if len(c.GPU) == 0 || json.Unmarshal(c.GPU, &g) != nil || g.UtilAvg == nil {
-		return "—", "—"
+		return gpuCols{}, false
 	}
-	util = fmt.Sprintf("%.0f", *g.UtilAvg)
-	mem = "—"
-	if g.MemMax != nil {
-		mem = fmt.Sprintf("%.0f", *g.MemMax)
+	return g, true
+}
+
+// gpuColumns renders util, memory, power and J/token for a table.
+func (c Cell) gpuColumns() []string {
+	g, ok := c.gpu()
+	if !ok {
+		return []string{"—", "—", "—", "—"}
 	}
-	return util, mem
+	util := fmt.Sprintf("%.0f", *g.UtilAvg)
+	if g.Throttled {
+		util += " (throttled)"
+	}
+	return []string{util, fmt.Sprintf("%.0f", g.MemMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JPerToken)}
 }
 
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
@@ -55,11 +68,13 @@ func errorsCell(c Cell) string {
 	return strings.Join(parts, ", ")
 }
 
-// WriteMarkdown writes report.md. The charts it links are those of
-// r.Charts(), written beside it by the caller.
-func (r *Results) WriteMarkdown(w io.Writer) error {
+// WriteMarkdown writes report.md, linking the charts given (by file name,
+// written beside it by the caller); nil means r.Charts().
+func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	var b bytes.Buffer
-	charts := r.Charts()
+	if charts == nil {
+		charts = r.Charts()
+	}
 	b.WriteString("# Load test report\n\n")
 	if r.Target.Simulator != "" {
 		fmt.Fprintf(&b, "> **Simulated.** The target was the harness's embedded vLLM simulator (preset `%s`), not a GPU: the figures check the harness and show the report's shape; they say nothing about the platform.\n\n", r.Target.Simulator)
@@ -90,7 +105,7 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| Harness commit | `%s` |\n", commit)
 	fmt.Fprintf(&b, "| Run | %s to %s UTC (%s) |\n", r.Start.UTC().Format("2006-01-02 15:04:05"), r.End.UTC().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Second))
 	if len(r.GPUs) == 0 {
-		fmt.Fprintf(&b, "| GPU | none sampled: %s |\n", r.GPUReason)
+		fmt.Fprintf(&b, "| GPU | none sampled (%s) |\n", r.GPUReason)
 	}
 	for _, g := range r.GPUs {
 		fmt.Fprintf(&b, "| GPU %d | %s, %s, driver %s, CUDA %s, %d MiB |\n", g.Index, g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB)
@@ -101,7 +116,7 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	if len(r.GPUs) == 0 {
 		b.WriteString("GPU columns are empty: no GPU was sampled (see Environment).\n\n")
 	} else {
-		b.WriteString("GPU util is NVML's utilization.gpu (the share of time a kernel was running, not how busy the SMs were).\n\n")
+		b.WriteString("GPU util is NVML's utilization.gpu: the share of time a kernel was running, not how busy the SMs were (results.json has GPM's SM and tensor activity where the GPU supports it). GPU mem is the peak memory used, GPU W the mean power, J/token the cell's energy (the GPU's energy counter, else integrated power) over its output tokens; \"throttled\" marks a cell in which the GPU slowed its clocks for power or heat.\n\n")
 	}
 	for _, p := range r.payloadNames() {
 		title := p
@@ -109,8 +124,8 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 			title = fmt.Sprintf("%s (%d output tokens)", p, pl.MaxTokens)
 		}
 		fmt.Fprintf(&b, "### %s\n\n", title)
-		b.WriteString("| load | requests | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | verdict |\n")
-		b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		b.WriteString("| load | requests | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
+		b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, c := range r.Cells {
 			if c.Payload != p {
 				continue
@@ -119,10 +134,9 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 			if c.Mode == "open" {
 				load = fmt.Sprintf("%g req/s", c.Rate)
 			}
-			util, mem := c.gpuCols()
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				load, c.Requests, errorsCell(c), f2(c.RPS), f1(c.OutputTokS), f1(c.TTFT.P50), f1(c.TTFT.P95),
-				f1(c.ITL.P50), f1(c.ITL.P95), f1(c.E2E.P50), f1(c.E2E.P95), f1(c.E2E.P99), util, mem, verdictCell(c))
+				f1(c.ITL.P50), f1(c.ITL.P95), f1(c.E2E.P50), f1(c.E2E.P95), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c))
 		}
 		b.WriteString("\n")
 	}
@@ -130,6 +144,7 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	b.WriteString("## Charts\n\n")
 	for _, ch := range []struct{ file, alt string }{
 		{ChartRPS, "RPS against concurrency"}, {ChartLatency, "p95 E2E latency against concurrency"}, {ChartTTFT, "TTFT against concurrency"},
+		{ChartGPU, "GPU utilisation over time"},
 	} {
 		if _, ok := charts[ch.file]; ok {
 			fmt.Fprintf(&b, "![%s](%s)\n\n", ch.alt, ch.file)
@@ -138,8 +153,12 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	if len(charts) == 0 {
 		b.WriteString("No closed-loop cells finished, so there is nothing to draw.\n\n")
 	}
-	if len(r.GPUs) == 0 {
-		fmt.Fprintf(&b, "GPU utilisation over time: not drawn, no GPU was sampled (%s).\n\n", r.GPUReason)
+	if _, ok := charts[ChartGPU]; !ok {
+		if len(r.GPUs) == 0 {
+			fmt.Fprintf(&b, "GPU utilisation over time: not drawn, no GPU was sampled (%s).\n\n", r.GPUReason)
+		} else {
+			fmt.Fprintf(&b, "GPU utilisation over time: not drawn, no %s in the report folder.\n\n", FileGPUTimeline)
+		}
 	}
 
 	b.WriteString("## Findings\n\n")

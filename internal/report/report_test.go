@@ -59,6 +59,7 @@ func sample() *Results {
 	short := []Cell{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
 	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
+	short[1].GPU = json.RawMessage(`{"devices":[],"utilization_avg_pct":93.5,"memory_used_max_mib":10812,"power_avg_w":151.25,"energy_j":2410.5,"joules_per_output_token":2.354,"temperature_max_c":71,"throttled":true}`)
 	long := []Cell{cell("long", 1, 0.48, 26, 2073), cell("long", 4, 1.7, 27, 2316)}
 	base := long[1]
 	base.RPS, base.OutputTokS, base.E2E.P95 = 2.1, 134.4, 2000
@@ -79,12 +80,12 @@ func sample() *Results {
 
 func TestMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := sample().WriteMarkdown(&b); err != nil {
+	if err := sample().WriteMarkdown(&b, nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.golden.md", b.Bytes())
 	for _, want := range []string{
-		"none sampled: NVML not available", "saturation knee at 4 VUs", "client_abort", "499", "**regressed**",
+		"none sampled (NVML not available", "saturation knee at 4 VUs", "| 94 (throttled) | 10812 | 151 | 2.354 |", "client_abort", "499", "**regressed**",
 		"noise (did not reproduce)", "**interrupted**", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
 	} {
 		if !strings.Contains(b.String(), want) {
@@ -93,12 +94,48 @@ func TestMarkdownGolden(t *testing.T) {
 	}
 }
 
+// timelineCSV is a small gpu.csv: two devices, two cells.
+const timelineCSV = `timestamp, utilization.gpu [%], utilization.memory [%], memory.used [MiB], memory.total [MiB], temperature.gpu, power.draw [W], index, uuid, energy [J], clocks.sm [MHz], clocks_event_reasons, sm_activity [%], tensor_activity [%], cell
+2026/11/29 10:00:00.000, 0, 0, 500, 143771, 30, 70.00, 0, GPU-a, 100.000, 345, 0x1, , , 
+2026/11/29 10:00:00.000, 0, 0, 500, 143771, 30, 70.00, 1, GPU-b, 100.000, 345, 0x1, , , 
+2026/11/29 10:00:01.000, 90, 40, 9000, 143771, 55, 600.00, 0, GPU-a, 600.000, 1980, 0x0, 71.5, 30.0, short; 1 VUs
+2026/11/29 10:00:01.000, , , , , , , 1, GPU-b, , , , , , short; 1 VUs
+2026/11/29 10:00:02.500, 95, 45, 9100, 143771, 60, 650.00, 0, GPU-a, 1500.000, 1980, 0x4, 72.0, 31.0, short; 4 VUs
+2026/11/29 10:00:02.500, 20, 5, 700, 143771, 35, 90.00, 1, GPU-b, 300.000, 1400, 0x0, , , short; 4 VUs
+`
+
+func TestGPUTimelineChart(t *testing.T) {
+	c := gpuTimelineChart(strings.NewReader(timelineCSV))
+	if c == nil || len(c.Series) != 2 || len(c.Series[0].Points) != 3 || len(c.Series[1].Points) != 2 || len(c.Marks) != 2 ||
+		c.Marks[1].Label != "short; 4 VUs" || c.Marks[1].X != 2.5 {
+		t.Fatalf("chart %+v", c)
+	}
+	golden(t, ChartGPU, c.SVG())
+	for _, bad := range []string{"", "not,a,timeline\n1,2,3\n"} {
+		if gpuTimelineChart(strings.NewReader(bad)) != nil {
+			t.Errorf("%q drew a chart", bad)
+		}
+	}
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, FileGPUTimeline), []byte(timelineCSV), 0o644)
+	r := sample()
+	r.GPUs = []GPU{{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", Driver: "570.86.15", CUDA: "12.8", MemoryTotalMB: 143771}}
+	if err := r.WriteAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, FileMarkdown))
+	if _, err := os.Stat(filepath.Join(dir, ChartGPU)); err != nil || !bytes.Contains(md, []byte("![GPU utilisation over time](gpu-util.svg)")) ||
+		!bytes.Contains(md, []byte("| GPU 0 | NVIDIA H200, GPU-a, driver 570.86.15, CUDA 12.8, 143771 MiB |")) {
+		t.Errorf("GPU chart or header missing:\n%s", md)
+	}
+}
+
 func TestSimulatedRunSaysSo(t *testing.T) {
 	r := sample()
 	r.Target = Target{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}
 	r.Settings = Settings{Tolerance: 0.1}
 	var b bytes.Buffer
-	if err := r.WriteMarkdown(&b); err != nil {
+	if err := r.WriteMarkdown(&b, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"**Simulated.**", "No SLOs were set", "embedded simulator, preset `rtx3060-tinyllama`"} {

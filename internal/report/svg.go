@@ -29,6 +29,16 @@ type Chart struct {
 	Series                []Series
 	// LogX spaces the x axis by log2 (concurrency 1, 2, 4, 8, 16).
 	LogX bool
+	// Marks are labelled vertical lines (where each cell began).
+	Marks []Mark
+	// FixedYMax, when > 0, is the y axis' top (100 for percentages).
+	FixedYMax float64
+}
+
+// Mark is a labelled vertical line at X.
+type Mark struct {
+	X     float64
+	Label string
 }
 
 // Plot geometry, in SVG user units.
@@ -37,6 +47,7 @@ const (
 	padL, padR, padT, padB = 64, 150, 36, 48
 	plotW, plotH           = svgW - padL - padR, svgH - padT - padB
 	yTicks                 = 5
+	maxDots                = 50 // series longer than this are drawn without point markers
 	fontSize, titleSize    = 11, 14
 )
 
@@ -75,6 +86,13 @@ func (c Chart) SVG() []byte {
 	}
 	slices.Sort(xs)
 	ytop := niceMax(ymax)
+	if c.FixedYMax > 0 {
+		ytop = c.FixedYMax
+	}
+	// A timeline has too many x values to label each: label the ends.
+	if len(xs) > 12 {
+		xs = []float64{xs[0], xs[len(xs)-1]}
+	}
 	fx := func(x float64) float64 { return x }
 	if c.LogX {
 		fx = func(x float64) float64 { return math.Log2(max(x, 1e-9)) }
@@ -106,6 +124,11 @@ func (c Chart) SVG() []byte {
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT, padL, padT+plotH)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", padL+plotW/2, svgH-10, html.EscapeString(c.XLabel))
 	fmt.Fprintf(&b, `<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`+"\n", padT+plotH/2, padT+plotH/2, html.EscapeString(c.YLabel))
+	for _, m := range c.Marks {
+		x := px(m.X)
+		fmt.Fprintf(&b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#999999" stroke-dasharray="2 3"/>`+"\n", num(x), padT, num(x), padT+plotH)
+		fmt.Fprintf(&b, `<text x="%s" y="%d" font-size="9" fill="#666666" transform="rotate(90 %s %d)">%s</text>`+"\n", num(x+3), padT+4, num(x+3), padT+4, html.EscapeString(m.Label))
+	}
 	for i, s := range c.Series {
 		col := palette[s.Color%len(palette)]
 		dash := ""
@@ -121,6 +144,9 @@ func (c Chart) SVG() []byte {
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n", col, dash, pts.String())
 		for _, p := range s.Points {
+			if len(s.Points) > maxDots {
+				break // a timeline: the line alone
+			}
 			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", num(px(p.X)), num(py(p.Y)), col)
 		}
 		ly := padT + 8 + i*18

@@ -14,7 +14,8 @@ const (
 )
 
 // WriteAll writes results.json, report.md, its charts and junit.xml into
-// dir, each atomically. It writes every file it can and returns the errors
+// dir, each atomically; the GPU chart is drawn from dir's gpu.csv when the
+// GPU sampler wrote one. It writes every file it can and returns the errors
 // of those it could not.
 func (r *Results) WriteAll(dir string) error {
 	var errs []error
@@ -31,8 +32,12 @@ func (r *Results) WriteAll(dir string) error {
 		b.Write(j)
 		return err
 	})
-	put(FileMarkdown, func(b *bytes.Buffer) error { return r.WriteMarkdown(b) })
-	for name, svg := range r.Charts() {
+	charts := r.Charts()
+	if g := readGPUChart(dir); g != nil {
+		charts[ChartGPU] = g
+	}
+	put(FileMarkdown, func(b *bytes.Buffer) error { return r.WriteMarkdown(b, charts) })
+	for name, svg := range charts {
 		put(name, func(b *bytes.Buffer) error { b.Write(svg); return nil })
 	}
 	put(FileJUnit, func(b *bytes.Buffer) error { return r.WriteJUnit(b) })

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
@@ -55,6 +56,9 @@ type Config struct {
 	MaxErrorRate                float64
 	Tolerance                   float64
 	Progress                    bool
+	GPU                         string
+	GPUInterval                 time.Duration
+	RequireGPU                  bool
 
 	payloads payload.Set
 }
@@ -132,6 +136,17 @@ func millis(dst func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
+func boolean(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q: want 1 or 0", v)
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
 func fraction(dst func(*Config) *float64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
@@ -197,15 +212,14 @@ var Settings = []Setting{
 		millis(func(c *Config) *time.Duration { return &c.SLOE2E })},
 	{"PERF_MAX_ERROR_RATE", "perf.max-error-rate", "0", "the failed fraction of a cell's requests allowed",
 		fraction(func(c *Config) *float64 { return &c.MaxErrorRate })},
+	{"PERF_GPU", "perf.gpu", "", "GPUs to sample: indexes or UUIDs, comma-separated; empty samples all",
+		func(c *Config, v string) error { c.GPU = v; return nil }},
+	{"PERF_GPU_INTERVAL", "perf.gpu-interval", "500ms", "GPU sampling interval, at least 100ms",
+		dur(func(c *Config) *time.Duration { return &c.GPUInterval })},
+	{"PERF_REQUIRE_GPU", "perf.require-gpu", "0", "1 fails the suite when no GPU can be sampled (for GPU runners)",
+		boolean(func(c *Config) *bool { return &c.RequireGPU })},
 	{"PERF_PROGRESS", "perf.progress", "1", "a live line per running cell on a terminal; 0 turns it off",
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("%q: want 1 or 0", v)
-			}
-			c.Progress = b
-			return nil
-		}},
+		boolean(func(c *Config) *bool { return &c.Progress })},
 }
 
 // Flags holds the flag values registered on a FlagSet.
@@ -238,6 +252,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		SimPreset: "rtx3060-tinyllama", Payloads: []string{"short", "long"}, Concurrency: []int{1, 2, 4, 8, 16},
 		Requests: 100, Warmup: -1, Timeout: openai.DefaultTimeout, ReadyTimeout: DefaultReadyTimeout,
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
+		GPUInterval: gpu.DefaultInterval,
 	}
 	for _, s := range Settings {
 		v, from := env(s.Env), s.Env
@@ -306,6 +321,8 @@ func (c *Config) validate() error {
 		return errors.New("sweep: PERF_READY_TIMEOUT: must be > 0")
 	case c.ReportDir == "":
 		return errors.New("sweep: PERF_REPORT_DIR: must be set")
+	case c.GPUInterval < gpu.MinInterval:
+		return fmt.Errorf("sweep: PERF_GPU_INTERVAL: %v: must be at least %v", c.GPUInterval, gpu.MinInterval)
 	}
 	if c.Baseline != "" {
 		if _, err := report.Load(c.Baseline); err != nil {

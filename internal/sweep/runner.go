@@ -2,15 +2,22 @@ package sweep
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/llm-platform/harness/internal/cell"
+	"github.com/llm-platform/harness/internal/gpu"
+	"github.com/llm-platform/harness/internal/gpu/nvml"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/report"
@@ -19,9 +26,8 @@ import (
 	"github.com/llm-platform/harness/internal/stats"
 )
 
-// NoGPUReason is what the reports say in place of GPU figures until GPU
-// sampling is part of the harness.
-const NoGPUReason = "this build of the harness has no GPU sampler; NVML sampling is not part of it yet"
+// FileGPUTimeline is the GPU timeline's name in the report folder.
+const FileGPUTimeline = "gpu.csv"
 
 // scrapeTimeout bounds one /metrics scrape.
 const scrapeTimeout = 10 * time.Second
@@ -37,7 +43,9 @@ type Runner struct {
 	baseline *report.Results
 	metrics  bool // the target exposes vLLM metrics
 	hc       *http.Client
-	progress io.Writer // nil: no live line
+	progress io.Writer    // nil: no live line
+	sampler  *gpu.Sampler // nil without a GPU
+	gpuFile  *os.File
 
 	mu      sync.Mutex // guards results
 	results report.Results
@@ -81,6 +89,11 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 			return nil, err
 		}
 	}
+	gpus, gpuReason, err := r.startGPU(cfg)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
 	sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	_, serr := scrape.Take(sctx, r.hc, r.endpoint)
 	cancel()
@@ -88,7 +101,7 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	r.results = report.Results{
 		Schema: report.Schema, Start: time.Now(), End: time.Now(),
 		Target: report.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
-		Model:  r.model, GitCommit: gitCommit(ctx), GPUReason: NoGPUReason,
+		Model:  r.model, GitCommit: gitCommit(ctx), GPUs: gpus, GPUReason: gpuReason,
 		Settings: report.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
 			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance},
 		Payloads: map[string]report.Payload{},
@@ -146,8 +159,47 @@ func (r *Runner) Model() string { return r.model }
 // Target is the base URL requests go to.
 func (r *Runner) Target() string { return r.endpoint.BaseURL }
 
-// Close stops the embedded simulator, if one runs.
+// startGPU opens the GPUs and starts sampling into gpu.csv. Without a GPU
+// it returns the reason, or an error when the configuration requires one.
+func (r *Runner) startGPU(cfg Config) ([]report.GPU, string, error) {
+	src, err := nvml.Open(cfg.GPU)
+	if err != nil {
+		if cfg.RequireGPU || !errors.Is(err, gpu.ErrNoGPU) {
+			return nil, "", fmt.Errorf("sweep: GPU (PERF_REQUIRE_GPU=%v): %w", cfg.RequireGPU, err)
+		}
+		return nil, err.Error(), nil
+	}
+	if err := os.MkdirAll(cfg.ReportDir, 0o755); err != nil {
+		_ = src.Close()
+		return nil, "", fmt.Errorf("sweep: %w", err)
+	}
+	f, err := os.Create(filepath.Join(cfg.ReportDir, FileGPUTimeline))
+	if err != nil {
+		_ = src.Close()
+		return nil, "", fmt.Errorf("sweep: %w", err)
+	}
+	s, err := gpu.NewSampler(src, cfg.GPUInterval, gpu.NewTimeline(f))
+	if err != nil {
+		_ = src.Close()
+		_ = f.Close()
+		return nil, "", err
+	}
+	r.sampler, r.gpuFile = s, f
+	s.Start(context.Background())
+	var out []report.GPU
+	for _, d := range src.Devices() {
+		out = append(out, report.GPU{Index: d.Index, Name: d.Name, UUID: d.UUID, Driver: d.Driver, CUDA: d.CUDA, MemoryTotalMB: d.MemoryTotalMB})
+	}
+	return out, "", nil
+}
+
+// Close stops GPU sampling and the embedded simulator.
 func (r *Runner) Close() {
+	if r.sampler != nil {
+		_ = r.sampler.Stop()
+		_ = r.gpuFile.Close()
+		r.sampler = nil
+	}
 	if r.sim != nil {
 		_ = r.sim.Close()
 		r.sim = nil
@@ -178,9 +230,17 @@ func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell,
 		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
 		Observe: prog,
 	}
+	if r.sampler != nil {
+		r.sampler.BeginCell(name)
+	}
 	prog.start()
 	res, err := cell.Run(ctx, spec, r.cfg.payloads)
 	prog.stop()
+	var gs *gpu.CellStats
+	if r.sampler != nil {
+		st := r.sampler.EndCell()
+		gs = &st
+	}
 	if err != nil {
 		return report.Cell{}, load.Summary{}, err
 	}
@@ -194,6 +254,16 @@ func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell,
 		cancel()
 	}
 	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
+	if gs != nil {
+		if tokens := res.Stats.OutputTokens; tokens > 0 {
+			gs.JoulesPerToken = math.Round(gs.EnergyJ/float64(tokens)*1e4) / 1e4
+		}
+		b, err := json.Marshal(gs)
+		if err != nil {
+			return report.Cell{}, load.Summary{}, fmt.Errorf("sweep: gpu figures: %w", err)
+		}
+		rc.GPU = b
+	}
 	return rc, res.Summary, nil
 }
 

@@ -206,3 +206,23 @@ func TestRealNVMLOnThisMachine(t *testing.T) {
 	}
 	t.Logf("devices: %+v", s.Devices())
 }
+
+// BenchmarkNVMLRound is the CPU of one sample of every field of one real
+// device (GPM included where supported). It needs a GPU: make gpu-check
+// builds it for a GPU machine.
+func BenchmarkNVMLRound(b *testing.B) {
+	s, err := Open("")
+	if err != nil {
+		b.Skip(err)
+	}
+	defer s.Close()
+	smp := gpu.Sample{}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range s.Devices() {
+			smp = gpu.Sample{Time: time.Now(), Device: i}
+			s.Sample(i, &smp)
+		}
+	}
+	b.ReportMetric(float64(len(s.Devices())), "devices")
+}

@@ -48,6 +48,9 @@ const (
 	Throttle
 	SMActivity
 	TensorActivity
+
+	// AllFields is every field.
+	AllFields = UtilGPU | UtilMem | MemUsed | Power | Energy | Temp | SMClock | Throttle | SMActivity | TensorActivity
 )
 
 var fieldNames = []struct {
@@ -72,8 +75,9 @@ func (f Field) Names() []string {
 
 func (f Field) String() string { return strings.Join(f.Names(), ", ") }
 
-// Sample is one device's figures at one instant. A field in Missing was not
-// read (unsupported, failed, or not yet available); its value is zero.
+// Sample is one device's figures at one instant. The caller says which
+// fields to read in Read; a field in Missing was asked for but not read
+// (unsupported, failed, or not yet available). An unread field is zero.
 type Sample struct {
 	Time           time.Time
 	Device         int     // index into the Source's devices
@@ -88,19 +92,21 @@ type Sample struct {
 	Throttle       uint64  // NVML clock event reasons, a bitmask
 	SMActivity     float64 // % (GPM)
 	TensorActivity float64 // % (GPM)
+	Read           Field
 	Missing        Field
 	// Lost is set once the device has fallen off the bus: every field is missing.
 	Lost bool
 }
 
-// Has reports whether field f was read.
-func (s *Sample) Has(f Field) bool { return s.Missing&f == 0 }
+// Has reports whether field f was asked for and read.
+func (s *Sample) Has(f Field) bool { return s.Read&f != 0 && s.Missing&f == 0 }
 
 // Source reads GPUs. Sample must be safe to call from one goroutine at a
 // time per Source (the Sampler's).
 type Source interface {
 	Devices() []Device
-	// Sample fills s for device i (s.Device and s.Time are set by the caller).
+	// Sample fills the fields in s.Read for device i (s.Device, s.Time
+	// and s.Read are set by the caller).
 	Sample(i int, s *Sample)
 	Close() error
 }

@@ -10,6 +10,12 @@ import (
 
 // Sampling intervals.
 const (
+	// EnergyEvery is how often a timeline round also reads the energy
+	// counter; cells read it at their first and last sample regardless.
+	// On an H200 one read of the counter costs about 3.9 ms of CPU (the
+	// other fields together about 0.09 ms), so reading it every round at
+	// 10 Hz would cost 4% of a core.
+	EnergyEvery     = 5 * time.Second
 	DefaultInterval = 500 * time.Millisecond
 	// MinInterval is the fastest sampling offered: NVML's utilisation
 	// counters update at about that period, and GPM needs more than 100 ms
@@ -25,12 +31,13 @@ type Sampler struct {
 	interval time.Duration
 	timeline *Timeline // may be nil
 
-	mu    sync.Mutex // guards the fields below and serialises rounds
-	cell  string
-	accs  []*acc
-	smp   Sample
-	stopc chan struct{}
-	done  chan struct{}
+	mu         sync.Mutex // guards the fields below and serialises rounds
+	cell       string
+	accs       []*acc
+	smp        Sample
+	lastEnergy time.Time
+	stopc      chan struct{}
+	done       chan struct{}
 }
 
 // NewSampler returns a Sampler of src every interval (at least MinInterval),
@@ -59,19 +66,26 @@ func (s *Sampler) Start(ctx context.Context) {
 			case <-s.stopc:
 				return
 			case <-t.C:
-				s.round()
+				s.round(AllFields &^ Energy)
 			}
 		}
 	}()
 }
 
-// round samples every device once.
-func (s *Sampler) round() {
+// round samples every device once, reading the fields in want (and the
+// energy counter when EnergyEvery has passed).
+func (s *Sampler) round(want Field) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
+	if now.Sub(s.lastEnergy) >= EnergyEvery {
+		want |= Energy
+	}
+	if want&Energy != 0 {
+		s.lastEnergy = now
+	}
 	for i := range s.src.Devices() {
-		s.smp = Sample{Time: now, Device: i}
+		s.smp = Sample{Time: now, Device: i, Read: want}
 		s.src.Sample(i, &s.smp)
 		if s.timeline != nil {
 			s.timeline.write(&s.smp, s.src.Devices()[i], s.cell)
@@ -95,12 +109,12 @@ func (s *Sampler) BeginCell(name string) {
 		s.accs[i] = newAcc()
 	}
 	s.mu.Unlock()
-	s.round()
+	s.round(AllFields)
 }
 
 // EndCell samples once more and closes the cell, returning its figures.
 func (s *Sampler) EndCell() CellStats {
-	s.round()
+	s.round(AllFields)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	devs := make([]DeviceStats, len(s.accs))

@@ -30,8 +30,8 @@ type DeviceStats struct {
 	// SMActivityAvg and TensorActivityAvg are GPM's; null without GPM.
 	SMActivityAvg     *float64 `json:"sm_activity_avg_pct"`
 	TensorActivityAvg *float64 `json:"tensor_activity_avg_pct"`
-	// Missing names fields that some sample could not read; Lost is set
-	// when the device fell off the bus during the cell.
+	// Missing names fields that no sample of the cell could read; Lost is
+	// set when the device fell off the bus during the cell.
 	Missing []string `json:"missing"`
 	Lost    bool     `json:"lost"`
 }
@@ -61,27 +61,31 @@ type acc struct {
 	utilSum, utilMax, memUtilSum    float64
 	memMax, powerSum, tempMax       float64
 	clockSum, smSum, tensorSum      float64
-	energyFirst, energyLast         float64
-	energyOK                        bool // the counter was read at every sample
-	integral                        float64
-	lastPower                       float64
-	lastPowerAt                     time.Time
-	throttle                        uint64
-	missing                         Field
-	lost                            bool
+	// The energy counter is read at the cell's first and last sample (and
+	// now and then between, for the timeline): its delta is the energy
+	// when both ends were read.
+	energyFirst, energyLast float64
+	energyFirstOK           bool
+	energyLastOK            bool
+	integral                float64
+	lastPower               float64
+	lastPowerAt             time.Time
+	throttle                uint64
+	asked, read             Field
+	lost                    bool
 }
 
-func newAcc() *acc { return &acc{energyOK: true} }
+func newAcc() *acc { return &acc{} }
 
 func (a *acc) add(s *Sample) {
 	a.n++
+	a.asked |= s.Read
 	if s.Lost {
 		a.lost = true
-		a.missing |= s.Missing
-		a.energyOK = false
+		a.energyLastOK = false
 		return
 	}
-	a.missing |= s.Missing
+	a.read |= s.Read &^ s.Missing
 	if s.Has(UtilGPU) {
 		a.nUtil++
 		a.utilSum += s.UtilGPU
@@ -102,13 +106,12 @@ func (a *acc) add(s *Sample) {
 		a.powerSum += s.PowerW
 		a.lastPower, a.lastPowerAt = s.PowerW, s.Time
 	}
-	if s.Has(Energy) {
+	if s.Read&Energy != 0 {
+		ok := s.Has(Energy)
 		if a.n == 1 {
-			a.energyFirst = s.EnergyJ
+			a.energyFirst, a.energyFirstOK = s.EnergyJ, ok
 		}
-		a.energyLast = s.EnergyJ
-	} else {
-		a.energyOK = false
+		a.energyLast, a.energyLastOK = s.EnergyJ, ok
 	}
 	if s.Has(Temp) {
 		a.tempMax = max(a.tempMax, s.TempC)
@@ -145,7 +148,7 @@ func (a *acc) stats(index int) DeviceStats {
 		UtilAvg: mean(a.utilSum, a.nUtil), UtilMax: a.utilMax, MemUtilAvg: mean(a.memUtilSum, a.nMemUtil),
 		MemUsedMax: a.memMax, PowerAvg: mean(a.powerSum, a.nPower), TempMax: a.tempMax, SMClockAvg: mean(a.clockSum, a.nClock),
 		Throttled: a.throttle&throttling != 0, ThrottleReasons: ReasonNames(a.throttle),
-		Missing: a.missing.Names(), Lost: a.lost,
+		Missing: (a.asked &^ a.read).Names(), Lost: a.lost,
 	}
 	if d.ThrottleReasons == nil {
 		d.ThrottleReasons = []string{}
@@ -154,7 +157,7 @@ func (a *acc) stats(index int) DeviceStats {
 		d.Missing = []string{}
 	}
 	switch {
-	case a.energyOK && a.n >= 2 && a.energyLast >= a.energyFirst:
+	case a.energyFirstOK && a.energyLastOK && a.n >= 2 && a.energyLast >= a.energyFirst:
 		d.EnergyJ, d.EnergyMethod = round2(a.energyLast-a.energyFirst), "counter"
 	case a.nPower >= 2:
 		d.EnergyJ, d.EnergyMethod = round2(a.integral), "power integral"

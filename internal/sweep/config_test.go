@@ -152,7 +152,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 			t.Errorf("README's table lacks %s (-%s)", s.Env, s.Flag)
 		}
 	}
-	for _, m := range regexp.MustCompile(`PERF_[A-Z0-9_]*[A-Z0-9]`).FindAllString(readme, -1) {
+	for _, m := range regexp.MustCompile(`\bPERF_[A-Z0-9_]*[A-Z0-9]`).FindAllString(readme, -1) {
 		if !known[m] {
 			t.Errorf("README names %s, which no setting reads", m)
 		}

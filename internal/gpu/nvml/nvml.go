@@ -21,9 +21,10 @@ import (
 	"github.com/llm-platform/harness/internal/gpu"
 )
 
-// gpmMinGap is the least time between two GPM samples that NVML accepts
-// for a metric (it needs more than 100 ms).
-const gpmMinGap = 110 * time.Millisecond
+// gpmMinGap is the least time between two GPM samples used for a metric:
+// NVML needs them about 100 ms apart, and a 100 ms ticker's jitter must not
+// skip every other one.
+const gpmMinGap = 95 * time.Millisecond
 
 // Open initialises NVML and returns a Source over the devices selected by
 // sel: empty for all, else a comma-separated list of indexes or UUIDs.
@@ -132,14 +133,15 @@ func (s selector) match(i int, uuid string) bool { return s.all || s.indexes[i] 
 
 func (s *source) Devices() []gpu.Device { return s.info }
 
-// Sample reads every field it can. A field that errors is marked missing;
-// a lost GPU is marked lost and not asked again.
+// Sample reads the fields asked for. A field that errors is marked
+// missing; a lost GPU is marked lost and not asked again.
 func (s *source) Sample(i int, out *gpu.Sample) {
 	d := s.devs[i]
 	if d.lost {
-		out.Lost, out.Missing = true, ^gpu.Field(0)
+		out.Lost, out.Missing = true, out.Read
 		return
 	}
+	want := func(f gpu.Field) bool { return out.Read&f != 0 }
 	miss := func(f gpu.Field, r nvml.Return) bool {
 		if r == nvml.SUCCESS {
 			return false
@@ -150,34 +152,46 @@ func (s *source) Sample(i int, out *gpu.Sample) {
 		out.Missing |= f
 		return true
 	}
-	if u, r := d.h.GetUtilizationRates(); !miss(gpu.UtilGPU|gpu.UtilMem, r) {
-		out.UtilGPU, out.UtilMem = float64(u.Gpu), float64(u.Memory)
+	if want(gpu.UtilGPU | gpu.UtilMem) {
+		if u, r := d.h.GetUtilizationRates(); !miss(out.Read&(gpu.UtilGPU|gpu.UtilMem), r) {
+			out.UtilGPU, out.UtilMem = float64(u.Gpu), float64(u.Memory)
+		}
+	}
+	if want(gpu.MemUsed) && !d.lost {
+		if m, r := d.h.GetMemoryInfo(); !miss(gpu.MemUsed, r) {
+			out.MemUsedMiB, out.MemTotalMiB = float64(m.Used>>20), float64(m.Total>>20)
+		}
+	}
+	if want(gpu.Power) && !d.lost {
+		if p, r := d.h.GetPowerUsage(); !miss(gpu.Power, r) {
+			out.PowerW = float64(p) / 1000
+		}
+	}
+	if want(gpu.Energy) && !d.lost {
+		if e, r := d.h.GetTotalEnergyConsumption(); !miss(gpu.Energy, r) {
+			out.EnergyJ = float64(e) / 1000
+		}
+	}
+	if want(gpu.Temp) && !d.lost {
+		if t, r := d.h.GetTemperature(nvml.TEMPERATURE_GPU); !miss(gpu.Temp, r) {
+			out.TempC = float64(t)
+		}
+	}
+	if want(gpu.SMClock) && !d.lost {
+		if c, r := d.h.GetClockInfo(nvml.CLOCK_SM); !miss(gpu.SMClock, r) {
+			out.SMClockMHz = float64(c)
+		}
+	}
+	if want(gpu.Throttle) && !d.lost {
+		if reasons, r := d.h.GetCurrentClocksEventReasons(); !miss(gpu.Throttle, r) {
+			out.Throttle = reasons
+		}
+	}
+	if want(gpu.SMActivity|gpu.TensorActivity) && !d.lost {
+		s.sampleGPM(d, out)
 	}
 	if d.lost {
-		out.Lost, out.Missing = true, ^gpu.Field(0)
-		return
-	}
-	if m, r := d.h.GetMemoryInfo(); !miss(gpu.MemUsed, r) {
-		out.MemUsedMiB, out.MemTotalMiB = float64(m.Used>>20), float64(m.Total>>20)
-	}
-	if p, r := d.h.GetPowerUsage(); !miss(gpu.Power, r) {
-		out.PowerW = float64(p) / 1000
-	}
-	if e, r := d.h.GetTotalEnergyConsumption(); !miss(gpu.Energy, r) {
-		out.EnergyJ = float64(e) / 1000
-	}
-	if t, r := d.h.GetTemperature(nvml.TEMPERATURE_GPU); !miss(gpu.Temp, r) {
-		out.TempC = float64(t)
-	}
-	if c, r := d.h.GetClockInfo(nvml.CLOCK_SM); !miss(gpu.SMClock, r) {
-		out.SMClockMHz = float64(c)
-	}
-	if reasons, r := d.h.GetCurrentClocksEventReasons(); !miss(gpu.Throttle, r) {
-		out.Throttle = reasons
-	}
-	s.sampleGPM(d, out)
-	if d.lost {
-		out.Lost, out.Missing = true, ^gpu.Field(0)
+		out.Lost, out.Missing = true, out.Read
 	}
 }
 

@@ -83,7 +83,7 @@ func library(gpus ...*fakeGPU) *mock.Interface {
 }
 
 func sample(s *source, i int, at time.Time) gpu.Sample {
-	smp := gpu.Sample{Time: at, Device: i}
+	smp := gpu.Sample{Time: at, Device: i, Read: gpu.AllFields}
 	s.Sample(i, &smp)
 	return smp
 }
@@ -101,7 +101,7 @@ func TestFieldMapping(t *testing.T) {
 	}
 	got := sample(s, 0, time.Now())
 	want := gpu.Sample{UtilGPU: 87, UtilMem: 41, MemUsedMiB: 3 << 10, MemTotalMiB: 140 << 10, PowerW: 512.25, EnergyJ: 9250,
-		TempC: 61, SMClockMHz: 1980, Throttle: gpu.ReasonSwPowerCap, Missing: gpu.SMActivity | gpu.TensorActivity}
+		TempC: 61, SMClockMHz: 1980, Throttle: gpu.ReasonSwPowerCap, Read: gpu.AllFields, Missing: gpu.SMActivity | gpu.TensorActivity}
 	got.Time = time.Time{}
 	if got != want {
 		t.Errorf("sample\n got %+v\nwant %+v", got, want)
@@ -147,7 +147,7 @@ func TestGPM(t *testing.T) {
 		t.Error("GPM figures from a single sample")
 	}
 	if smp := sample(s, 0, t0.Add(50*time.Millisecond)); smp.Has(gpu.SMActivity) {
-		t.Error("GPM figures from samples 50 ms apart (NVML needs more than 100 ms)")
+		t.Error("GPM figures from samples 50 ms apart (NVML needs about 100 ms)")
 	}
 	smp := sample(s, 0, t0.Add(200*time.Millisecond))
 	if !smp.Has(gpu.SMActivity) || !smp.Has(gpu.TensorActivity) || smp.SMActivity != 71.5 || smp.TensorActivity != 33.25 {
@@ -207,8 +207,9 @@ func TestRealNVMLOnThisMachine(t *testing.T) {
 	t.Logf("devices: %+v", s.Devices())
 }
 
-// BenchmarkNVMLRound is the CPU of one sample of every field of one real
-// device (GPM included where supported). It needs a GPU: make gpu-check
+// BenchmarkNVMLRound is one timeline round on one real device: every
+// field but the energy counter (read at cell boundaries and every
+// gpu.EnergyEvery, since it costs ~3.9 ms on an H200), GPM included. It needs a GPU: make gpu-check
 // builds it for a GPU machine.
 func BenchmarkNVMLRound(b *testing.B) {
 	s, err := Open("")
@@ -220,9 +221,36 @@ func BenchmarkNVMLRound(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := range s.Devices() {
-			smp = gpu.Sample{Time: time.Now(), Device: i}
+			smp = gpu.Sample{Time: time.Now(), Device: i, Read: gpu.AllFields &^ gpu.Energy}
 			s.Sample(i, &smp)
 		}
 	}
 	b.ReportMetric(float64(len(s.Devices())), "devices")
+}
+
+// BenchmarkNVMLCall is the cost of each NVML call the sampler makes, on a
+// real device: where a round's time goes.
+func BenchmarkNVMLCall(b *testing.B) {
+	s, err := open(nvml.New(), "")
+	if err != nil {
+		b.Skip(err)
+	}
+	defer s.Close()
+	h := s.devs[0].h
+	for name, call := range map[string]func(){
+		"utilization": func() { h.GetUtilizationRates() },
+		"memory":      func() { h.GetMemoryInfo() },
+		"power":       func() { h.GetPowerUsage() },
+		"energy":      func() { h.GetTotalEnergyConsumption() },
+		"temperature": func() { h.GetTemperature(nvml.TEMPERATURE_GPU) },
+		"sm_clock":    func() { h.GetClockInfo(nvml.CLOCK_SM) },
+		"reasons":     func() { h.GetCurrentClocksEventReasons() },
+		"gpm_sample":  func() { h.GpmSampleGet(s.devs[0].gpmCur) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				call()
+			}
+		})
+	}
 }

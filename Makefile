@@ -57,6 +57,7 @@ TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
 test: tools test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, the perf suite end to end)
 	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/cell$$')
+	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/cell
 
 .PHONY: perf

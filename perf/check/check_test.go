@@ -252,10 +252,18 @@ func TestBadConfigurationFailsFast(t *testing.T) {
 		{map[string]string{"PERF_MAX_ERROR_RATE": "2"}, nil, "PERF_MAX_ERROR_RATE"},
 		{nil, []string{"-perf.concurrency=1,-4"}, "-perf.concurrency"},
 		{map[string]string{"PERF_BASELINE": "/nonexistent/results.json"}, nil, "PERF_BASELINE"},
+		{map[string]string{"PERF_GPU_INTERVAL": "10ms"}, nil, "PERF_GPU_INTERVAL"},
 	} {
 		run := runSuite(t, tc.env, tc.args...)
 		if run.err == nil || !strings.Contains(run.output, tc.want) {
 			t.Errorf("%v %v: err %v, output lacks %q:\n%s", tc.env, tc.args, run.err, tc.want, run.output)
+		}
+	}
+	// A GPU runner's setting on a machine without one fails before any cell.
+	if _, err := exec.LookPath("nvidia-smi"); err != nil {
+		run := runSuite(t, map[string]string{"PERF_REQUIRE_GPU": "1"})
+		if run.err == nil || !strings.Contains(run.output, "PERF_REQUIRE_GPU=true") || !strings.Contains(run.output, "no GPU") {
+			t.Errorf("PERF_REQUIRE_GPU=1 without a GPU: err %v\n%s", run.err, run.output)
 		}
 	}
 	// The flag wins: PERF_CONCURRENCY says 1,4 but -perf.concurrency=2.

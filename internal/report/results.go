@@ -19,6 +19,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/scrape"
@@ -65,15 +66,8 @@ type Target struct {
 	Simulator string `json:"simulator,omitempty"`
 }
 
-// GPU is one device, filled by GPU sampling.
-type GPU struct {
-	Index         int    `json:"index"`
-	Name          string `json:"name"`
-	UUID          string `json:"uuid"`
-	Driver        string `json:"driver,omitempty"`
-	CUDA          string `json:"cuda,omitempty"`
-	MemoryTotalMB int64  `json:"memory_total_mib,omitempty"`
-}
+// GPU is one sampled device, as package gpu describes it.
+type GPU = gpu.Device
 
 // Payload describes a payload of the run.
 type Payload struct {

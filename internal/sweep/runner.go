@@ -186,11 +186,7 @@ func (r *Runner) startGPU(cfg Config) ([]report.GPU, string, error) {
 	}
 	r.sampler, r.gpuFile = s, f
 	s.Start(context.Background())
-	var out []report.GPU
-	for _, d := range src.Devices() {
-		out = append(out, report.GPU{Index: d.Index, Name: d.Name, UUID: d.UUID, Driver: d.Driver, CUDA: d.CUDA, MemoryTotalMB: d.MemoryTotalMB})
-	}
-	return out, "", nil
+	return src.Devices(), "", nil
 }
 
 // Close stops GPU sampling and the embedded simulator.

@@ -28,12 +28,44 @@ BENCH_TIME ?= 1s
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The lab: the real Kubernetes control plane (tools/lab/go.mod), etcd and
+# kwok (tools/go.mod), built once into a folder keyed by their versions.
+K8S_VERSION  := v1.37.2
+ETCD_VERSION := v3.6.16
+KWOK_VERSION := v0.8.0
+LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwok-$(KWOK_VERSION)
+LAB_NAME     ?= llm-lab
+K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
+
 .PHONY: tools
-tools: $(LLMD_SIM) ## build the external tools the tests use (cached in .cache/bin)
+tools: $(LLMD_SIM) $(LAB_BIN)/.built ## build the external tools the tests use (cached in .cache/; about 10 minutes once)
 
 $(LLMD_SIM): tools/go.mod tools/go.sum
 	@mkdir -p $(CACHE)
 	cd tools && $(GO) build -o $@ github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
+
+$(LAB_BIN)/.built: tools/go.mod tools/go.sum tools/lab/go.mod tools/lab/go.sum
+	@mkdir -p $(LAB_BIN)
+	cd tools/lab && $(GO) build -o $(LAB_BIN)/ -ldflags "$(K8S_LDFLAGS)" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager
+	cd tools && $(GO) build -o $(LAB_BIN)/etcd go.etcd.io/etcd/server/v3 && $(GO) build -o $(LAB_BIN)/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+	@touch $@
+
+.PHONY: lab-up
+lab-up: $(LAB_BIN)/.built ## start the lab cluster (real control plane, kwok GPU and CPU nodes)
+	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -name $(LAB_NAME)
+
+.PHONY: lab-down
+lab-down: ## delete the lab cluster
+	$(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)
+
+# E2E_* settings pass through the environment (see README).
+.PHONY: e2e
+e2e: ## the e2e suite against E2E_CLUSTER (default existing: your kubeconfig)
+	$(GO) tool ginkgo $(GINKGO_FLAGS) ./e2e
+
+.PHONY: e2e-lab
+e2e-lab: $(LAB_BIN)/.built ## the e2e suite against the lab, every spec the lab can prove
+	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e
 
 .PHONY: build
 build: ## build every package and command
@@ -55,10 +87,19 @@ test-deps: ## install the Debian packages the tests use (xmllint), when run as r
 # make perf; perf/check runs the suite with small configurations.
 TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
-test: tools test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, the perf suite end to end)
-	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/cell$$')
+test: tools test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
+	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/cell$$' -e '/e2e$$')
+	$(MAKE) --no-print-directory test-e2e-lab
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/cell
+
+# The e2e suite against the lab, every lab-ok spec; the lab is deleted
+# afterwards whatever the outcome (its control plane runs as background
+# processes).
+.PHONY: test-e2e-lab
+test-e2e-lab: $(LAB_BIN)/.built
+	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) $(GO) test -count=1 -timeout 15m ./e2e -args -ginkgo.label-filter=lab-ok -ginkgo.v; \
+	rc=$$?; $(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null || true; exit $$rc
 
 .PHONY: perf
 perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/

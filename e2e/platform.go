@@ -1,0 +1,306 @@
+// Package e2e holds the platform's end-to-end scenarios as plain functions
+// (cluster-api's style): each XxxSpec takes a context and an input it
+// validates first, and is called from a short Ginkgo file. They verify GPU
+// scheduling and the platform's manifests on a real Kubernetes API: the
+// team's Minikube, any existing cluster, or the CI lab.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+
+	"github.com/llm-platform/harness/internal/cluster"
+)
+
+// GPUResource is the extended resource the NVIDIA device plugin advertises.
+const GPUResource corev1.ResourceName = "nvidia.com/gpu"
+
+// Timeouts, named and overridable through the suite's settings.
+type Timeouts struct {
+	// Deploy bounds the wait for the vLLM Deployment to become Available
+	// (a real cluster downloads the model: minutes).
+	Deploy time.Duration
+	// Schedule bounds the wait for the scheduler's verdict on a pod.
+	Schedule time.Duration
+}
+
+// PlatformInput is what the platform scenarios need.
+type PlatformInput struct {
+	Cluster   *cluster.Cluster
+	Namespace string // created for this run
+	// Objects are the rendered manifests of the overlay under test.
+	Objects  []*unstructured.Unstructured
+	Timeouts Timeouts
+}
+
+func (in PlatformInput) validate() error {
+	switch {
+	case in.Cluster == nil:
+		return errors.New("e2e: PlatformInput.Cluster: must be set")
+	case in.Namespace == "":
+		return errors.New("e2e: PlatformInput.Namespace: must be set")
+	case len(in.Objects) == 0:
+		return errors.New("e2e: PlatformInput.Objects: the overlay rendered nothing")
+	case in.Timeouts.Deploy <= 0 || in.Timeouts.Schedule <= 0:
+		return errors.New("e2e: PlatformInput.Timeouts: every timeout must be > 0")
+	}
+	return nil
+}
+
+// InNamespace returns the overlay's objects moved into ns, without the
+// overlay's own Namespace object: each run gets a namespace of its own.
+func InNamespace(objs []*unstructured.Unstructured, ns string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			continue
+		}
+		c := o.DeepCopy()
+		c.SetNamespace(ns)
+		out = append(out, c)
+	}
+	return out
+}
+
+// find returns the first object of a kind in objs.
+func find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			return o
+		}
+	}
+	return nil
+}
+
+// GPUCapacity sums allocatable GPUs over the cluster's nodes, and names the
+// nodes that have any.
+func GPUCapacity(ctx context.Context, r *resources.Resources) (int64, []string, error) {
+	var nodes corev1.NodeList
+	if err := r.List(ctx, &nodes); err != nil {
+		return 0, nil, err
+	}
+	var total int64
+	var names []string
+	for _, n := range nodes.Items {
+		if q, ok := n.Status.Allocatable[GPUResource]; ok && q.Value() > 0 {
+			total += q.Value()
+			names = append(names, n.Name)
+		}
+	}
+	return total, names, nil
+}
+
+// GPUNodeSpec: a node offers at least one nvidia.com/gpu.
+func GPUNodeSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	total, names, err := GPUCapacity(ctx, in.Cluster.Client.Resources())
+	Expect(err).NotTo(HaveOccurred())
+	Expect(total).To(BeNumerically(">=", 1), "no node has allocatable %s: is the NVIDIA device plugin running?", GPUResource)
+	GinkgoWriter.Printf("GPU nodes: %v (%d GPUs)\n", names, total)
+}
+
+// DevicePluginSpec: the NVIDIA device plugin's pods are ready.
+func DevicePluginSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	var pods corev1.PodList
+	Expect(in.Cluster.Client.Resources().List(ctx, &pods, resources.WithLabelSelector("name=nvidia-device-plugin-ds"))).To(Succeed())
+	if len(pods.Items) == 0 { // the Helm chart labels it differently
+		Expect(in.Cluster.Client.Resources().List(ctx, &pods, resources.WithLabelSelector("app.kubernetes.io/name=nvidia-device-plugin"))).To(Succeed())
+	}
+	Expect(pods.Items).NotTo(BeEmpty(), "no NVIDIA device plugin pod found (labels name=nvidia-device-plugin-ds or app.kubernetes.io/name=nvidia-device-plugin)")
+	for _, p := range pods.Items {
+		Expect(podReady(&p)).To(BeTrue(), "device plugin pod %s/%s is not ready", p.Namespace, p.Name)
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// DeploySpec applies the platform and waits for the vLLM Deployment to be
+// Available, its pod on a GPU node and requesting one GPU.
+func DeploySpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	Expect(in.Cluster.Apply(ctx, in.Objects, false)).To(Succeed())
+	dep := deployment(in)
+	r := in.Cluster.Client.Resources(in.Namespace)
+	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
+		wait.WithTimeout(in.Timeouts.Deploy), wait.WithContext(ctx))).To(Succeed(), "Deployment %s not Available within %v", dep.Name, in.Timeouts.Deploy)
+
+	_, gpuNodes, err := GPUCapacity(ctx, in.Cluster.Client.Resources())
+	Expect(err).NotTo(HaveOccurred())
+	pods := podsOf(ctx, r, dep)
+	Expect(pods).To(HaveLen(1))
+	p := pods[0]
+	Expect(gpuNodes).To(ContainElement(p.Spec.NodeName), "pod %s runs on %q, not a GPU node", p.Name, p.Spec.NodeName)
+	lim := p.Spec.Containers[0].Resources.Limits[GPUResource]
+	Expect(lim.Equal(resource.MustParse("1"))).To(BeTrue(), "pod requests %s %s, want 1", lim.String(), GPUResource)
+}
+
+func deployment(in PlatformInput) *appsv1.Deployment {
+	u := find(in.Objects, "Deployment")
+	Expect(u).NotTo(BeNil(), "the overlay has no Deployment")
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: in.Namespace}}
+}
+
+func podsOf(ctx context.Context, r *resources.Resources, dep *appsv1.Deployment) []corev1.Pod {
+	var d appsv1.Deployment
+	Expect(r.Get(ctx, dep.Name, dep.Namespace, &d)).To(Succeed())
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	Expect(err).NotTo(HaveOccurred())
+	var pods corev1.PodList
+	Expect(r.List(ctx, &pods, resources.WithLabelSelector(sel.String()))).To(Succeed())
+	var live []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			live = append(live, p)
+		}
+	}
+	return live
+}
+
+// scale sets the Deployment's replicas.
+func scale(ctx context.Context, r *resources.Resources, dep *appsv1.Deployment, n int32) {
+	var d appsv1.Deployment
+	Expect(r.Get(ctx, dep.Name, dep.Namespace, &d)).To(Succeed())
+	d.Spec.Replicas = &n
+	Expect(r.Update(ctx, &d)).To(Succeed())
+}
+
+// OversubscribeSpec scales the vLLM Deployment to one more replica than
+// the cluster has GPUs: the extra pod must stay Pending with the
+// scheduler's FailedScheduling event naming nvidia.com/gpu; scaling back
+// must recover.
+func OversubscribeSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	r := in.Cluster.Client.Resources(in.Namespace)
+	dep := deployment(in)
+	gpus, _, err := GPUCapacity(ctx, in.Cluster.Client.Resources())
+	Expect(err).NotTo(HaveOccurred())
+	scale(ctx, r, dep, int32(gpus)+1)
+	DeferCleanup(func(ctx SpecContext) { scale(ctx, r, dep, 1) })
+
+	var pending corev1.Pod
+	Eventually(func(g Gomega) {
+		var found bool
+		for _, p := range podsOf(ctx, r, dep) {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+					pending, found = p, true
+				}
+			}
+		}
+		g.Expect(found).To(BeTrue(), "no pod marked Unschedulable yet")
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
+	Expect(pending.Status.Phase).To(Equal(corev1.PodPending))
+
+	var msg string
+	Eventually(func(g Gomega) {
+		var events corev1.EventList
+		g.Expect(r.List(ctx, &events, resources.WithFieldSelector("involvedObject.name="+pending.Name))).To(Succeed())
+		for _, e := range events.Items {
+			if e.Reason == "FailedScheduling" {
+				msg = e.Message
+			}
+		}
+		g.Expect(msg).NotTo(BeEmpty(), "no FailedScheduling event for %s yet", pending.Name)
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
+	GinkgoWriter.Printf("scheduler: %s\n", msg)
+	AddReportEntry("FailedScheduling", msg)
+	Expect(msg).To(ContainSubstring("Insufficient " + string(GPUResource)))
+
+	scale(ctx, r, dep, 1)
+	Eventually(func(g Gomega) {
+		pods := podsOf(ctx, r, dep)
+		g.Expect(pods).To(HaveLen(1))
+		g.Expect(pods[0].Spec.NodeName).NotTo(BeEmpty())
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
+	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
+		wait.WithTimeout(in.Timeouts.Deploy), wait.WithContext(ctx))).To(Succeed())
+}
+
+// CPUWorkloadSpec: a pod that asks for no GPU still schedules.
+func CPUWorkloadSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	r := in.Cluster.Client.Resources(in.Namespace)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "cpu-only", Namespace: in.Namespace},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "pause", Image: "registry.k8s.io/pause:3.10",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi"),
+			}},
+		}}},
+	}
+	Expect(r.Create(ctx, pod)).To(Succeed())
+	DeferCleanup(func(ctx SpecContext) { _ = r.Delete(ctx, pod) })
+	Expect(wait.For(conditions.New(r).PodConditionMatch(pod, corev1.PodScheduled, corev1.ConditionTrue),
+		wait.WithTimeout(in.Timeouts.Schedule), wait.WithContext(ctx))).To(Succeed(), "a CPU-only pod was not scheduled")
+}
+
+// IngressSpec: the Ingress is admitted with the host, backend and
+// annotations the manifests give it.
+func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	want := find(in.Objects, "Ingress")
+	Expect(want).NotTo(BeNil(), "the overlay has no Ingress")
+	var ing networkingv1.Ingress
+	Expect(in.Cluster.Client.Resources(in.Namespace).Get(ctx, want.GetName(), in.Namespace, &ing)).To(Succeed())
+
+	Expect(ing.Spec.IngressClassName).NotTo(BeNil())
+	Expect(*ing.Spec.IngressClassName).To(Equal("nginx"))
+	Expect(ing.Spec.Rules).To(HaveLen(1))
+	rule := ing.Spec.Rules[0]
+	Expect(rule.Host).To(Equal("llm.local"))
+	Expect(rule.HTTP.Paths).To(HaveLen(1))
+	be := rule.HTTP.Paths[0].Backend.Service
+	Expect(be).NotTo(BeNil())
+	Expect(be.Name).To(Equal(find(in.Objects, "Service").GetName()))
+	Expect(be.Port.Name).To(Equal("http"))
+	for k, v := range want.GetAnnotations() {
+		Expect(ing.Annotations).To(HaveKeyWithValue(k, v))
+	}
+	for _, k := range []string{"proxy-read-timeout", "proxy-send-timeout", "proxy-buffering"} {
+		Expect(ing.Annotations).To(HaveKey("nginx.ingress.kubernetes.io/"+k), "the lessons' annotations are part of the platform")
+	}
+}
+
+// DryRunSpec: every manifest of every overlay passes a server-side dry run.
+func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map[string][]*unstructured.Unstructured) {
+	Expect(overlays).NotTo(BeEmpty())
+	for name, objs := range overlays {
+		By("overlay " + name)
+		Expect(c.Apply(ctx, InNamespace(objs, ns), true)).To(Succeed(), "overlay %s", name)
+		kinds := make([]string, 0, len(objs))
+		for _, o := range objs {
+			kinds = append(kinds, o.GetKind())
+		}
+		GinkgoWriter.Printf("%s: %s passed a server-side dry run\n", name, strings.Join(kinds, ", "))
+	}
+}
+

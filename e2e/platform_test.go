@@ -1,0 +1,70 @@
+package e2e_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/llm-platform/harness/e2e"
+)
+
+func input() e2e.PlatformInput {
+	return e2e.PlatformInput{
+		Cluster: suite.cluster, Namespace: suite.namespace, Timeouts: suite.settings.timeouts,
+		Objects: e2e.InNamespace(suite.overlays[suite.settings.overlay], suite.namespace),
+	}
+}
+
+// Ordered: the platform is applied once and then exercised.
+var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
+	// Events and pod descriptions go to the report folder when a spec fails.
+	AfterEach(func(ctx SpecContext) {
+		if !CurrentSpecReport().Failed() || suite.cluster == nil {
+			return
+		}
+		dir := filepath.Join(suite.settings.reportDir, "diagnostics", strings.NewReplacer(" ", "-", "/", "-").Replace(CurrentSpecReport().LeafNodeText))
+		_ = os.MkdirAll(dir, 0o755)
+		r := suite.cluster.Client.Resources(suite.namespace)
+		var pods corev1.PodList
+		if r.List(ctx, &pods) == nil {
+			b, _ := yaml.Marshal(pods)
+			_ = os.WriteFile(filepath.Join(dir, "pods.yaml"), b, 0o644)
+		}
+		var events corev1.EventList
+		if r.List(ctx, &events) == nil {
+			var lines []string
+			for _, e := range events.Items {
+				lines = append(lines, fmt.Sprintf("%s %s %s/%s %s: %s", e.LastTimestamp, e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message))
+			}
+			_ = os.WriteFile(filepath.Join(dir, "events.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+		}
+		GinkgoWriter.Printf("diagnostics in %s\n", dir)
+	})
+
+	It("has a node with an allocatable nvidia.com/gpu", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
+		e2e.GPUNodeSpec(ctx, input)
+	})
+	It("runs the NVIDIA device plugin", Label("needs:gpu"), func(ctx SpecContext) {
+		e2e.DevicePluginSpec(ctx, input)
+	})
+	It("passes a server-side dry run of every overlay", Label("lab-ok"), func(ctx SpecContext) {
+		e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, suite.overlays)
+	})
+	It("deploys vLLM Available on a GPU node with one GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
+		e2e.DeploySpec(ctx, input)
+	})
+	It("leaves a replica beyond the GPUs Pending on Insufficient nvidia.com/gpu, and recovers", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
+		e2e.OversubscribeSpec(ctx, input)
+	})
+	It("still schedules a CPU-only workload", Label("lab-ok"), func(ctx SpecContext) {
+		e2e.CPUWorkloadSpec(ctx, input)
+	})
+	It("admits the Ingress with the manifests' host, backend and annotations", Label("lab-ok"), func(ctx SpecContext) {
+		e2e.IngressSpec(ctx, input)
+	})
+})

@@ -1,0 +1,142 @@
+// Package cluster gives the e2e suite a Kubernetes cluster and the few verbs
+// it needs on it, through sigs.k8s.io/e2e-framework's klient: the cluster
+// the user points at (existing, kubeconfig resolved as kubectl does), a
+// Minikube it starts with GPUs (our own provider of e2e-framework's
+// cluster-provider interface), or the lab (e2e-framework's kwok provider
+// running the real kube-apiserver, scheduler and controller manager as local
+// binaries, with fake kwok nodes).
+//
+// It is a package of its own to fence off the Kubernetes dependencies: the
+// perf side of the harness never imports them.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/e2e-framework/klient"
+	"sigs.k8s.io/e2e-framework/support"
+)
+
+// Kind is how the cluster is obtained.
+type Kind string
+
+// The kinds of cluster.
+const (
+	Existing Kind = "existing"
+	Minikube Kind = "minikube"
+	Lab      Kind = "lab"
+)
+
+// Config chooses and names the cluster.
+type Config struct {
+	Kind Kind
+	// Kubeconfig and Context select an existing cluster; empty means as
+	// kubectl resolves them ($KUBECONFIG, ~/.kube/config, current context).
+	Kubeconfig, Context string
+	// Name is the Minikube profile or the lab cluster's name.
+	Name string
+	// LabBin is the folder holding the lab's binaries (make tools builds it).
+	LabBin string
+}
+
+// Validate names the first invalid field.
+func (c Config) Validate() error {
+	switch c.Kind {
+	case Existing, Minikube, Lab:
+	default:
+		return fmt.Errorf("cluster: E2E_CLUSTER: %q: want existing, minikube or lab", c.Kind)
+	}
+	if c.Kind != Existing && c.Name == "" {
+		return errors.New("cluster: E2E_CLUSTER_NAME: must be set for minikube and lab")
+	}
+	if c.Kind == Lab && c.LabBin == "" {
+		return errors.New("cluster: E2E_LAB_BIN: must name the folder of the lab's binaries (make tools builds it)")
+	}
+	return nil
+}
+
+// Cluster is a cluster the suite can use.
+type Cluster struct {
+	Kind       Kind
+	Kubeconfig string // "" for an existing cluster resolved by kubectl's rules
+	Client     klient.Client
+	provider   support.E2EClusterProvider // nil for an existing cluster
+}
+
+// Open brings the cluster up (Minikube, lab) or connects to it (existing).
+// A lab or Minikube that already runs under the name is reused.
+func Open(ctx context.Context, cfg Config) (*Cluster, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Kind == Existing {
+		return openExisting(cfg)
+	}
+	p, err := provider(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig, err := p.Create(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: create %s %q: %w", cfg.Kind, cfg.Name, err)
+	}
+	c, err := klient.NewWithKubeConfigFile(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %s kubeconfig %s: %w", cfg.Kind, kubeconfig, err)
+	}
+	return &Cluster{Kind: cfg.Kind, Kubeconfig: kubeconfig, Client: c, provider: p}, nil
+}
+
+// provider returns the e2e-framework provider of a Minikube or lab config.
+func provider(cfg Config) (support.E2EClusterProvider, error) {
+	if cfg.Kind == Minikube {
+		return NewMinikube().WithName(cfg.Name), nil
+	}
+	return newLab(cfg)
+}
+
+// Delete deletes a Minikube profile or lab cluster by name, without
+// bringing it up first.
+func Delete(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Kind == Existing {
+		return errors.New("cluster: an existing cluster is never deleted by the harness")
+	}
+	p, err := provider(cfg)
+	if err != nil {
+		return err
+	}
+	return p.Destroy(ctx)
+}
+
+func openExisting(cfg Config) (*Cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if cfg.Kubeconfig != "" {
+		rules.ExplicitPath = cfg.Kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: cfg.Context})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: existing: kubeconfig (%s): %w", strings.Join(rules.Precedence, ":"), err)
+	}
+	c, err := klient.New(rc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: existing: %w", err)
+	}
+	return &Cluster{Kind: Existing, Kubeconfig: cfg.Kubeconfig, Client: c}, nil
+}
+
+// Destroy deletes a cluster this package created; an existing cluster is
+// never touched.
+func (c *Cluster) Destroy(ctx context.Context) error {
+	if c.provider == nil {
+		return nil
+	}
+	return c.provider.Destroy(ctx)
+}

@@ -303,4 +303,3 @@ func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map
 		GinkgoWriter.Printf("%s: %s passed a server-side dry run\n", name, strings.Join(kinds, ", "))
 	}
 }
-

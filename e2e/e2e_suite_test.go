@@ -11,10 +11,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
 
 	"github.com/llm-platform/harness/e2e"
 	"github.com/llm-platform/harness/internal/cluster"
@@ -127,18 +128,21 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	suite.cluster = c
 	if s.cluster.Kind == cluster.Lab {
 		// The lab's nodes: one fake RTX 3060 GPU node and one CPU node.
-		Expect(c.ApplyFile(ctx, filepath.Join(repoRoot(), cluster.LabNodes))).To(Succeed())
+		Expect(c.CreateFile(ctx, filepath.Join(repoRoot(), cluster.LabNodes))).To(Succeed())
 	}
 	suite.overlays = render(ctx)
 	Expect(suite.overlays).To(HaveKey(s.overlay), "E2E_OVERLAY: no manifests/overlays/%s", s.overlay)
 
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "llm-e2e-"}}
-	Expect(c.Client.Resources().Create(ctx, ns)).To(Succeed())
-	suite.namespace = ns.Name
+	// A namespace per run, through e2e-framework's envfuncs.
+	suite.namespace = envconf.RandomName("llm-e2e", 16)
+	cfg := envconf.New().WithClient(c.Client)
+	_, err = envfuncs.CreateNamespace(suite.namespace)(ctx, cfg)
+	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func(ctx SpecContext) {
-		Expect(c.Client.Resources().Delete(ctx, ns)).To(Succeed())
+		_, err := envfuncs.DeleteNamespace(suite.namespace)(ctx, cfg)
+		Expect(err).NotTo(HaveOccurred())
 	})
-	GinkgoWriter.Printf("cluster %s, namespace %s, overlay %s\n", s.cluster.Kind, ns.Name, s.overlay)
+	GinkgoWriter.Printf("cluster %s, namespace %s, overlay %s\n", s.cluster.Kind, suite.namespace, s.overlay)
 }, NodeTimeout(5*time.Minute))
 
 // JUnit from the e2e suite too, beside Ginkgo's own --junit-report.

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.ApplyFile(ctx, cluster.LabNodes); err != nil {
+	if err := c.CreateFile(ctx, cluster.LabNodes); err != nil {
 		return err
 	}
 	fmt.Printf("lab %s up in %v; kubeconfig %s\n", *name, time.Since(began).Round(time.Millisecond), c.Kubeconfig)

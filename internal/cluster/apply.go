@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
 )
 
 // FieldOwner is the server-side apply field manager of the harness.
@@ -73,15 +74,17 @@ func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	return nil
 }
 
-// ApplyFile server-side applies every object of a manifest file.
-func (c *Cluster) ApplyFile(ctx context.Context, path string) error {
-	b, err := os.ReadFile(path)
+// CreateFile creates every object of a manifest file that does not exist
+// yet, through e2e-framework's decoder (the lab's nodes: created once,
+// then kwok owns their status).
+func (c *Cluster) CreateFile(ctx context.Context, path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	objs, err := Decode(b)
-	if err != nil {
+	defer f.Close()
+	if err := decoder.DecodeEach(ctx, f, decoder.CreateIgnoreAlreadyExists(c.Client.Resources())); err != nil {
 		return fmt.Errorf("cluster: %s: %w", path, err)
 	}
-	return c.Apply(ctx, objs, false)
+	return nil
 }

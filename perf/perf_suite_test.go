@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -20,6 +21,11 @@ import (
 )
 
 var flags = sweep.Register(flag.CommandLine)
+
+// setupTimeout bounds BeforeSuite: the target's readiness wait
+// (PERF_READY_TIMEOUT, checked inside) plus opening the GPUs and the first
+// report write.
+const setupTimeout = 30 * time.Minute
 
 // suite is the sweep's state, set up once in BeforeSuite.
 var suite struct {
@@ -74,7 +80,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred(), "resolving the target")
 	DeferCleanup(suite.runner.Close)
 	GinkgoWriter.Printf("target %s, model %s, reports in %s\n", suite.runner.Target(), suite.runner.Model(), suite.cfg.ReportDir)
-}, NodeTimeout(sweep.DefaultReadyTimeout*10))
+}, NodeTimeout(setupTimeout))
 
 // A sweep that Ginkgo stopped early (Ctrl-C, --timeout) is marked as such
 // in the reports, which already hold every finished cell.

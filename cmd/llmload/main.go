@@ -86,7 +86,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.arrival, "arrival", "constant", "open-loop arrivals: constant or poisson")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "open loop: cap on requests in flight (default 1024)")
 	fs.IntVar(&o.warmup, "warmup", 0, "warm-up requests per cell, not recorded")
-	fs.DurationVar(&o.timeout, "timeout", openai.DefaultTimeout, "per-request deadline (past it a live stream is client_abort)")
+	fs.DurationVar(&o.timeout, "timeout", openai.DefaultTimeout, "per-request deadline (past it the request is client_abort)")
 	fs.DurationVar(&o.idle, "idle-timeout", openai.DefaultIdleTimeout, "longest server silence (past it: timeout)")
 	fs.BoolVar(&o.noStream, "no-stream", false, "send stream: false (TTFT then equals E2E)")
 	fs.StringVar(&o.records, "records", "", "write every request's record to this JSONL file")

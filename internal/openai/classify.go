@@ -10,19 +10,18 @@ import (
 	"github.com/llm-platform/harness/internal/record"
 )
 
-// classify maps a transport or read error to its error class. streaming says
-// whether response headers had arrived: a deadline that ends a response which
-// was arriving is the client's abort (what NGINX logs as 499), while one that
-// ends a wait for headers is the server's timeout.
-func classify(ctx context.Context, err error, streaming bool) record.Class {
+// classify maps a transport or read error to its error class. Which timer
+// ended the request decides between the two timeout classes: the idle timer
+// (the server sent nothing for IdleTimeout) is the server's timeout; the
+// request deadline (Timeout) is the client giving up, whatever the server
+// was doing, which is what NGINX logs as 499 when it happens before the
+// response headers (a non-streamed request, or a stream that has not begun).
+func classify(ctx context.Context, err error) record.Class {
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errIdle):
 		return record.Timeout
 	case errors.Is(cause, errDeadline):
-		if streaming {
-			return record.ClientAbort
-		}
-		return record.Timeout
+		return record.ClientAbort
 	case cause != nil:
 		// The caller cancelled: the run is stopping. The engine drops
 		// such records; anyone else sees the abort for what it is.

@@ -69,8 +69,8 @@ type Config struct {
 	// NoStream sends stream: false (used to compare with tools such as hey
 	// that cannot stream). TTFT then equals E2E.
 	NoStream bool
-	// Timeout bounds each request end to end (DefaultTimeout when zero).
-	// When it ends a response that was arriving, the class is client_abort.
+	// Timeout bounds each request end to end (DefaultTimeout when zero);
+	// when it ends a request, the class is client_abort.
 	Timeout time.Duration
 	// IdleTimeout bounds silence before headers and between stream reads
 	// (DefaultIdleTimeout when zero); past it the class is timeout.
@@ -210,7 +210,7 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		rec.End = time.Now()
-		rec.Fail(classify(ctx, err, false), 0, err)
+		rec.Fail(classify(ctx, err), 0, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -317,7 +317,7 @@ func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Rec
 	countTokens(rec, u, hasUsage)
 	switch {
 	case finalErr != nil:
-		rec.Fail(classify(ctx, finalErr, true), rec.Status, finalErr)
+		rec.Fail(classify(ctx, finalErr), rec.Status, finalErr)
 	case !sawDone:
 		rec.Fail(record.StreamTruncated, rec.Status, errors.New("stream ended without [DONE]"))
 	case rec.Chunks == 0:
@@ -343,7 +343,7 @@ func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Reco
 	_, err := p.body.ReadFrom(io.LimitReader(body, sse.DefaultMaxLine))
 	rec.End = time.Now()
 	if err != nil {
-		rec.Fail(classify(ctx, err, true), rec.Status, err)
+		rec.Fail(classify(ctx, err), rec.Status, err)
 		return
 	}
 	v, err := p.json.ParseBytes(p.body.Bytes())

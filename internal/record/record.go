@@ -15,7 +15,7 @@ type Class string
 const (
 	OK              Class = ""
 	Timeout         Class = "timeout"          // the server went silent: no headers, or no bytes for the idle timeout
-	ClientAbort     Class = "client_abort"     // our deadline ended a response that was still arriving (NGINX logs 499)
+	ClientAbort     Class = "client_abort"     // our request deadline ended it (NGINX logs 499 if no response header had been sent)
 	HTTP4xx         Class = "http_4xx"         // any 4xx but 429; Record.Status keeps the code
 	HTTP429         Class = "http_429"         // rate limited
 	HTTP5xx         Class = "http_5xx"         // any 5xx; Record.Status keeps the code

@@ -79,7 +79,7 @@ func (r *Results) BestCell(payload string) (Cell, bool) {
 // ClassMeaning says what an error class usually means on this platform.
 var ClassMeaning = map[string]string{
 	"timeout":          "the server went silent (no headers, or no bytes for the idle timeout): a stalled backend or a proxy holding the connection",
-	"client_abort":     "the harness's deadline ended a stream that was still arriving; NGINX logs these as 499 (client closed request): not a server stall",
+	"client_abort":     "the harness's request deadline ended the request; NGINX logs it as 499 (client closed request) when no response header had been sent yet, e.g. a long non-streamed generation: not a server stall",
 	"http_4xx":         "the request was refused: wrong model name (404), body too large (413), missing or wrong API key (401/403)",
 	"http_429":         "rate limited by vLLM or the ingress",
 	"http_5xx":         "server or proxy error: 504 is the ingress proxy read timeout cutting a long generation, 502/503 a backend down or not ready",

@@ -196,7 +196,7 @@ var Settings = []Setting{
 		nonNegInt(func(c *Config) *int { return &c.Warmup })},
 	{"PERF_RAMP_UP", "perf.ramp-up", "", "closed loop: spread the VUs' first requests over this long",
 		dur(func(c *Config) *time.Duration { return &c.RampUp })},
-	{"PERF_TIMEOUT", "perf.timeout", "2m", "per-request deadline; past it a live stream counts as client_abort",
+	{"PERF_TIMEOUT", "perf.timeout", "2m", "per-request deadline; past it the request counts as client_abort (NGINX: 499)",
 		dur(func(c *Config) *time.Duration { return &c.Timeout })},
 	{"PERF_READY_TIMEOUT", "perf.ready-timeout", "2m", "how long to wait for the target's /v1/models before failing",
 		dur(func(c *Config) *time.Duration { return &c.ReadyTimeout })},

@@ -1,0 +1,195 @@
+package ingress
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/record"
+)
+
+// Target is where the checks send requests: an ingress (the lab's nginx or
+// a real cluster's controller) and the Host it routes on.
+type Target struct {
+	URL, Host, Model string
+}
+
+func (t Target) client(cfg openai.Config) (*openai.Client, error) {
+	cfg.Endpoint = openai.Endpoint{BaseURL: t.URL, Host: t.Host}
+	cfg.Model = t.Model
+	if cfg.Messages == nil {
+		cfg.Messages = []openai.Message{{Role: "user", Content: "Say something."}}
+	}
+	return openai.New(cfg)
+}
+
+// Do sends one chat completion through t and returns its record.
+func (t Target) Do(ctx context.Context, cfg openai.Config) (record.Record, error) {
+	c, err := t.client(cfg)
+	if err != nil {
+		return record.Record{}, err
+	}
+	defer c.Close()
+	var rec record.Record
+	c.Do(ctx, &rec)
+	return rec, nil
+}
+
+// get sends a GET with t's Host.
+func (t Target) get(ctx context.Context, host, path string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(t.URL, "/")+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, b, nil
+}
+
+// CheckModels: /v1/models through the ingress lists the model.
+func CheckModels(ctx context.Context, t Target) error {
+	ids, err := openai.ListModels(ctx, http.DefaultClient, openai.Endpoint{BaseURL: t.URL, Host: t.Host})
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(ids, t.Model) {
+		return fmt.Errorf("ingress: /v1/models lists %v, not %s", ids, t.Model)
+	}
+	return nil
+}
+
+// CheckChat: a chat completion through the ingress succeeds.
+func CheckChat(ctx context.Context, t Target) error {
+	rec, err := t.Do(ctx, openai.Config{MaxTokens: 4})
+	if err != nil {
+		return err
+	}
+	if !rec.Succeeded() || rec.Status != 200 || rec.OutputTokens != 4 {
+		return fmt.Errorf("ingress: chat completion: status %d class %q (%s), %d tokens", rec.Status, rec.Class, rec.Err, rec.OutputTokens)
+	}
+	return nil
+}
+
+// CheckUnknownHost: a host no rule names gets 404.
+func CheckUnknownHost(ctx context.Context, t Target) error {
+	code, _, err := t.get(ctx, "nobody.invalid", "/v1/models")
+	if err != nil {
+		return err
+	}
+	if code != http.StatusNotFound {
+		return fmt.Errorf("ingress: unknown host got HTTP %d, want 404", code)
+	}
+	return nil
+}
+
+// CheckBodyLimit: a request body over limit bytes gets 413.
+func CheckBodyLimit(ctx context.Context, t Target, limit int) error {
+	body := `{"model":"` + t.Model + `","messages":[{"role":"user","content":"` + strings.Repeat("x", limit+1024) + `"}],"max_tokens":1}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(t.URL, "/")+"/v1/chat/completions", bytes.NewReader([]byte(body)))
+	if err != nil {
+		return err
+	}
+	req.Host = t.Host
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		return fmt.Errorf("ingress: a %d-byte body got HTTP %d, want 413", len(body), resp.StatusCode)
+	}
+	return nil
+}
+
+// medianTTFT streams n requests and returns their median TTFT.
+func medianTTFT(ctx context.Context, t Target, n, tokens int) (time.Duration, error) {
+	var ttfts []time.Duration
+	for range n {
+		rec, err := t.Do(ctx, openai.Config{MaxTokens: tokens})
+		if err != nil {
+			return 0, err
+		}
+		if !rec.Succeeded() {
+			return 0, fmt.Errorf("ingress: stream failed: %s (%s)", rec.Class, rec.Err)
+		}
+		ttfts = append(ttfts, rec.TTFT())
+	}
+	slices.Sort(ttfts)
+	return ttfts[len(ttfts)/2], nil
+}
+
+// CheckNotBuffered: streaming through the ingress is not held back: the
+// median TTFT through it is within tolerance of the median TTFT direct to
+// the backend. With tokens far apart (100 ms), a buffering proxy would
+// hold the first token until its buffer filled or the stream ended.
+func CheckNotBuffered(ctx context.Context, through, direct Target, tolerance time.Duration) (time.Duration, time.Duration, error) {
+	const n, tokens = 5, 4
+	d, err := medianTTFT(ctx, direct, n, tokens)
+	if err != nil {
+		return 0, 0, err
+	}
+	i, err := medianTTFT(ctx, through, n, tokens)
+	if err != nil {
+		return d, 0, err
+	}
+	if diff := i - d; diff > tolerance || diff < -tolerance {
+		return d, i, fmt.Errorf("ingress: TTFT %v through the ingress vs %v direct: %v apart, want within %v", i, d, diff, tolerance)
+	}
+	return d, i, nil
+}
+
+// CheckLongGeneration is the proxy-timeout lesson: a non-streamed
+// generation that takes several seconds (nothing reaches the proxy until
+// it ends) must complete; with a proxy read timeout shorter than that, it
+// ends in 504, which the harness classifies as http_5xx with status 504.
+func CheckLongGeneration(ctx context.Context, t Target, tokens int) (record.Record, error) {
+	rec, err := t.Do(ctx, openai.Config{MaxTokens: tokens, NoStream: true})
+	if err != nil {
+		return rec, err
+	}
+	if !rec.Succeeded() {
+		return rec, fmt.Errorf("ingress: a %d-token generation ended in %s (HTTP %d) after %v: %s",
+			tokens, rec.Class, rec.Status, rec.End.Sub(rec.Start).Round(time.Millisecond), rec.Err)
+	}
+	return rec, nil
+}
+
+// CheckClientAbort is the 499 lesson: a client deadline shorter than a
+// non-streamed generation yields the harness's client_abort class, and
+// nginx's access log records 499 for that request (the log's newest line).
+// Non-streamed, because NGINX logs 499 only for a request whose response
+// headers it had not sent: a stream cut mid-way is logged as 200.
+func CheckClientAbort(ctx context.Context, t Target, accessLog string, deadline time.Duration, tokens int) (record.Record, LogEntry, error) {
+	before, _ := ReadAccessLog(accessLog)
+	rec, err := t.Do(ctx, openai.Config{MaxTokens: tokens, Timeout: deadline, NoStream: true})
+	if err != nil {
+		return rec, LogEntry{}, err
+	}
+	if rec.Class != record.ClientAbort {
+		return rec, LogEntry{}, fmt.Errorf("ingress: a %v deadline on a %d-token generation ended in %q, want client_abort", deadline, tokens, rec.Class)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	entries, err := WaitForLog(wctx, accessLog, len(before)+1)
+	if err != nil {
+		return rec, LogEntry{}, err
+	}
+	last := entries[len(entries)-1]
+	if last.Status != 499 {
+		return rec, last, fmt.Errorf("ingress: the aborted request is logged with status %d, want 499 (client closed request)", last.Status)
+	}
+	return rec, last, nil
+}

@@ -1,0 +1,167 @@
+package ingress
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/sim/simtest"
+)
+
+// manifestIngress is the platform's Ingress as committed.
+func manifestIngress(t *testing.T) *networkingv1.Ingress {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "base", "ingress.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ing networkingv1.Ingress
+	if err := yaml.Unmarshal(b, &ing); err != nil {
+		t.Fatal(err)
+	}
+	return &ing
+}
+
+func requireNginx(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("nginx"); err != nil {
+		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
+			if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
+				t.Fatal(ErrNoNginx)
+			}
+			t.Skip(ErrNoNginx.Error())
+		}
+	}
+}
+
+// lab serves ing through a real nginx in front of an embedded simulator
+// (TTFT 50 ms, tokens 100 ms apart) and returns the ingress target, the
+// direct one, and nginx.
+func lab(t *testing.T, ing *networkingv1.Ingress, edit func(*Config)) (Target, Target, *Nginx) {
+	t.Helper()
+	requireNginx(t)
+	backend := simtest.Start(t, sim.Config{TTFT: 50 * time.Millisecond, ITL: 100 * time.Millisecond})
+	listen, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := FromIngress(ing, listen, func(svc string, port networkingv1.ServiceBackendPort) (string, error) {
+		return strings.TrimPrefix(backend, "http://"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := Start(cfg, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop() })
+	return Target{URL: n.URL, Host: "llm.local", Model: sim.DefaultModel}, Target{URL: backend, Model: sim.DefaultModel}, n
+}
+
+func TestAnnotationMapping(t *testing.T) {
+	ing := manifestIngress(t)
+	cfg, err := FromIngress(ing, "127.0.0.1:1", func(string, networkingv1.ServiceBackendPort) (string, error) { return "127.0.0.1:2", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Routes[0]
+	if r.Host != "llm.local" || r.Path != "/" || r.Settings.ReadTimeout != 600*time.Second || r.Settings.SendTimeout != 600*time.Second ||
+		r.Settings.Buffering || r.Settings.RequestBuffering || r.Settings.BodySize != "8m" {
+		t.Errorf("route %+v", r)
+	}
+	conf := string(cfg.Render("/p"))
+	for _, want := range []string{"server_name llm.local;", "client_max_body_size 8m;", "proxy_read_timeout 600s;", "proxy_buffering off;", "proxy_pass http://127.0.0.1:2;", "default_server"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("nginx.conf lacks %q", want)
+		}
+	}
+	// Without annotations: the controller's defaults.
+	ing.Annotations = nil
+	cfg, _ = FromIngress(ing, "127.0.0.1:1", func(string, networkingv1.ServiceBackendPort) (string, error) { return "x:1", nil })
+	if s := cfg.Routes[0].Settings; s.ReadTimeout != DefaultTimeout || s.BodySize != DefaultBodySize || s.Buffering || !s.RequestBuffering {
+		t.Errorf("defaults %+v", s)
+	}
+	for key, bad := range map[string]string{AnnotationReadTimeout: "soon", AnnotationBuffering: "maybe", AnnotationBodySize: "lots"} {
+		ing.Annotations = map[string]string{key: bad}
+		if _, err := FromIngress(ing, "x:1", func(string, networkingv1.ServiceBackendPort) (string, error) { return "x:1", nil }); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%q: err = %v", key, bad, err)
+		}
+	}
+}
+
+// TestRouting runs the routing checks through nginx rendered from the
+// committed manifests.
+func TestRouting(t *testing.T) {
+	through, direct, _ := lab(t, manifestIngress(t), nil)
+	ctx := context.Background()
+	for name, check := range map[string]func() error{
+		"models":       func() error { return CheckModels(ctx, through) },
+		"chat":         func() error { return CheckChat(ctx, through) },
+		"unknown host": func() error { return CheckUnknownHost(ctx, through) },
+		"body limit":   func() error { return CheckBodyLimit(ctx, through, 8<<20) },
+	} {
+		if err := check(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	d, i, err := CheckNotBuffered(ctx, through, direct, 10*time.Millisecond)
+	t.Logf("TTFT direct %v, through nginx %v", d, i)
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+// TestProxyTimeoutLesson: the manifests' read timeout lets a long
+// generation finish; lowered below the generation's length (the lesson
+// undone), the same request ends in 504.
+func TestProxyTimeoutLesson(t *testing.T) {
+	ctx := context.Background()
+	through, _, _ := lab(t, manifestIngress(t), nil)
+	rec, err := CheckLongGeneration(ctx, through, 15) // 50 ms + 14 x 100 ms
+	if err != nil {
+		t.Fatalf("with the manifests' timeout: %v", err)
+	}
+	t.Logf("with proxy-read-timeout 600: %d tokens in %v", rec.OutputTokens, rec.End.Sub(rec.Start).Round(time.Millisecond))
+
+	undone := manifestIngress(t)
+	undone.Annotations[AnnotationReadTimeout] = "1"
+	through, _, _ = lab(t, undone, nil)
+	rec, err = CheckLongGeneration(ctx, through, 15)
+	if err == nil || rec.Class != record.HTTP5xx || rec.Status != 504 {
+		t.Fatalf("with proxy-read-timeout 1: err %v, class %q status %d; want 504 classified http_5xx", err, rec.Class, rec.Status)
+	}
+	t.Logf("lesson undone: %v", err)
+}
+
+// TestClientAbortLesson: a client deadline shorter than the generation is
+// client_abort for the harness and 499 in nginx's log; with the proxy told
+// to ignore client aborts (the lesson undone), the log no longer says 499.
+func TestClientAbortLesson(t *testing.T) {
+	ctx := context.Background()
+	through, _, n := lab(t, manifestIngress(t), nil)
+	rec, entry, err := CheckClientAbort(ctx, through, n.AccessLog(), 400*time.Millisecond, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("client_abort after %d chunks; nginx: %d after %v", rec.Chunks, entry.Status, entry.RequestTime)
+
+	through, _, n = lab(t, manifestIngress(t), func(c *Config) { c.Routes[0].Settings.IgnoreClientAbort = true })
+	if _, entry, err := CheckClientAbort(ctx, through, n.AccessLog(), 400*time.Millisecond, 20); err == nil {
+		t.Fatalf("with proxy_ignore_client_abort the check still passed (log status %d)", entry.Status)
+	} else {
+		t.Logf("lesson undone: %v", err)
+	}
+}

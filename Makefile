@@ -77,8 +77,9 @@ vet: ## go vet and gofmt check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-deps
-test-deps: ## install the Debian packages the tests use (xmllint), when run as root
+test-deps: ## install the Debian packages the tests use (xmllint, nginx), when run as root
 	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq nginx-light); } || { echo "install nginx-light for the ingress lab"; exit 1; }
 
 # Timing-accuracy tests (internal/cell) run last and alone: go test compiles
 # the next packages while earlier ones run, and a compiler on one of the two
@@ -98,7 +99,7 @@ test: tools test-deps vet ## run every test (unit, simulator, llm-d-inference-si
 # processes).
 .PHONY: test-e2e-lab
 test-e2e-lab: $(LAB_BIN)/.built
-	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) $(GO) test -count=1 -timeout 15m ./e2e -args -ginkgo.label-filter=lab-ok -ginkgo.v; \
+	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -timeout 15m ./e2e -args -ginkgo.label-filter=lab-ok -ginkgo.v; \
 	rc=$$?; $(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null || true; exit $$rc
 
 .PHONY: perf

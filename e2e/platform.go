@@ -76,8 +76,8 @@ func InNamespace(objs []*unstructured.Unstructured, ns string) []*unstructured.U
 	return out
 }
 
-// find returns the first object of a kind in objs.
-func find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+// Find returns the first object of a kind in objs.
+func Find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
 	for _, o := range objs {
 		if o.GetKind() == kind {
 			return o
@@ -160,7 +160,7 @@ func DeploySpec(ctx context.Context, inputGetter func() PlatformInput) {
 }
 
 func deployment(in PlatformInput) *appsv1.Deployment {
-	u := find(in.Objects, "Deployment")
+	u := Find(in.Objects, "Deployment")
 	Expect(u).NotTo(BeNil(), "the overlay has no Deployment")
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: in.Namespace}}
 }
@@ -267,7 +267,7 @@ func CPUWorkloadSpec(ctx context.Context, inputGetter func() PlatformInput) {
 func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
 	Expect(in.validate()).To(Succeed())
-	want := find(in.Objects, "Ingress")
+	want := Find(in.Objects, "Ingress")
 	Expect(want).NotTo(BeNil(), "the overlay has no Ingress")
 	var ing networkingv1.Ingress
 	Expect(in.Cluster.Client.Resources(in.Namespace).Get(ctx, want.GetName(), in.Namespace, &ing)).To(Succeed())
@@ -280,7 +280,7 @@ func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(rule.HTTP.Paths).To(HaveLen(1))
 	be := rule.HTTP.Paths[0].Backend.Service
 	Expect(be).NotTo(BeNil())
-	Expect(be.Name).To(Equal(find(in.Objects, "Service").GetName()))
+	Expect(be.Name).To(Equal(Find(in.Objects, "Service").GetName()))
 	Expect(be.Port.Name).To(Equal("http"))
 	for k, v := range want.GetAnnotations() {
 		Expect(ing.Annotations).To(HaveKeyWithValue(k, v))

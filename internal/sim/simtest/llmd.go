@@ -8,11 +8,22 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"testing"
 	"time"
 
 	"github.com/llm-platform/harness/internal/openai"
 )
+
+// T is the part of testing.TB the helpers use, so Ginkgo's GinkgoT() can
+// stand in for a *testing.T.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+	Failed() bool
+	Logf(format string, args ...any)
+}
 
 // LLMDStartTimeout bounds llm-d-inference-sim's start-up.
 const LLMDStartTimeout = 20 * time.Second
@@ -20,7 +31,7 @@ const LLMDStartTimeout = 20 * time.Second
 // StartLLMD runs llm-d-inference-sim (an independent vLLM simulator, built
 // by `make tools`) on a free loopback port. Without the binary the test is
 // skipped, or fails when HARNESS_REQUIRE_TOOLS=1 (as make test sets).
-func StartLLMD(t testing.TB, args ...string) string {
+func StartLLMD(t T, args ...string) string {
 	t.Helper()
 	bin := os.Getenv("LLMD_INFERENCE_SIM")
 	if bin == "" {

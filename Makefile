@@ -106,6 +106,17 @@ test-e2e-lab: $(LAB_BIN)/.built
 perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/
 	$(GO) tool ginkgo $(GINKGO_FLAGS) ./perf
 
+# The sweep direct to llm-d-inference-sim, then through nginx configured
+# from the lab overlay's Ingress with Host llm.local; the second report
+# shows the ingress overhead cell by cell (PERF_COMPARE).
+LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_VU=8
+.PHONY: perf-lab
+perf-lab: tools test-deps ## the sweep direct and through the lab ingress; reports in $(PERF_REPORT_DIR)/{direct,ingress}
+	$(GO) run ./cmd/ingresslab -llmd $(LLMD_SIM) -- sh -c '\
+	  $(LAB_PERF_ENV) PERF_TARGET=$$BACKEND_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GO) tool ginkgo $(GINKGO_FLAGS) ./perf && \
+	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
+	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GO) tool ginkgo $(GINKGO_FLAGS) ./perf'
+
 .PHONY: baseline
 baseline: ## store the last run's results.json as the baseline (BASELINE=path)
 	@test -f $(PERF_REPORT_DIR)/results.json || { echo "no $(PERF_REPORT_DIR)/results.json: run make perf first"; exit 1; }

@@ -181,6 +181,9 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	}
 	b.WriteString(r.errorFindings())
 
+	if r.Settings.Compare != "" {
+		b.WriteString(r.compareSection())
+	}
 	if r.Settings.Baseline != "" {
 		b.WriteString(r.baselineSection())
 	}
@@ -226,6 +229,32 @@ func (r *Results) errorFindings() string {
 			meaning = "see docs/results-schema.md"
 		}
 		fmt.Fprintf(&b, "| `%s` | %d | %s |\n", k, totals[k], meaning)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// compareSection is the side-by-side with PERF_COMPARE's run: for a run
+// through the ingress compared with the same cells direct to the backend,
+// the ingress overhead.
+func (r *Results) compareSection() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Overhead against `%s`\n\nEach cell of this run beside the same cell of the compared run "+
+		"(for a run through the ingress compared with one direct to the backend: the ingress overhead). Milliseconds; "+
+		"a positive difference means this run was slower.\n\n", r.Settings.Compare)
+	b.WriteString("| cell | TTFT p50 compared | TTFT p50 here | Δ TTFT p50 | Δ ITL p50 | Δ E2E p50 | Δ E2E p95 | RPS compared | RPS here |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	n := 0
+	for _, c := range r.Cells {
+		if c.Compared == nil {
+			continue
+		}
+		n++
+		h, o := c.Headline(), *c.Compared
+		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %+.2f | %+.2f | %+.2f | %+.2f | %.2f | %.2f |\n", c.Name(), o.TTFTp50, h.TTFTp50,
+			h.TTFTp50-o.TTFTp50, h.ITLp50-o.ITLp50, h.E2Ep50-o.E2Ep50, h.E2Ep95-o.E2Ep95, o.RPS, h.RPS)
+	}
+	if n == 0 {
+		b.WriteString("| — | no cell of this run is in the compared run | | | | | | | |\n")
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -71,6 +71,9 @@ func sample() *Results {
 	long[0].Baseline = &noise
 	open := cell("short", 0, 3.9, 18.5, 530)
 	open.Mode, open.Rate, open.Concurrency = "open", 4, 1024
+	direct := cell("short", 1, 1.95, 17.5, 520).Headline()
+	short[0].Compared = &direct
+	r.Settings.Compare = "reports/direct/results.json"
 	cut := cell("long", 16, 0.9, 30, 3300)
 	cut.Verdict, cut.Requests, cut.Successes = Interrupted, 9, 9
 	r.Cells = append(append(append(short, open), long...), cut)
@@ -86,7 +89,7 @@ func TestMarkdownGolden(t *testing.T) {
 	golden(t, "report.golden.md", b.Bytes())
 	for _, want := range []string{
 		"none sampled (NVML not available", "saturation knee at 4 VUs", "| 94 (throttled) | 10812 | 151 | 2.354 |", "client_abort", "499", "**regressed**",
-		"noise (did not reproduce)", "**interrupted**", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
+		"noise (did not reproduce)", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VUs | 14.00 | 14.40 | +0.40 |", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)

@@ -69,6 +69,20 @@ type Target struct {
 // GPU is one sampled device, as package gpu describes it.
 type GPU = gpu.Device
 
+// Figures are the headline figures of a cell, for a side-by-side.
+type Figures struct {
+	TTFTp50 float64 `json:"ttft_p50_ms"`
+	ITLp50  float64 `json:"itl_p50_ms"`
+	E2Ep50  float64 `json:"e2e_p50_ms"`
+	E2Ep95  float64 `json:"e2e_p95_ms"`
+	RPS     float64 `json:"rps"`
+}
+
+// Headline returns c's Figures.
+func (c Cell) Headline() Figures {
+	return Figures{TTFTp50: c.TTFT.P50, ITLp50: c.ITL.P50, E2Ep50: c.E2E.P50, E2Ep95: c.E2E.P95, RPS: c.RPS}
+}
+
 // Payload describes a payload of the run.
 type Payload struct {
 	MaxTokens int `json:"max_tokens"`
@@ -81,6 +95,8 @@ type Settings struct {
 	SLOE2Ems     float64 `json:"slo_e2e_ms,omitempty"`
 	Baseline     string  `json:"baseline,omitempty"`
 	Tolerance    float64 `json:"tolerance"`
+	// Compare names a run shown side by side (PERF_COMPARE).
+	Compare string `json:"compare,omitempty"`
 }
 
 // Dist is a latency distribution in milliseconds.
@@ -117,8 +133,12 @@ type Cell struct {
 	Server *scrape.Delta `json:"server"`
 	// Baseline is the comparison with the stored run; null without one.
 	Baseline *Comparison `json:"baseline"`
-	Verdict  string      `json:"verdict"`
-	Reasons  []string    `json:"reasons"`
+	// Compared holds the same cell's figures from the run named by
+	// settings.compare (e.g. direct to the backend, when this run went
+	// through the ingress); null without one.
+	Compared *Figures `json:"compared,omitempty"`
+	Verdict  string   `json:"verdict"`
+	Reasons  []string `json:"reasons"`
 }
 
 // Key identifies a cell across runs.

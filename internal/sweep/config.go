@@ -51,7 +51,7 @@ type Config struct {
 	Timeout                     time.Duration
 	ReadyTimeout                time.Duration
 	ReportDir                   string
-	Baseline                    string
+	Baseline, Compare           string
 	SLOTTFT, SLOE2E             time.Duration
 	MaxErrorRate                float64
 	Tolerance                   float64
@@ -204,6 +204,8 @@ var Settings = []Setting{
 		func(c *Config, v string) error { c.ReportDir = v; return nil }},
 	{"PERF_BASELINE", "perf.baseline", "", "results.json of an earlier run to gate against",
 		func(c *Config, v string) error { c.Baseline = v; return nil }},
+	{"PERF_COMPARE", "perf.compare", "", "results.json of a run to show side by side, e.g. the same cells direct to the backend (the ingress overhead)",
+		func(c *Config, v string) error { c.Compare = v; return nil }},
 	{"PERF_TOLERANCE", "perf.tolerance", "0.10", "baseline gate: the relative change beyond which a metric regresses",
 		fraction(func(c *Config) *float64 { return &c.Tolerance })},
 	{"PERF_SLO_TTFT_MS", "perf.slo-ttft-ms", "", "SLO on p95 TTFT in ms; also the per-request goodput threshold",
@@ -266,7 +268,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 			return Config{}, fmt.Errorf("sweep: %s: %w", from, err)
 		}
 	}
-	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.PayloadsFile} {
+	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile} {
 		if *p != "" && base != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -327,6 +329,11 @@ func (c *Config) validate() error {
 	if c.Baseline != "" {
 		if _, err := report.Load(c.Baseline); err != nil {
 			return fmt.Errorf("sweep: PERF_BASELINE: %w", err)
+		}
+	}
+	if c.Compare != "" {
+		if _, err := report.Load(c.Compare); err != nil {
+			return fmt.Errorf("sweep: PERF_COMPARE: %w", err)
 		}
 	}
 	return nil

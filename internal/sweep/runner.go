@@ -41,6 +41,7 @@ type Runner struct {
 	model    string
 	sim      *sim.Instance
 	baseline *report.Results
+	compare  *report.Results
 	metrics  bool // the target exposes vLLM metrics
 	hc       *http.Client
 	progress io.Writer    // nil: no live line
@@ -89,6 +90,12 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 			return nil, err
 		}
 	}
+	if cfg.Compare != "" {
+		if r.compare, err = report.Load(cfg.Compare); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	gpus, gpuReason, err := r.startGPU(cfg)
 	if err != nil {
 		r.Close()
@@ -103,7 +110,7 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		Target: report.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
 		Model:  r.model, GitCommit: gitCommit(ctx), GPUs: gpus, GPUReason: gpuReason,
 		Settings: report.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
-			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance},
+			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance, Compare: cfg.Compare},
 		Payloads: map[string]report.Payload{},
 		Cells:    []report.Cell{},
 	}
@@ -291,6 +298,12 @@ func (r *Runner) RunCell(ctx context.Context, c Cell) (report.Cell, error) {
 		rc.Baseline = &cmp
 		if cmp.Confirmed {
 			rc.Reasons = append(rc.Reasons, cmp.Reasons(r.cfg.Tolerance)...)
+		}
+	}
+	if r.compare != nil {
+		if o := r.compare.Find(rc.Key()); o != nil {
+			h := o.Headline()
+			rc.Compared = &h
 		}
 	}
 	rc.Verdict = report.Pass

@@ -134,6 +134,25 @@ gpu-check: ## build the GPU check for a GPU machine into .gpu-check/ (run .gpu-c
 	cp fixtures/gpu/load.py fixtures/gpu/run-gpu-check.sh $(GPU_CHECK_DIR)/
 	@echo "copy $(GPU_CHECK_DIR)/ to the GPU machine and run $(GPU_CHECK_DIR)/run-gpu-check.sh (docs/gpu-check.md)"
 
+# Fuzz targets, package:Target; make test runs their seed corpora
+# (testdata/fuzz and the f.Add seeds) as ordinary tests.
+FUZZ_TIME ?= 30s
+FUZZ_TARGETS := internal/sse:FuzzDecoder internal/payload:FuzzParse internal/report:FuzzParse internal/scrape:FuzzParse internal/sweep:FuzzSetting
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZ_TIME (default 30s) each
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== $${t#*:} ($${t%%:*}) for $(FUZZ_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZ_TIME) ./$${t%%:*}; \
+	done
+
+# A bounded soak: 256 streams with 1% injected faults for SOAK_TIME, memory
+# and goroutines sampled every SOAK_EVERY; fails on an upward trend.
+SOAK_TIME ?= 10m
+SOAK_EVERY ?= 10s
+.PHONY: soak
+soak: ## run the soak for SOAK_TIME (default 10m) and print its memory and goroutine series
+	SOAK_TIME=$(SOAK_TIME) SOAK_EVERY=$(SOAK_EVERY) $(GO) test -count=1 -run '^TestSoak$$' -timeout 90m -v ./internal/cell
+
 .PHONY: hey
 hey:
 	@command -v hey >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq hey; } || { echo "install hey (Debian package hey) for make bench"; exit 1; }

@@ -122,7 +122,7 @@ func BenchmarkStreams256(b *testing.B) {
 }
 
 // rssBytes reads this process's resident set size.
-func rssBytes(b *testing.B) int64 {
+func rssBytes(b testing.TB) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		b.Skip("no /proc/self/status: resident memory is measured on Linux")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/llm-platform/harness/internal/record"
@@ -36,8 +37,10 @@ func classify(ctx context.Context, err error) record.Class {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		// The body's framing ended early: the stream was cut short.
 		return record.StreamTruncated
-	case errors.Is(err, io.EOF):
-		// The server closed the connection before answering.
+	case errors.Is(err, io.EOF), strings.Contains(err.Error(), "server closed idle connection"):
+		// The server closed the connection before answering (the second
+		// is net/http's unexported errServerClosedIdle: a server shutting
+		// down closed a kept-alive connection as the request went out).
 		return record.ConnReset
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return record.Timeout

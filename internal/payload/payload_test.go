@@ -56,3 +56,24 @@ func TestLoadFile(t *testing.T) {
 		t.Error("missing file: want an error")
 	}
 }
+
+// FuzzParse: any payloads document parses or fails with an error; what
+// parses is valid.
+func FuzzParse(f *testing.F) {
+	def, _ := os.ReadFile(filepath.Join("..", "..", "fixtures", "payloads.yaml"))
+	f.Add(def)
+	f.Add([]byte("payloads:\n  a:\n    max_tokens: 1\n    messages: [{role: user, content: x}]\n"))
+	f.Add([]byte("payloads: ["))
+	f.Add([]byte("payloads:\n  a:\n    max_tokens: -1\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := Parse("fuzz.yaml", in)
+		if err != nil {
+			return
+		}
+		for name, p := range s {
+			if p.MaxTokens <= 0 || len(p.Messages) == 0 || p.Name != name {
+				t.Fatalf("invalid payload accepted: %+v", p)
+			}
+		}
+	})
+}

@@ -65,7 +65,11 @@ func errorsCell(c Cell) string {
 	for _, k := range c.ErrorClasses() {
 		parts = append(parts, fmt.Sprintf("%d %s", c.Errors[k], k))
 	}
-	return strings.Join(parts, ", ")
+	out := strings.Join(parts, ", ")
+	if c.RecoveryS > 0 {
+		out += fmt.Sprintf(" (recovered in %.1f s)", c.RecoveryS)
+	}
+	return out
 }
 
 // WriteMarkdown writes report.md, linking the charts given (by file name,

@@ -317,3 +317,30 @@ func TestAtomicWriteFailure(t *testing.T) {
 		t.Error("writing under a file: want an error")
 	}
 }
+
+// FuzzParse: any bytes given as a baseline parse or fail cleanly, and what
+// parses can be compared and rendered.
+func FuzzParse(f *testing.F) {
+	b, _ := sample().Marshal()
+	f.Add(b)
+	f.Add([]byte(`{"schema": 1, "cells": [{"payload": "short", "mode": "closed", "concurrency": 4, "rps": 1}]}`))
+	f.Add([]byte(`{"schema": 2}`))
+	f.Add([]byte(`{"schema": 1, "cells": [{"gpu": {"utilization_avg_pct": "x"}}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := Parse(in)
+		if err != nil {
+			return
+		}
+		for _, c := range r.Cells {
+			_ = Compare(c, c, DefaultTolerance)
+			_ = c.gpuColumns()
+		}
+		var out bytes.Buffer
+		if err := r.WriteMarkdown(&out, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJUnit(&out); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

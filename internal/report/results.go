@@ -126,6 +126,9 @@ type Cell struct {
 	TPOT        Dist             `json:"tpot_ms"`
 	E2E         Dist             `json:"e2e_ms"`
 	GoodputRPS  float64          `json:"goodput_rps"`
+	// RecoveryS is the longest the target took to recover from failures
+	// (stats.Cell.Recovery), 0 when none.
+	RecoveryS float64 `json:"recovery_s"`
 	// GPU is the cell's GPU figures; null until GPU sampling fills it.
 	GPU json.RawMessage `json:"gpu"`
 	// Server is what the target's /metrics counted during the cell; null
@@ -184,6 +187,7 @@ func NewCell(payload string, p load.Plan, s stats.Cell, server *scrape.Delta) Ce
 		TPOT:        dist(s.TPOT),
 		E2E:         dist(s.E2E),
 		GoodputRPS:  round3(s.GoodputRPS),
+		RecoveryS:   round3(s.Recovery.Seconds()),
 		GPU:         json.RawMessage("null"),
 		Server:      server,
 		Reasons:     []string{},
@@ -263,13 +267,21 @@ func Load(path string) (*Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: baseline: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	r, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("report: %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Parse decodes a results.json document, checking its schema.
+func Parse(b []byte) (*Results, error) {
 	var r Results
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("report: baseline %s: %w", path, err)
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil {
+		return nil, err
 	}
 	if r.Schema != Schema {
-		return nil, fmt.Errorf("report: baseline %s: schema %d, this harness reads schema %d", path, r.Schema, Schema)
+		return nil, fmt.Errorf("schema %d, this harness reads schema %d", r.Schema, Schema)
 	}
 	return &r, nil
 }

@@ -1,6 +1,7 @@
 package scrape_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,4 +72,19 @@ func TestBadEndpoints(t *testing.T) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
+}
+
+// FuzzParse: any exposition parses or fails with an error, never a panic.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"m\"} 3\n"))
+	f.Add([]byte("# TYPE vllm:time_to_first_token_seconds histogram\nvllm:time_to_first_token_seconds_bucket{le=\"+Inf\"} 2\nvllm:time_to_first_token_seconds_sum 0.1\nvllm:time_to_first_token_seconds_count 2\n"))
+	f.Add([]byte("up 1\n"))
+	f.Add([]byte("vllm:x{"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := scrape.Parse(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		_ = s.Since(scrape.Snapshot{})
+	})
 }

@@ -146,3 +146,21 @@ func TestDecoderReset(t *testing.T) {
 		t.Fatal(ev, err)
 	}
 }
+
+// FuzzDecoder: any input decodes without panic, and the events are the same
+// whether the stream arrives whole or a byte at a time.
+func FuzzDecoder(f *testing.F) {
+	for _, seed := range []string{
+		"data: a\n\n", "data: a\r\n\r\n", "data: a\r\rdata: b\r\r", "data: a\ndata: b\n\n", ": ping\n\ndata: x\n\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n", "event: e\nid: 1\nretry: 3\n\n", "data", "\r", "\n\n\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		whole, errW := decodeAll(t, strings.NewReader(string(in)), WithMaxLine(1<<12))
+		bytewise, errB := decodeAll(t, iotest.OneByteReader(strings.NewReader(string(in))), WithMaxLine(1<<12))
+		if (errW == nil) != (errB == nil) || strings.Join(whole, "\x00") != strings.Join(bytewise, "\x00") || len(whole) != len(bytewise) {
+			t.Fatalf("whole %q (%v) vs byte-wise %q (%v)", whole, errW, bytewise, errB)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -54,6 +55,40 @@ func (s SLO) met(r *record.Record) bool {
 type Aggregator struct {
 	slo    SLO
 	shards []shard
+	out    outage
+}
+
+// outage tracks how long the target took to recover from failures: the
+// span from the start of the first failed request after a success to the
+// end of the next successful one. Only failures and the first success
+// after them take its lock; the success path otherwise reads one atomic.
+type outage struct {
+	active atomic.Bool
+	mu     sync.Mutex
+	start  time.Time
+	max    time.Duration
+}
+
+func (o *outage) add(r *record.Record) {
+	if r.Succeeded() {
+		if !o.active.Load() {
+			return
+		}
+		o.mu.Lock()
+		if !o.start.IsZero() && r.Start.After(o.start) {
+			o.max = max(o.max, r.End.Sub(o.start))
+			o.start = time.Time{}
+			o.active.Store(false)
+		}
+		o.mu.Unlock()
+		return
+	}
+	o.mu.Lock()
+	if o.start.IsZero() || r.Start.Before(o.start) {
+		o.start = r.Start
+	}
+	o.active.Store(true)
+	o.mu.Unlock()
 }
 
 type shard struct {
@@ -89,6 +124,7 @@ func micros(d time.Duration) int64 {
 
 // Add folds one record (worker picks the shard).
 func (a *Aggregator) Add(worker int, r *record.Record) {
+	a.out.add(r)
 	s := &a.shards[uint(worker)%uint(len(a.shards))]
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -176,6 +212,10 @@ type Cell struct {
 	E2E        Dist    `json:"e2e"`
 	// Queue is the open-loop lateness against the schedule (empty in closed loop).
 	Queue Dist `json:"queue"`
+	// Recovery is the longest the target took to recover from failures:
+	// from the first failed request after a success to the end of the
+	// next success (0 when nothing failed, or nothing succeeded after).
+	Recovery time.Duration `json:"recovery"`
 }
 
 // ErrorRate is the failed fraction of requests (0 when there were none).
@@ -217,6 +257,9 @@ func (a *Aggregator) Result() Cell {
 		s.mu.Unlock()
 	}
 	c.TTFT, c.ITL, c.TPOT, c.E2E, c.Queue = dist(ttft), dist(itl), dist(tpot), dist(e2e), dist(queue)
+	a.out.mu.Lock()
+	c.Recovery = a.out.max
+	a.out.mu.Unlock()
 	if !first.IsZero() {
 		c.Duration = last.Sub(first)
 	}

@@ -144,3 +144,19 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	})
 }
+
+func TestRecovery(t *testing.T) {
+	a := New(SLO{})
+	a.Add(0, ok(0, 10*time.Millisecond, 0, 1))
+	a.Add(1, failed(100*time.Millisecond, record.ConnRefused))
+	a.Add(2, failed(300*time.Millisecond, record.ConnRefused))
+	a.Add(0, ok(900*time.Millisecond, 10*time.Millisecond, 0, 1)) // ends at 911 ms
+	a.Add(1, failed(2*time.Second, record.HTTP429))
+	a.Add(2, ok(2100*time.Millisecond, 10*time.Millisecond, 0, 1)) // a shorter blip
+	if got := a.Result().Recovery; got != 811*time.Millisecond {
+		t.Errorf("recovery %v, want 811ms (first failure at 100 ms to the end of the next success)", got)
+	}
+	if New(SLO{}).Result().Recovery != 0 {
+		t.Error("recovery without failures")
+	}
+}

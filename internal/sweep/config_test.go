@@ -158,3 +158,26 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSetting: any value of any setting resolves or fails with an error
+// naming that setting; never a panic.
+func FuzzSetting(f *testing.F) {
+	for i, s := range Settings {
+		f.Add(i, s.Default)
+		f.Add(i, "-1")
+		f.Add(i, "1,2,,x")
+	}
+	f.Fuzz(func(t *testing.T, i int, v string) {
+		if i < 0 || i >= len(Settings) || strings.Contains(v, "\x00") {
+			return
+		}
+		s := Settings[i]
+		if s.Env == "PERF_PAYLOADS_FILE" || s.Env == "PERF_BASELINE" || s.Env == "PERF_COMPARE" {
+			return // paths: reading arbitrary files is not what is fuzzed here
+		}
+		_, err := resolve(t, map[string]string{s.Env: v})
+		if err != nil && !strings.Contains(err.Error(), "PERF_") {
+			t.Fatalf("%s=%q: error names no setting: %v", s.Env, v, err)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -127,5 +129,33 @@ func TestProgressLine(t *testing.T) {
 	quiet.stop()
 	if quiet.total != 5 || quiet.done.Load() != 1 {
 		t.Error("a quiet progress still counts")
+	}
+}
+
+// TestRunnerWithoutMetrics: a target whose /metrics is absent still runs;
+// the cell's server figures are null.
+func TestRunnerWithoutMetrics(t *testing.T) {
+	s, err := sim.New(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := config(t, map[string]string{"PERF_TARGET": srv.URL, "PERF_WARMUP": "0"})
+	r, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.RunCell(context.Background(), cfg.Cells()[0])
+	if err != nil || c.Verdict != report.Pass || c.Server != nil {
+		t.Fatalf("verdict %s, server %+v, err %v", c.Verdict, c.Server, err)
 	}
 }

@@ -230,6 +230,53 @@ func TestInterruptKeepsReports(t *testing.T) {
 	}
 }
 
+// TestSignals: SIGTERM stops the sweep like SIGINT and leaves valid
+// reports; a second signal ends the process at once.
+func TestSignals(t *testing.T) {
+	started := func() (*exec.Cmd, string, *bytes.Buffer, context.CancelFunc) {
+		ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
+		cmd, dir, out := command(t, ctx, map[string]string{"PERF_CONCURRENCY": "1,2", "PERF_ITERATIONS_PER_VU": "200"})
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for { // the first cell is running once its report exists
+			if _, err := os.Stat(filepath.Join(dir, report.FileResults)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the suite did not start:\n%s", out.String())
+			}
+			time.Sleep(50 * time.Millisecond) // polling a file
+		}
+		return cmd, dir, out, cancel
+	}
+
+	cmd, dir, out, cancel := started()
+	defer cancel()
+	time.Sleep(300 * time.Millisecond) // let the cell run: the signal must land mid-cell
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	res, err := report.Load(filepath.Join(dir, report.FileResults))
+	if err != nil || !res.Interrupted || len(res.Cells) == 0 || res.Cells[len(res.Cells)-1].Verdict != report.Interrupted {
+		t.Fatalf("after SIGTERM: %v, %+v\n%s", err, res, out.String())
+	}
+
+	cmd, _, out, cancel2 := started()
+	defer cancel2()
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(100 * time.Millisecond) // two signals, as a user pressing Ctrl-C twice
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("a second SIGINT did not end the suite within 5 s:\n%s", out.String())
+	}
+}
+
 func verdicts(r *report.Results) []string {
 	var v []string
 	for _, c := range r.Cells {

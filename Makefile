@@ -37,8 +37,15 @@ LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwo
 LAB_NAME     ?= llm-lab
 K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)
+
 .PHONY: tools
-tools: $(LLMD_SIM) $(LAB_BIN)/.built ## build the external tools the tests use (cached in .cache/; about 10 minutes once)
+tools: $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; about 10 minutes once)
+
+$(ACTIONLINT): tools/lint/go.mod tools/lint/go.sum
+	@mkdir -p $(CACHE)
+	cd tools/lint && $(GO) build -o $@ github.com/rhysd/actionlint/cmd/actionlint
 
 $(LLMD_SIM): tools/go.mod tools/go.sum
 	@mkdir -p $(CACHE)
@@ -72,8 +79,9 @@ build: ## build every package and command
 	$(GO) build ./...
 
 .PHONY: vet
-vet: ## go vet and gofmt check
+vet: ## go vet, gofmt, and actionlint on the workflows
 	$(GO) vet ./...
+	@if [ -x $(ACTIONLINT) ]; then $(ACTIONLINT) .github/workflows/*.yml; else echo "actionlint not built: make tools"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-deps
@@ -116,6 +124,14 @@ perf-lab: tools test-deps ## the sweep direct and through the lab ingress; repor
 	  $(LAB_PERF_ENV) PERF_TARGET=$$BACKEND_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GO) tool ginkgo $(GINKGO_FLAGS) ./perf && \
 	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
 	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GO) tool ginkgo $(GINKGO_FLAGS) ./perf'
+
+# docs/load_test_report.md: a report generated from the embedded simulator,
+# its charts in docs/load-test-report/ (the report says it is simulated).
+.PHONY: docs-report
+docs-report: ## regenerate docs/load_test_report.md from a run on the embedded simulator
+	PERF_REPORT_DIR=docs/load-test-report $(GO) tool ginkgo ./perf
+	sed -e 's#](\([a-z0-9-]*\.svg\))#](load-test-report/\1)#' docs/load-test-report/report.md > docs/load_test_report.md
+	rm -f docs/load-test-report/report.md docs/load-test-report/results.json docs/load-test-report/junit.xml
 
 .PHONY: baseline
 baseline: ## store the last run's results.json as the baseline (BASELINE=path)

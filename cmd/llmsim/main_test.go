@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/llm-platform/harness/internal/sim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -19,7 +21,7 @@ func TestServesUntilStdinCloses(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(context.Background(), []string{"-addr", "127.0.0.1:0", "-preset", "fast", "-ttft", "1ms", "-model", "m", "-stdin"}, stdinR, outW)
+		done <- sim.Serve(context.Background(), []string{"-addr", "127.0.0.1:0", "-preset", "fast", "-ttft", "1ms", "-model", "m", "-stdin"}, stdinR, outW)
 		outW.Close()
 	}()
 	out := bufio.NewReader(outR)
@@ -51,7 +53,7 @@ func TestServesUntilStdinCloses(t *testing.T) {
 
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"-preset", "h100"}, {"-jitter", "2"}, {"-faults", "meteor=1"}, {"-nope"}} {
-		if err := run(context.Background(), append(args, "-addr", "127.0.0.1:0"), strings.NewReader(""), io.Discard); err == nil {
+		if err := sim.Serve(context.Background(), append(args, "-addr", "127.0.0.1:0"), strings.NewReader(""), io.Discard); err == nil {
 			t.Errorf("%v: want an error", args)
 		}
 	}

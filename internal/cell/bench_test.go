@@ -121,6 +121,26 @@ func BenchmarkStreams256(b *testing.B) {
 	}
 }
 
+// every calls fn every period in a goroutine until the returned stop,
+// which waits for it: the benchmarks' and the soak's periodic readings.
+func every(period time.Duration, fn func()) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				fn()
+			}
+		}
+	})
+	return func() { close(quit); wg.Wait() }
+}
+
 // rssBytes reads this process's resident set size.
 func rssBytes(b testing.TB) int64 {
 	f, err := os.Open("/proc/self/status")
@@ -152,28 +172,10 @@ func BenchmarkOpenLoopMillion(b *testing.B) {
 			b.Fatal(err)
 		}
 		base := rssBytes(b)
-		var peak int64
-		var mu sync.Mutex
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			tick := time.NewTicker(100 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					r := rssBytes(b)
-					mu.Lock()
-					peak = max(peak, r)
-					mu.Unlock()
-				}
-			}
-		})
+		var peak int64 // written by the sampler only; read after it stopped
+		stop := every(100*time.Millisecond, func() { peak = max(peak, rssBytes(b)) })
 		res, err := cell.Run(context.Background(), cell.Spec{Target: target(url), Payload: "n16", Plan: plan}, payloads)
-		close(stop)
-		wg.Wait()
+		stop()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -42,6 +42,11 @@ type Spec struct {
 	// Observe, when set, also sees every measured record (a live progress
 	// line, say); it must be cheap and safe for concurrent use.
 	Observe load.Sink
+	// AfterWarmup, when set, is called between the warm-up and the
+	// measured requests (with no warm-up: before them), on the same
+	// connections: the place to read the server's counters or open a GPU
+	// sampling window that must cover the measured requests only.
+	AfterWarmup func(context.Context)
 }
 
 // Result is a finished cell.
@@ -109,10 +114,23 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	if len(sinks) > 1 {
 		sink = load.Tee(sinks...)
 	}
-	sum, err := load.Run(ctx, s.Plan, cl, sink)
+	plan := s.Plan
+	var warmed int64
+	if w, ok := plan.WarmupPlan(); ok {
+		ws, err := load.Run(ctx, w, cl, load.Discard)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
+		}
+		warmed, plan.Warmup = ws.Dispatched, 0
+	}
+	if s.AfterWarmup != nil {
+		s.AfterWarmup(ctx)
+	}
+	sum, err := load.Run(ctx, plan, cl, sink)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
 	}
+	sum.Warmup = warmed
 	res := Result{Payload: p, Plan: s.Plan, Summary: sum, Stats: agg.Result()}
 	if jl != nil {
 		if err := jl.Flush(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,5 +185,27 @@ func TestRecordsJSONL(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 10 || res.Stats.Requests != 10 || !strings.Contains(lines[0], `"intended_start":`) || !strings.Contains(lines[0], `"output_tokens":16`) {
 		t.Fatalf("%d lines, first %s", len(lines), lines[0])
+	}
+}
+
+// countSink counts records (a load.Sink).
+type countSink struct{ n atomic.Int64 }
+
+func (c *countSink) Add(int, *record.Record) { c.n.Add(1) }
+
+// TestAfterWarmup: the hook runs once, after the warm-up and before any
+// measured request, and the warm-up is counted apart.
+func TestAfterWarmup(t *testing.T) {
+	url := simtest.Start(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	seen := &countSink{}
+	calls, atCall := 0, int64(-1)
+	res, err := cell.Run(context.Background(), cell.Spec{Target: target(url), Payload: "n16",
+		Plan: load.Plan{VUs: 2, Iterations: 6, Warmup: 2}, Observe: seen,
+		AfterWarmup: func(context.Context) { calls++; atCall = seen.n.Load() }}, payloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || atCall != 0 || res.Summary.Warmup != 2 || res.Stats.Requests != 6 || seen.n.Load() != 6 {
+		t.Errorf("calls %d, records at the call %d, warm-up %d, measured %d (observed %d)", calls, atCall, res.Summary.Warmup, res.Stats.Requests, seen.n.Load())
 	}
 }

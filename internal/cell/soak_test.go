@@ -6,14 +6,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
-	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
@@ -35,50 +32,33 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Skip("SOAK_TIME not set (make soak sets it; default 10m)")
 	}
-	every := 10 * time.Second
+	period := 10 * time.Second
 	if v, err := time.ParseDuration(os.Getenv("SOAK_EVERY")); err == nil {
-		every = v
+		period = v
 	}
 	url := simtest.StartProcess(t, "-preset", "fast",
 		"-faults", "429=0.002,500=0.002,disconnect=0.002,malformed=0.002,no-done=0.002")
 	tg := target(url)
 	tg.IdleTimeout = 5 * time.Second
 
-	var mu sync.Mutex
-	var series []soakSample
-	var done int64
-	obs := &counter{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
+	var series []soakSample // written by the sampler only; read after it stopped
+	obs := &countSink{}
 	began := time.Now()
-	wg.Go(func() {
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				mu.Lock()
-				series = append(series, soakSample{at: time.Since(began), rss: rssBytes(t), goroutines: runtime.NumGoroutine(), requests: obs.n.Load()})
-				mu.Unlock()
-			}
-		}
+	stop := every(period, func() {
+		series = append(series, soakSample{at: time.Since(began), rss: rssBytes(t), goroutines: runtime.NumGoroutine(), requests: obs.n.Load()})
 	})
 	res, err := cell.Run(context.Background(), cell.Spec{Target: tg, Payload: "n16",
 		Plan: load.Plan{VUs: 256, Duration: total, RampUp: time.Second}, Observe: obs}, payloads)
-	close(stop)
-	wg.Wait()
+	stop()
 	if err != nil {
 		t.Fatal(err)
 	}
-	done = res.Stats.Requests
 	var b strings.Builder
 	fmt.Fprintf(&b, "%8s %10s %10s %10s\n", "elapsed", "RSS MiB", "goroutines", "requests")
 	for _, s := range series {
 		fmt.Fprintf(&b, "%8s %10.1f %10d %10d\n", s.at.Round(time.Second), float64(s.rss)/(1<<20), s.goroutines, s.requests)
 	}
-	t.Logf("soak: %d requests (%d ok, errors %v), %.0f RPS\n%s", done, res.Stats.Successes, res.Stats.Errors, res.Stats.RPS, b.String())
+	t.Logf("soak: %d requests (%d ok, errors %v), %.0f RPS\n%s", res.Stats.Requests, res.Stats.Successes, res.Stats.Errors, res.Stats.RPS, b.String())
 
 	// After the warm-up (the first fifth), the last third of the series
 	// must not sit above the first third by more than 10% plus a floor.
@@ -105,8 +85,3 @@ func TestSoak(t *testing.T) {
 		t.Errorf("goroutines trend up: %.0f then %.0f", a, z)
 	}
 }
-
-// counter counts finished requests (a load.Sink).
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) Add(int, *record.Record) { c.n.Add(1) }

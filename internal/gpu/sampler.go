@@ -49,9 +49,6 @@ func NewSampler(src Source, interval time.Duration, timeline *Timeline) (*Sample
 	return &Sampler{src: src, interval: interval, timeline: timeline}, nil
 }
 
-// Devices are the sampled devices.
-func (s *Sampler) Devices() []Device { return s.src.Devices() }
-
 // Start begins sampling in the background until Stop or ctx ends.
 func (s *Sampler) Start(ctx context.Context) {
 	s.stopc, s.done = make(chan struct{}), make(chan struct{})

@@ -53,7 +53,7 @@ func Run(ctx context.Context, p Plan, d Doer, s Sink) (Summary, error) {
 	}
 	sum := Summary{Mode: p.Mode()}
 	if w, ok := p.WarmupPlan(); ok {
-		ws := run(ctx, w, d, discard{})
+		ws := run(ctx, w, d, Discard)
 		sum.Warmup = ws.Dispatched
 	}
 	if ctx.Err() != nil {
@@ -64,6 +64,9 @@ func Run(ctx context.Context, p Plan, d Doer, s Sink) (Summary, error) {
 	m.Warmup = sum.Warmup
 	return m, nil
 }
+
+// Discard is a Sink that keeps nothing (what warm-up requests go to).
+var Discard Sink = discard{}
 
 type discard struct{}
 

@@ -40,7 +40,10 @@ func (e Endpoint) Validate() error {
 	return nil
 }
 
-func (e Endpoint) newRequest(ctx context.Context, path string) (*http.Request, error) {
+// NewRequest is a GET of path on the endpoint, with its Host override and
+// bearer token: every non-completion request the harness sends (/v1/models,
+// /metrics) is built here.
+func (e Endpoint) NewRequest(ctx context.Context, path string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(e.BaseURL, "/")+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("openai: %s: %w", path, err)
@@ -57,7 +60,7 @@ func (e Endpoint) newRequest(ctx context.Context, path string) (*http.Request, e
 // ListModels returns the model IDs the server serves (GET /v1/models), in
 // the server's order. The first is what vLLM serves with --model.
 func ListModels(ctx context.Context, hc *http.Client, e Endpoint) ([]string, error) {
-	req, err := e.newRequest(ctx, "/v1/models")
+	req, err := e.NewRequest(ctx, "/v1/models")
 	if err != nil {
 		return nil, err
 	}

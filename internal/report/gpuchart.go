@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -90,7 +91,7 @@ func gpuTimelineChart(r io.Reader) *Chart {
 
 // readGPUChart renders the GPU chart from dir's timeline, if there is one.
 func readGPUChart(dir string) []byte {
-	f, err := os.Open(dir + string(os.PathSeparator) + FileGPUTimeline)
+	f, err := os.Open(filepath.Join(dir, FileGPUTimeline))
 	if err != nil {
 		return nil
 	}

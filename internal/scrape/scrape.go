@@ -16,7 +16,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -55,15 +54,9 @@ type Snapshot struct {
 
 // Take scrapes e's /metrics.
 func Take(ctx context.Context, hc *http.Client, e openai.Endpoint) (Snapshot, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(e.BaseURL, "/")+"/metrics", nil)
+	req, err := e.NewRequest(ctx, "/metrics")
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("scrape: %w", err)
-	}
-	if e.Host != "" {
-		req.Host = e.Host
-	}
-	if e.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+e.APIKey)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

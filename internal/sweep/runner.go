@@ -26,9 +26,6 @@ import (
 	"github.com/llm-platform/harness/internal/stats"
 )
 
-// FileGPUTimeline is the GPU timeline's name in the report folder.
-const FileGPUTimeline = "gpu.csv"
-
 // scrapeTimeout bounds one /metrics scrape.
 const scrapeTimeout = 10 * time.Second
 
@@ -180,7 +177,7 @@ func (r *Runner) startGPU(cfg Config) ([]report.GPU, string, error) {
 		_ = src.Close()
 		return nil, "", fmt.Errorf("sweep: %w", err)
 	}
-	f, err := os.Create(filepath.Join(cfg.ReportDir, FileGPUTimeline))
+	f, err := os.Create(filepath.Join(cfg.ReportDir, report.FileGPUTimeline))
 	if err != nil {
 		_ = src.Close()
 		return nil, "", fmt.Errorf("sweep: %w", err)
@@ -209,38 +206,38 @@ func (r *Runner) Close() {
 	}
 }
 
-// measure runs the cell once and converts it. The warm-up runs first on
-// its own, so the server's counters cover the measured requests only.
+// measure runs the cell once and converts it. The server's counters and
+// the GPU window are opened after the warm-up (cell.Spec.AfterWarmup), so
+// they cover the measured requests only.
 func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell, load.Summary, error) {
-	target := cell.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout}
-	if w, ok := c.Plan.WarmupPlan(); ok {
-		if _, err := cell.Run(ctx, cell.Spec{Target: target, Payload: c.Payload, Plan: w}, r.cfg.payloads); err != nil {
-			return report.Cell{}, load.Summary{}, err
-		}
-		c.Plan.Warmup = 0
-	}
 	var before scrape.Snapshot
-	var beforeErr error
-	if r.metrics {
-		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
-		before, beforeErr = scrape.Take(sctx, r.hc, r.endpoint)
-		cancel()
-	}
+	beforeErr := errors.New("not scraped")
 	prog := newProgress(r.progress, name, c.Plan)
+	opened := false
 	spec := cell.Spec{
 		Target:  cell.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout},
 		Payload: c.Payload, Plan: c.Plan,
 		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
 		Observe: prog,
+		AfterWarmup: func(ctx context.Context) {
+			if r.metrics {
+				sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+				before, beforeErr = scrape.Take(sctx, r.hc, r.endpoint)
+				cancel()
+			}
+			if r.sampler != nil {
+				r.sampler.BeginCell(name)
+			}
+			opened = true
+			prog.start()
+		},
 	}
-	if r.sampler != nil {
-		r.sampler.BeginCell(name)
-	}
-	prog.start()
 	res, err := cell.Run(ctx, spec, r.cfg.payloads)
-	prog.stop()
+	if opened {
+		prog.stop()
+	}
 	var gs *gpu.CellStats
-	if r.sampler != nil {
+	if r.sampler != nil && opened {
 		st := r.sampler.EndCell()
 		gs = &st
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,23 +47,9 @@ func serve(raw string) error {
 	if err := json.Unmarshal([]byte(raw), &args); err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("simtest", flag.ContinueOnError)
-	config := sim.Flags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config()
-	if err != nil {
-		return err
-	}
 	gctune.Apply(os.Getenv)
-	in, err := sim.Start(cfg, "")
-	if err != nil {
-		return err
-	}
-	fmt.Println(in.URL)
-	_, _ = io.Copy(io.Discard, os.Stdin) // the parent closes stdin to stop us
-	return in.Close()
+	// The parent closes stdin to stop us.
+	return sim.Serve(context.Background(), append(args, "-addr", "127.0.0.1:0", "-stdin"), os.Stdin, os.Stdout)
 }
 
 // Child is a running simulator process.

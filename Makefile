@@ -10,10 +10,16 @@ export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
 GO        ?= go
 CACHE     := $(CURDIR)/.cache/bin
+# Cached tools are named by a hash of the go.mod/go.sum that pin them, not
+# made to depend on those files: a fresh checkout gives every file a new
+# mtime, which would rebuild a restored cache every time. A version bump
+# changes the hash, hence the name, hence a rebuild.
+key = $(shell cat $(1) | sha256sum | cut -c1-12)
+TOOLS_KEY := $(call key,tools/go.mod tools/go.sum)
 # llm-d-inference-sim, the independent vLLM simulator the tests check the
 # engine against; built from the module proxy through tools/go.mod.
 LLMD_SIM_VERSION := v0.10.2
-LLMD_SIM  := $(CACHE)/llm-d-inference-sim-$(LLMD_SIM_VERSION)
+LLMD_SIM  := $(CACHE)/llm-d-inference-sim-$(LLMD_SIM_VERSION)-$(TOOLS_KEY)
 
 # make perf passes PERF_* settings through the environment (see README);
 # GINKGO_FLAGS adds Ginkgo's own, e.g. GINKGO_FLAGS='--label-filter=payload:short'.
@@ -33,33 +39,40 @@ help: ## list targets
 K8S_VERSION  := v1.37.2
 ETCD_VERSION := v3.6.16
 KWOK_VERSION := v0.8.0
-LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwok-$(KWOK_VERSION)
+LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwok-$(KWOK_VERSION)-$(call key,tools/go.mod tools/go.sum tools/lab/go.mod tools/lab/go.sum)
 LAB_NAME     ?= llm-lab
 K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
 ACTIONLINT_VERSION := v1.7.12
-ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)
+ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)-$(call key,tools/lint/go.mod tools/lint/go.sum)
 
 .PHONY: tools
 tools: $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; about 10 minutes once)
 
-$(ACTIONLINT): tools/lint/go.mod tools/lint/go.sum
+$(ACTIONLINT):
 	@mkdir -p $(CACHE)
 	cd tools/lint && $(GO) build -o $@ github.com/rhysd/actionlint/cmd/actionlint
 
-$(LLMD_SIM): tools/go.mod tools/go.sum
+$(LLMD_SIM):
 	@mkdir -p $(CACHE)
 	cd tools && $(GO) build -o $@ github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
 
-$(LAB_BIN)/.built: tools/go.mod tools/go.sum tools/lab/go.mod tools/lab/go.sum
+$(LAB_BIN)/.built:
 	@mkdir -p $(LAB_BIN)
 	cd tools/lab && $(GO) build -o $(LAB_BIN)/ -ldflags "$(K8S_LDFLAGS)" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager
 	cd tools && $(GO) build -o $(LAB_BIN)/etcd go.etcd.io/etcd/server/v3 && $(GO) build -o $(LAB_BIN)/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
 	@touch $@
 
+# The tools cache must survive a fresh checkout: with every pinning file
+# newer than the binaries (-W), nothing may need a rebuild.
+.PHONY: check-tools-cache
+check-tools-cache: tools
+	@$(MAKE) --no-print-directory -q $(foreach f,$(wildcard tools/go.* tools/lab/go.* tools/lint/go.*),-W $(f)) $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) \
+	  || { echo "check-tools-cache: newer go.mod/go.sum mtimes would rebuild the cached tools"; exit 1; }
+
 .PHONY: lab-up
-lab-up: $(LAB_BIN)/.built ## start the lab cluster (real control plane, kwok GPU and CPU nodes)
-	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -name $(LAB_NAME)
+lab-up: $(LAB_BIN)/.built ## start the lab cluster (real control plane, kwok GPU and CPU nodes); LAB_APPLY=manifests/overlays/lab applies the platform too
+	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 
 .PHONY: lab-down
 lab-down: ## delete the lab cluster
@@ -71,8 +84,8 @@ e2e: ## the e2e suite against E2E_CLUSTER (default existing: your kubeconfig)
 	$(GO) tool ginkgo $(GINKGO_FLAGS) ./e2e
 
 .PHONY: e2e-lab
-e2e-lab: $(LAB_BIN)/.built ## the e2e suite against the lab, every spec the lab can prove
-	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e
+e2e-lab: $(LAB_BIN)/.built $(LLMD_SIM) test-deps ## the e2e suite against the lab, every spec the lab can prove
+	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e
 
 .PHONY: build
 build: ## build every package and command
@@ -96,18 +109,33 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx), when r
 # make perf; perf/check runs the suite with small configurations.
 TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
-test: tools test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
+test: tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
 	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/cell$$' -e '/e2e$$')
 	$(MAKE) --no-print-directory test-e2e-lab
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/cell
 
-# The e2e suite against the lab, every lab-ok spec; the lab is deleted
-# afterwards whatever the outcome (its control plane runs as background
-# processes).
+# The e2e suite against the lab, every lab-ok spec, in both flows and in
+# random order (--randomize-all: no container may rely on another having
+# run first):
+#   1. a fresh lab: the suite deploys the platform into a namespace of its
+#      own, deleted afterwards;
+#   2. the GPU workflow's order: the platform applied into llm with
+#      `kubectl apply -k` first, then the suite, which must verify it in
+#      place (the lab's admission refuses a second Ingress for llm.local,
+#      as ingress-nginx does).
+# The lab is deleted afterwards whatever the outcome (its control plane
+# runs as background processes).
+E2E_LAB_ENV = E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV)
+E2E_LAB_ARGS = -args -ginkgo.label-filter=lab-ok -ginkgo.randomize-all -ginkgo.v
 .PHONY: test-e2e-lab
-test-e2e-lab: $(LAB_BIN)/.built
-	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -timeout 15m ./e2e -args -ginkgo.label-filter=lab-ok -ginkgo.v; \
+test-e2e-lab: $(LAB_BIN)/.built $(LLMD_SIM)
+	@$(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null 2>&1 || true
+	@echo "== e2e on a fresh lab: the suite deploys the platform"; \
+	$(E2E_LAB_ENV) $(GO) test -count=1 -timeout 15m ./e2e $(E2E_LAB_ARGS) && \
+	echo "== e2e in the workflow's order: platform applied into llm first, then the suite" && \
+	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -name $(LAB_NAME)-test -apply manifests/overlays/lab && \
+	$(E2E_LAB_ENV) $(GO) test -count=1 -timeout 15m ./e2e $(E2E_LAB_ARGS); \
 	rc=$$?; $(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null || true; exit $$rc
 
 .PHONY: perf

@@ -5,14 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
@@ -27,6 +34,9 @@ type settings struct {
 	overlay   string // manifests/overlays/<overlay>
 	reportDir string
 	timeouts  e2e.Timeouts
+	// platformNamespace is where an already deployed platform is looked
+	// for (and verified in place when found).
+	platformNamespace string
 }
 
 func env(k, def string) string {
@@ -48,6 +58,18 @@ func duration(k string, def time.Duration) time.Duration {
 	return d
 }
 
+func integer(k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		panic(fmt.Sprintf("%s: %q: want a whole number > 0", k, v))
+	}
+	return n
+}
+
 // repoRoot is the repository root (go test runs this binary in e2e/).
 func repoRoot() string {
 	wd, _ := os.Getwd()
@@ -61,8 +83,14 @@ func load() (s settings, err error) {
 		}
 	}()
 	kind := cluster.Kind(env("E2E_CLUSTER", string(cluster.Existing)))
+	name := "llm-lab"
+	if kind == cluster.Minikube {
+		name = cluster.DefaultMinikubeProfile
+	}
 	s.cluster = cluster.Config{Kind: kind, Kubeconfig: os.Getenv("E2E_KUBECONFIG"), Context: os.Getenv("E2E_CONTEXT"),
-		Name: env("E2E_CLUSTER_NAME", "llm-lab"), LabBin: os.Getenv("E2E_LAB_BIN")}
+		Name: env("E2E_CLUSTER_NAME", name), LabBin: os.Getenv("E2E_LAB_BIN"),
+		MinikubeCPUs: integer("E2E_MINIKUBE_CPUS", cluster.DefaultMinikubeCPUs), MinikubeMemory: env("E2E_MINIKUBE_MEMORY", cluster.DefaultMinikubeMemory)}
+	s.platformNamespace = env("E2E_PLATFORM_NAMESPACE", "llm")
 	def := "minikube-gpu"
 	if kind == cluster.Lab {
 		def = "lab"
@@ -78,9 +106,12 @@ func load() (s settings, err error) {
 
 // suite is the run's state, set up in BeforeSuite.
 var suite struct {
-	settings  settings
-	cluster   *cluster.Cluster
+	settings settings
+	cluster  *cluster.Cluster
+	// namespace holds the platform under test: the deployed one
+	// (deployed) or one made for this run and deleted after it.
 	namespace string
+	deployed  bool
 	overlays  map[string][]*unstructured.Unstructured
 }
 
@@ -127,13 +158,39 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred(), "cluster %s", s.cluster.Kind)
 	suite.cluster = c
 	if s.cluster.Kind == cluster.Lab {
-		// The lab's nodes: one fake RTX 3060 GPU node and one CPU node.
+		// The lab's nodes: one fake RTX 3060 GPU node and one CPU node;
+		// and ingress-nginx's admission rule, so a second Ingress for
+		// llm.local is refused here as on the team's cluster.
 		Expect(c.CreateFile(ctx, filepath.Join(repoRoot(), cluster.LabNodes))).To(Succeed())
+		stop, err := e2e.StartLabAdmission(ctx, c)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(stop)
 	}
 	suite.overlays = render(ctx)
 	Expect(suite.overlays).To(HaveKey(s.overlay), "E2E_OVERLAY: no manifests/overlays/%s", s.overlay)
+	selectPlatform(ctx, c)
+}, NodeTimeout(5*time.Minute))
 
-	// A namespace per run, through e2e-framework's envfuncs.
+// namespaceDeleteTimeout bounds the wait for a run's namespace to go.
+const namespaceDeleteTimeout = 3 * time.Minute
+
+// selectPlatform verifies a platform already deployed in
+// E2E_PLATFORM_NAMESPACE in place; with none there, it makes a namespace
+// for this run (through e2e-framework's envfuncs), deleted afterwards.
+func selectPlatform(ctx context.Context, c *cluster.Cluster) {
+	s := suite.settings
+	dep := e2e.Find(suite.overlays[s.overlay], "Deployment")
+	Expect(dep).NotTo(BeNil(), "overlay %s has no Deployment", s.overlay)
+	var existing appsv1.Deployment
+	err := c.Client.Resources(s.platformNamespace).Get(ctx, dep.GetName(), s.platformNamespace, &existing)
+	switch {
+	case err == nil:
+		suite.namespace, suite.deployed = s.platformNamespace, true
+		GinkgoWriter.Printf("cluster %s: verifying the platform deployed in namespace %s (overlay %s); it is not redeployed\n", s.cluster.Kind, suite.namespace, s.overlay)
+		return
+	case !apierrors.IsNotFound(err):
+		Expect(err).NotTo(HaveOccurred(), "looking for the platform in namespace %s", s.platformNamespace)
+	}
 	suite.namespace = envconf.RandomName("llm-e2e", 16)
 	cfg := envconf.New().WithClient(c.Client)
 	_, err = envfuncs.CreateNamespace(suite.namespace)(ctx, cfg)
@@ -141,9 +198,15 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	DeferCleanup(func(ctx SpecContext) {
 		_, err := envfuncs.DeleteNamespace(suite.namespace)(ctx, cfg)
 		Expect(err).NotTo(HaveOccurred())
-	})
-	GinkgoWriter.Printf("cluster %s, namespace %s, overlay %s\n", s.cluster.Kind, suite.namespace, s.overlay)
-}, NodeTimeout(5*time.Minute))
+		// Wait until it is gone: ingress-nginx's admission counts the
+		// Ingress of a terminating namespace, so a run right after this
+		// one would find llm.local taken.
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: suite.namespace}}
+		Expect(wait.For(conditions.New(c.Client.Resources()).ResourceDeleted(ns), wait.WithTimeout(namespaceDeleteTimeout),
+			wait.WithInterval(250*time.Millisecond), wait.WithContext(ctx))).To(Succeed(), "namespace %s still there after %v", suite.namespace, namespaceDeleteTimeout)
+	}, NodeTimeout(namespaceDeleteTimeout+time.Minute))
+	GinkgoWriter.Printf("cluster %s: no platform in namespace %s; deploying overlay %s into namespace %s for this run\n", s.cluster.Kind, s.platformNamespace, s.overlay, suite.namespace)
+}
 
 // JUnit from the e2e suite too, beside Ginkgo's own --junit-report.
 var _ = ReportAfterSuite("e2e junit", func(r Report) {

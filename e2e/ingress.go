@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -99,6 +101,9 @@ type IngressInput struct {
 	Direct *ingress.Target
 	// Reconfigure bounds how long a changed annotation may take to apply.
 	Reconfigure time.Duration
+	// Pace is the backend's token speed measured through the plane; the
+	// lessons size their generations from it (ingress.TokensToOutlast).
+	Pace ingress.Pace
 }
 
 func (in IngressInput) validate() error {
@@ -109,6 +114,8 @@ func (in IngressInput) validate() error {
 		return errors.New("e2e: IngressInput.Plane: must be set")
 	case in.Reconfigure <= 0:
 		return errors.New("e2e: IngressInput.Reconfigure: must be > 0")
+	case in.Pace.PerToken <= 0:
+		return errors.New("e2e: IngressInput.Pace: measure it first (ingress.MeasurePace)")
 	}
 	return nil
 }
@@ -146,47 +153,123 @@ func bodyLimit(v string) (int, error) {
 	return x * unit, nil
 }
 
-// NotBufferedSpec: TTFT through the ingress within 10 ms of TTFT direct,
-// on a stream whose tokens are 100 ms apart.
+// BufferingTolerance is how far TTFT through the ingress may be from TTFT
+// direct; the stream lasts many times this (bufferedStream) so a buffering
+// proxy, which holds the first token until the stream ends, shows.
+const (
+	BufferingTolerance = 10 * time.Millisecond
+	bufferedStream     = 100 * time.Millisecond
+)
+
+// NotBufferedSpec: TTFT through the ingress within BufferingTolerance of
+// TTFT direct, on a stream sized from the measured pace to last several
+// times bufferedStream.
 func NotBufferedSpec(ctx context.Context, inputGetter func() IngressInput) {
 	in := inputGetter()
 	Expect(in.validate()).To(Succeed())
 	if in.Direct == nil {
 		Skip("no direct route to the backend (set E2E_BACKEND_URL, e.g. a kubectl port-forward to the vllm Service)")
 	}
-	d, i, err := ingress.CheckNotBuffered(ctx, in.Plane.Target(), *in.Direct, 10*time.Millisecond)
+	tokens, err := ingress.TokensToOutlast(bufferedStream, in.Pace)
+	Expect(err).NotTo(HaveOccurred())
+	d, i, err := ingress.CheckNotBuffered(ctx, in.Plane.Target(), *in.Direct, BufferingTolerance, max(tokens, 4))
 	AddReportEntry("TTFT direct vs through the ingress", fmt.Sprintf("%v vs %v", d, i))
 	Expect(err).NotTo(HaveOccurred())
 }
 
-// setAnnotation sets (or, with "", removes) an annotation on the Ingress.
-func setAnnotation(ctx context.Context, in IngressInput, key, value string) {
+// StashAnnotation holds, as a JSON object, the original value of every
+// annotation a lesson spec changed, on the Ingress itself, until the spec
+// restores them: a run killed mid-spec (no cleanup ran) is repaired by the
+// next run's RestoreIngress. The platform's own Ingress is never left with
+// a lesson's value.
+const StashAnnotation = "harness.llm-platform.io/original-annotations"
+
+// absent is the stashed value of an annotation that was not set.
+const absent = "<absent>"
+
+// LowerAnnotation sets an annotation on the platform's Ingress to a
+// lesson's value, stashing the original first, and syncs the data plane.
+func LowerAnnotation(ctx context.Context, in IngressInput, key, value string) {
 	r := in.Cluster.Client.Resources(in.Namespace)
 	var ing networkingv1.Ingress
 	Expect(r.Get(ctx, in.Ingress, in.Namespace, &ing)).To(Succeed())
-	if value == "" {
-		delete(ing.Annotations, key)
-	} else {
-		ing.Annotations[key] = value
+	stash := map[string]string{}
+	if v, ok := ing.Annotations[StashAnnotation]; ok {
+		Expect(json.Unmarshal([]byte(v), &stash)).To(Succeed(), "annotation %s", StashAnnotation)
 	}
+	if _, stashed := stash[key]; !stashed {
+		orig, ok := ing.Annotations[key]
+		if !ok {
+			orig = absent
+		}
+		stash[key] = orig
+	}
+	b, err := json.Marshal(stash)
+	Expect(err).NotTo(HaveOccurred())
+	ing.Annotations[StashAnnotation] = string(b)
+	ing.Annotations[key] = value
 	Expect(r.Update(ctx, &ing)).To(Succeed())
 	Expect(in.Plane.Sync(ctx)).To(Succeed())
 }
 
-// ProxyTimeoutLessonSpec: with the read timeout annotation shorter than a
-// generation, the request ends in 504 (classified http_5xx, status 504);
-// with the manifests' value it completes.
-func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput, tokens int) {
+// RestoreIngress puts back every stashed annotation on the Ingress and
+// removes the stash; it returns what it restored, as key=value.
+func RestoreIngress(ctx context.Context, c *cluster.Cluster, namespace, name string) ([]string, error) {
+	r := c.Client.Resources(namespace)
+	var ing networkingv1.Ingress
+	if err := r.Get(ctx, name, namespace, &ing); err != nil {
+		return nil, err
+	}
+	v, ok := ing.Annotations[StashAnnotation]
+	if !ok {
+		return nil, nil
+	}
+	stash := map[string]string{}
+	if err := json.Unmarshal([]byte(v), &stash); err != nil {
+		return nil, fmt.Errorf("e2e: annotation %s: %w", StashAnnotation, err)
+	}
+	var restored []string
+	for key, orig := range stash {
+		if orig == absent {
+			delete(ing.Annotations, key)
+		} else {
+			ing.Annotations[key] = orig
+		}
+		restored = append(restored, key+"="+orig)
+	}
+	delete(ing.Annotations, StashAnnotation)
+	slices.Sort(restored)
+	return restored, r.Update(ctx, &ing)
+}
+
+// restore is RestoreIngress plus a data plane sync, failing the spec.
+func restore(ctx context.Context, in IngressInput) {
+	_, err := RestoreIngress(ctx, in.Cluster, in.Namespace, in.Ingress)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(in.Plane.Sync(ctx)).To(Succeed())
+}
+
+// LoweredReadTimeout is the proxy-read-timeout the 504 lesson sets.
+const LoweredReadTimeout = time.Second
+
+// ProxyTimeoutLessonSpec: with the read timeout annotation lowered to
+// LoweredReadTimeout, a non-streamed generation sized from the measured
+// pace to last several times that ends in 504 (classified http_5xx,
+// status 504); with the manifests' value it completes.
+func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput) {
 	in := inputGetter()
 	Expect(in.validate()).To(Succeed())
 	var ing networkingv1.Ingress
 	Expect(in.Cluster.Client.Resources(in.Namespace).Get(ctx, in.Ingress, in.Namespace, &ing)).To(Succeed())
 	original := ing.Annotations[ingress.AnnotationReadTimeout]
 	Expect(original).NotTo(BeEmpty(), "the manifests set %s", ingress.AnnotationReadTimeout)
+	tokens, err := ingress.TokensToOutlast(LoweredReadTimeout, in.Pace)
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("generation", fmt.Sprintf("%d tokens at a measured %v per token (about %v)", tokens, in.Pace.PerToken, (time.Duration(tokens)*in.Pace.PerToken).Round(time.Millisecond)))
 
-	By("lowering proxy-read-timeout to 1 s")
-	setAnnotation(ctx, in, ingress.AnnotationReadTimeout, "1")
-	DeferCleanup(func(ctx SpecContext) { setAnnotation(ctx, in, ingress.AnnotationReadTimeout, original) })
+	By(fmt.Sprintf("lowering proxy-read-timeout to %v", LoweredReadTimeout))
+	DeferCleanup(func(ctx SpecContext) { restore(ctx, in) })
+	LowerAnnotation(ctx, in, ingress.AnnotationReadTimeout, fmt.Sprint(int(LoweredReadTimeout.Seconds())))
 	Eventually(func(g Gomega) {
 		rec, err := ingress.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
 		g.Expect(err).To(HaveOccurred())
@@ -195,7 +278,7 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed())
 
 	By("restoring the manifests' value, " + original)
-	setAnnotation(ctx, in, ingress.AnnotationReadTimeout, original)
+	restore(ctx, in)
 	Eventually(func(g Gomega) {
 		rec, err := ingress.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -203,15 +286,21 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed())
 }
 
-// ClientAbortLessonSpec: a client deadline shorter than the generation is
-// the harness's client_abort, and nginx's access log says 499 for it.
-func ClientAbortLessonSpec(ctx context.Context, inputGetter func() IngressInput, tokens int) {
+// AbortDeadline is the client deadline of the 499 lesson.
+const AbortDeadline = 400 * time.Millisecond
+
+// ClientAbortLessonSpec: a client deadline shorter than the generation
+// (sized from the pace to last several times the deadline) is the
+// harness's client_abort, and nginx's access log says 499 for it.
+func ClientAbortLessonSpec(ctx context.Context, inputGetter func() IngressInput) {
 	in := inputGetter()
 	Expect(in.validate()).To(Succeed())
 	if in.Plane.AccessLog() == "" {
 		Skip("the controller's access log is not readable from the suite on this cluster")
 	}
-	rec, entry, err := ingress.CheckClientAbort(ctx, in.Plane.Target(), in.Plane.AccessLog(), 400*time.Millisecond, tokens)
+	tokens, err := ingress.TokensToOutlast(AbortDeadline, in.Pace)
+	Expect(err).NotTo(HaveOccurred())
+	rec, entry, err := ingress.CheckClientAbort(ctx, in.Plane.Target(), in.Plane.AccessLog(), AbortDeadline, tokens)
 	AddReportEntry("client abort", fmt.Sprintf("harness: %s after %v; nginx: %d %q after %v", rec.Class, rec.End.Sub(rec.Start).Round(time.Millisecond), entry.Status, entry.Request, entry.RequestTime))
 	Expect(err).NotTo(HaveOccurred())
 }

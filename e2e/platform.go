@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,12 +20,18 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/llm-platform/harness/internal/cluster"
 )
+
+// pollInterval is how often waits poll the API (e2e-framework's default
+// of 5 s would add seconds to every spec on a fast lab).
+const pollInterval = 250 * time.Millisecond
 
 // GPUResource is the extended resource the NVIDIA device plugin advertises.
 const GPUResource corev1.ResourceName = "nvidia.com/gpu"
@@ -40,9 +47,18 @@ type Timeouts struct {
 
 // PlatformInput is what the platform scenarios need.
 type PlatformInput struct {
-	Cluster   *cluster.Cluster
-	Namespace string // created for this run
-	// Objects are the rendered manifests of the overlay under test.
+	Cluster *cluster.Cluster
+	// Namespace holds the platform under test: the one already deployed
+	// (Deployed), or one created for this run.
+	Namespace string
+	// Deployed means the platform already runs in Namespace (the team's
+	// box, the GPU workflow): the scenarios verify it and never apply,
+	// scale or delete it. A second copy beside it could only stay Pending
+	// on a one-GPU node, and ingress-nginx refuses a second Ingress for
+	// the same host and path.
+	Deployed bool
+	// Objects are the rendered manifests of the overlay under test, in
+	// Namespace.
 	Objects  []*unstructured.Unstructured
 	Timeouts Timeouts
 }
@@ -138,16 +154,28 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// DeploySpec applies the platform and waits for the vLLM Deployment to be
-// Available, its pod on a GPU node and requesting one GPU.
-func DeploySpec(ctx context.Context, inputGetter func() PlatformInput) {
-	in := inputGetter()
+// EnsurePlatform applies the platform unless it is already deployed, and
+// waits for the vLLM Deployment to be Available: what every container that
+// sends requests needs first, whatever order Ginkgo runs containers in.
+func EnsurePlatform(ctx context.Context, in PlatformInput) {
 	Expect(in.validate()).To(Succeed())
-	Expect(in.Cluster.Apply(ctx, in.Objects, false)).To(Succeed())
+	if !in.Deployed {
+		Expect(in.Cluster.Apply(ctx, in.Objects, false)).To(Succeed())
+	}
 	dep := deployment(in)
 	r := in.Cluster.Client.Resources(in.Namespace)
 	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Deploy), wait.WithContext(ctx))).To(Succeed(), "Deployment %s not Available within %v", dep.Name, in.Timeouts.Deploy)
+		wait.WithTimeout(in.Timeouts.Deploy), wait.WithInterval(pollInterval), wait.WithContext(ctx))).To(Succeed(), "Deployment %s/%s not Available within %v", in.Namespace, dep.Name, in.Timeouts.Deploy)
+}
+
+// DeploySpec applies the platform (unless it is already deployed) and
+// waits for the vLLM Deployment to be Available, its pod on a GPU node and
+// requesting one GPU.
+func DeploySpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	EnsurePlatform(ctx, in)
+	dep := deployment(in)
+	r := in.Cluster.Client.Resources(in.Namespace)
 
 	_, gpuNodes, err := GPUCapacity(ctx, in.Cluster.Client.Resources())
 	Expect(err).NotTo(HaveOccurred())
@@ -181,65 +209,104 @@ func podsOf(ctx context.Context, r *resources.Resources, dep *appsv1.Deployment)
 	return live
 }
 
-// scale sets the Deployment's replicas.
-func scale(ctx context.Context, r *resources.Resources, dep *appsv1.Deployment, n int32) {
-	var d appsv1.Deployment
-	Expect(r.Get(ctx, dep.Name, dep.Namespace, &d)).To(Succeed())
-	d.Spec.Replicas = &n
-	Expect(r.Update(ctx, &d)).To(Succeed())
+// FreeGPUs returns each GPU node's allocatable GPUs less those that its
+// running and pending pods hold (a container's GPU limit, which the
+// device plugin also takes as its request).
+func FreeGPUs(ctx context.Context, r *resources.Resources) (map[string]int64, error) {
+	var nodes corev1.NodeList
+	if err := r.List(ctx, &nodes); err != nil {
+		return nil, err
+	}
+	free := map[string]int64{}
+	for _, n := range nodes.Items {
+		if q, ok := n.Status.Allocatable[GPUResource]; ok && q.Value() > 0 {
+			free[n.Name] = q.Value()
+		}
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods); err != nil {
+		return nil, err
+	}
+	for _, p := range pods.Items {
+		if _, ok := free[p.Spec.NodeName]; !ok || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		for _, c := range p.Spec.Containers {
+			q := c.Resources.Limits[GPUResource]
+			if r, ok := c.Resources.Requests[GPUResource]; ok && r.Cmp(q) > 0 {
+				q = r
+			}
+			free[p.Spec.NodeName] -= q.Value()
+		}
+	}
+	return free, nil
 }
 
-// OversubscribeSpec scales the vLLM Deployment to one more replica than
-// the cluster has GPUs: the extra pod must stay Pending with the
-// scheduler's FailedScheduling event naming nvidia.com/gpu; scaling back
-// must recover.
-func OversubscribeSpec(ctx context.Context, inputGetter func() PlatformInput) {
+// PendingGPUSpec creates a throwaway pod that asks for one GPU more than
+// any node has free while vLLM holds its GPU (on the team's one-GPU box:
+// one GPU). It must stay Pending with the scheduler's FailedScheduling
+// event naming Insufficient nvidia.com/gpu; the pod is deleted, and vLLM
+// must still be Available. The platform itself is never scaled, so this
+// holds as well on a cluster where the platform was deployed beforehand.
+func PendingGPUSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
-	Expect(in.validate()).To(Succeed())
+	EnsurePlatform(ctx, in)
 	r := in.Cluster.Client.Resources(in.Namespace)
-	dep := deployment(in)
-	gpus, _, err := GPUCapacity(ctx, in.Cluster.Client.Resources())
+	free, err := FreeGPUs(ctx, in.Cluster.Client.Resources())
 	Expect(err).NotTo(HaveOccurred())
-	scale(ctx, r, dep, int32(gpus)+1)
-	DeferCleanup(func(ctx SpecContext) { scale(ctx, r, dep, 1) })
+	Expect(free).NotTo(BeEmpty(), "no node has allocatable %s", GPUResource)
+	var most int64
+	for _, n := range free {
+		most = max(most, n)
+	}
+	ask := resource.MustParse(fmt.Sprint(most + 1))
+	GinkgoWriter.Printf("free GPUs by node: %v; the throwaway pod asks for %s\n", free, ask.String())
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: envconf.RandomName("llm-e2e-gpu-pending", 24), Namespace: in.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/part-of": "llm-e2e"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "pause", Image: "registry.k8s.io/pause:3.10",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{GPUResource: ask}},
+		}}},
+	}
+	Expect(r.Create(ctx, pod)).To(Succeed())
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(client.IgnoreNotFound(r.Delete(ctx, pod))).To(Succeed())
+	})
 
-	var pending corev1.Pod
 	Eventually(func(g Gomega) {
-		var found bool
-		for _, p := range podsOf(ctx, r, dep) {
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-					pending, found = p, true
-				}
+		var p corev1.Pod
+		g.Expect(r.Get(ctx, pod.Name, pod.Namespace, &p)).To(Succeed())
+		var unschedulable bool
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				unschedulable = true
 			}
 		}
-		g.Expect(found).To(BeTrue(), "no pod marked Unschedulable yet")
+		g.Expect(unschedulable).To(BeTrue(), "pod %s not marked Unschedulable yet", pod.Name)
+		g.Expect(p.Status.Phase).To(Equal(corev1.PodPending))
 	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
-	Expect(pending.Status.Phase).To(Equal(corev1.PodPending))
 
 	var msg string
 	Eventually(func(g Gomega) {
 		var events corev1.EventList
-		g.Expect(r.List(ctx, &events, resources.WithFieldSelector("involvedObject.name="+pending.Name))).To(Succeed())
+		g.Expect(r.List(ctx, &events, resources.WithFieldSelector("involvedObject.name="+pod.Name))).To(Succeed())
 		for _, e := range events.Items {
 			if e.Reason == "FailedScheduling" {
 				msg = e.Message
 			}
 		}
-		g.Expect(msg).NotTo(BeEmpty(), "no FailedScheduling event for %s yet", pending.Name)
+		g.Expect(msg).NotTo(BeEmpty(), "no FailedScheduling event for %s yet", pod.Name)
 	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
 	GinkgoWriter.Printf("scheduler: %s\n", msg)
 	AddReportEntry("FailedScheduling", msg)
 	Expect(msg).To(ContainSubstring("Insufficient " + string(GPUResource)))
 
-	scale(ctx, r, dep, 1)
-	Eventually(func(g Gomega) {
-		pods := podsOf(ctx, r, dep)
-		g.Expect(pods).To(HaveLen(1))
-		g.Expect(pods[0].Spec.NodeName).NotTo(BeEmpty())
-	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
+	Expect(r.Delete(ctx, pod)).To(Succeed())
+	dep := deployment(in)
 	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Deploy), wait.WithContext(ctx))).To(Succeed())
+		wait.WithTimeout(in.Timeouts.Schedule), wait.WithInterval(pollInterval), wait.WithContext(ctx))).To(Succeed(), "vLLM is no longer Available")
+	Expect(podsOf(ctx, r, dep)).To(HaveLen(1), "the platform's own pod count changed")
 }
 
 // CPUWorkloadSpec: a pod that asks for no GPU still schedules.
@@ -248,7 +315,8 @@ func CPUWorkloadSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(in.validate()).To(Succeed())
 	r := in.Cluster.Client.Resources(in.Namespace)
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "cpu-only", Namespace: in.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: envconf.RandomName("llm-e2e-cpu-only", 24), Namespace: in.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/part-of": "llm-e2e"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{
 			Name: "pause", Image: "registry.k8s.io/pause:3.10",
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
@@ -259,14 +327,14 @@ func CPUWorkloadSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(r.Create(ctx, pod)).To(Succeed())
 	DeferCleanup(func(ctx SpecContext) { _ = r.Delete(ctx, pod) })
 	Expect(wait.For(conditions.New(r).PodConditionMatch(pod, corev1.PodScheduled, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Schedule), wait.WithContext(ctx))).To(Succeed(), "a CPU-only pod was not scheduled")
+		wait.WithTimeout(in.Timeouts.Schedule), wait.WithInterval(pollInterval), wait.WithContext(ctx))).To(Succeed(), "a CPU-only pod was not scheduled")
 }
 
 // IngressSpec: the Ingress is admitted with the host, backend and
 // annotations the manifests give it.
 func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
-	Expect(in.validate()).To(Succeed())
+	EnsurePlatform(ctx, in)
 	want := Find(in.Objects, "Ingress")
 	Expect(want).NotTo(BeNil(), "the overlay has no Ingress")
 	var ing networkingv1.Ingress
@@ -290,7 +358,10 @@ func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	}
 }
 
-// DryRunSpec: every manifest of every overlay passes a server-side dry run.
+// DryRunSpec: every manifest of every overlay passes a server-side dry run
+// in ns, onto the same names as the platform under test, so it conflicts
+// with nothing (a dry run is admitted like a real apply: a second Ingress
+// for llm.local elsewhere would be refused).
 func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map[string][]*unstructured.Unstructured) {
 	Expect(overlays).NotTo(BeEmpty())
 	for name, objs := range overlays {
@@ -302,4 +373,25 @@ func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map
 		}
 		GinkgoWriter.Printf("%s: %s passed a server-side dry run\n", name, strings.Join(kinds, ", "))
 	}
+}
+
+// OverlapRefusedSpec: a second Ingress for the platform's host and path in
+// another namespace is refused at admission (the NGINX Ingress Controller's
+// validating webhook; the lab runs the same rule), on a server-side dry
+// run too. This is why the suite verifies a deployed platform in place
+// instead of deploying a copy beside it.
+func OverlapRefusedSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	EnsurePlatform(ctx, in)
+	ing := Find(in.Objects, "Ingress")
+	Expect(ing).NotTo(BeNil(), "the overlay has no Ingress")
+	other := "default"
+	if in.Namespace == other {
+		other = "kube-public"
+	}
+	copyElsewhere := InNamespace([]*unstructured.Unstructured{ing}, other)
+	err := in.Cluster.Apply(ctx, copyElsewhere, true)
+	Expect(err).To(HaveOccurred(), "a second Ingress for the same host and path in namespace %s was admitted", other)
+	Expect(err.Error()).To(ContainSubstring("is already defined in ingress %s/%s", in.Namespace, ing.GetName()))
+	AddReportEntry("admission", err.Error())
 }

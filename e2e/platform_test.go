@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/harness/e2e"
@@ -15,7 +16,7 @@ import (
 
 func input() e2e.PlatformInput {
 	return e2e.PlatformInput{
-		Cluster: suite.cluster, Namespace: suite.namespace, Timeouts: suite.settings.timeouts,
+		Cluster: suite.cluster, Namespace: suite.namespace, Deployed: suite.deployed, Timeouts: suite.settings.timeouts,
 		Objects: e2e.InNamespace(suite.overlays[suite.settings.overlay], suite.namespace),
 	}
 }
@@ -53,18 +54,30 @@ var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
 		e2e.DevicePluginSpec(ctx, input)
 	})
 	It("passes a server-side dry run of every overlay", Label("lab-ok"), func(ctx SpecContext) {
-		e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, suite.overlays)
+		overlays := suite.overlays
+		if suite.deployed {
+			// Only the deployed overlay is "the same objects onto the same
+			// names"; another overlay's objects would merge into the live
+			// ones (server-side apply). A fresh-cluster run (the lab in
+			// make test) dry-runs every overlay.
+			overlays = map[string][]*unstructured.Unstructured{suite.settings.overlay: suite.overlays[suite.settings.overlay]}
+			GinkgoWriter.Printf("the platform is deployed: dry-running overlay %s only\n", suite.settings.overlay)
+		}
+		e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, overlays)
 	})
 	It("deploys vLLM Available on a GPU node with one GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.DeploySpec(ctx, input)
 	})
-	It("leaves a replica beyond the GPUs Pending on Insufficient nvidia.com/gpu, and recovers", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
-		e2e.OversubscribeSpec(ctx, input)
+	It("leaves a pod asking for more GPUs than are free Pending on Insufficient nvidia.com/gpu, and vLLM keeps its GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
+		e2e.PendingGPUSpec(ctx, input)
 	})
 	It("still schedules a CPU-only workload", Label("lab-ok"), func(ctx SpecContext) {
 		e2e.CPUWorkloadSpec(ctx, input)
 	})
 	It("admits the Ingress with the manifests' host, backend and annotations", Label("lab-ok"), func(ctx SpecContext) {
 		e2e.IngressSpec(ctx, input)
+	})
+	It("refuses a second Ingress for the platform's host and path in another namespace", Label("needs:ingress", "lab-ok"), func(ctx SpecContext) {
+		e2e.OverlapRefusedSpec(ctx, input)
 	})
 })

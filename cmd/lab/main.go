@@ -3,8 +3,11 @@
 // binary runtime, plus kwok's fake nodes (one RTX 3060 GPU node, one CPU
 // node). `make lab-up` and `make lab-down` run it.
 //
-//	lab up   -bin .cache/lab-... [-name llm-lab]
+//	lab up   -bin .cache/lab-... [-name llm-lab] [-apply manifests/overlays/lab]
 //	lab down [-name llm-lab]
+//
+// -apply then runs `kubectl apply -k DIR` against the lab, as the GPU
+// workflow applies the platform before it runs the e2e suite.
 package main
 
 import (
@@ -12,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"time"
 
@@ -37,6 +41,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("lab "+args[0], flag.ContinueOnError)
 	bin := fs.String("bin", os.Getenv("E2E_LAB_BIN"), "folder of the lab's binaries (make tools)")
 	name := fs.String("name", "llm-lab", "lab cluster name")
+	apply := fs.String("apply", "", "after bring-up, `kubectl apply -k` this kustomization into the lab")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -59,5 +64,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("lab %s up in %v; kubeconfig %s\n", *name, time.Since(began).Round(time.Millisecond), c.Kubeconfig)
+	if *apply != "" {
+		cmd := exec.CommandContext(ctx, "kubectl", "--kubeconfig", c.Kubeconfig, "apply", "-k", *apply)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kubectl apply -k %s: %w", *apply, err)
+		}
+	}
 	return nil
 }

@@ -41,6 +41,10 @@ type Config struct {
 	Name string
 	// LabBin is the folder holding the lab's binaries (make tools builds it).
 	LabBin string
+	// MinikubeCPUs and MinikubeMemory size a Minikube the harness starts;
+	// zero values take DefaultMinikubeCPUs and DefaultMinikubeMemory.
+	MinikubeCPUs   int
+	MinikubeMemory string
 }
 
 // Validate names the first invalid field.
@@ -53,6 +57,9 @@ func (c Config) Validate() error {
 	if c.Kind != Existing && c.Name == "" {
 		return errors.New("cluster: E2E_CLUSTER_NAME: must be set for minikube and lab")
 	}
+	if c.MinikubeCPUs < 0 {
+		return fmt.Errorf("cluster: E2E_MINIKUBE_CPUS: %d: must be > 0", c.MinikubeCPUs)
+	}
 	if c.Kind == Lab && c.LabBin == "" {
 		return errors.New("cluster: E2E_LAB_BIN: must name the folder of the lab's binaries (make tools builds it)")
 	}
@@ -64,6 +71,9 @@ type Cluster struct {
 	Kind       Kind
 	Kubeconfig string // "" for an existing cluster resolved by kubectl's rules
 	Client     klient.Client
+	// IngressURL is where the cluster's ingress answers when the harness
+	// knows it (Minikube: http://$(minikube ip)); "" otherwise.
+	IngressURL string
 	provider   support.E2EClusterProvider // nil for an existing cluster
 }
 
@@ -88,13 +98,21 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %s kubeconfig %s: %w", cfg.Kind, kubeconfig, err)
 	}
-	return &Cluster{Kind: cfg.Kind, Kubeconfig: kubeconfig, Client: c, provider: p}, nil
+	out := &Cluster{Kind: cfg.Kind, Kubeconfig: kubeconfig, Client: c, provider: p}
+	if mk, ok := p.(*MinikubeProvider); ok {
+		ip, err := mk.IP(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: minikube %q: %w", cfg.Name, err)
+		}
+		out.IngressURL = "http://" + ip
+	}
+	return out, nil
 }
 
 // provider returns the e2e-framework provider of a Minikube or lab config.
 func provider(cfg Config) (support.E2EClusterProvider, error) {
 	if cfg.Kind == Minikube {
-		return NewMinikube().WithName(cfg.Name), nil
+		return NewMinikube().WithSize(cfg.MinikubeCPUs, cfg.MinikubeMemory).WithName(cfg.Name).SetDefaults(), nil
 	}
 	return newLab(cfg)
 }

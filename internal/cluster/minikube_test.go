@@ -27,17 +27,39 @@ users:
   user: {token: x}
 `
 
-// standIn puts a `minikube` on PATH that records its arguments and, for
-// start, writes a kubeconfig where KUBECONFIG points, as minikube does.
-func standIn(t *testing.T) (log string) {
+// Answers of `minikube profile list -o json` as Minikube prints them (its
+// Profile and ClusterConfig types; Config.GPUs is the --gpus value), cut to
+// the fields that matter.
+const (
+	profilesNone       = `{"invalid":[],"valid":[]}`
+	profilesWithGPU    = `{"invalid":[],"valid":[{"Name":"minikube","Status":"OK","Config":{"Name":"minikube","Memory":16384,"CPUs":4,"Driver":"docker","GPUs":"all"},"Active":true}]}`
+	profilesWithoutGPU = `{"invalid":[],"valid":[{"Name":"minikube","Status":"OK","Config":{"Name":"minikube","Memory":6000,"CPUs":2,"Driver":"docker","GPUs":""},"Active":true}]}`
+)
+
+// standIn puts a `minikube` on PATH that records its arguments and answers
+// as Minikube does: `profile list -o json` prints profiles (exit 0; with
+// profiles "" it exits 85 as Minikube does when no profile exists), `start`
+// writes a kubeconfig where KUBECONFIG points, `ip` prints an address.
+func standIn(t *testing.T, profiles string) (log string) {
 	t.Helper()
 	dir := t.TempDir()
 	log = filepath.Join(dir, "args.log")
 	kc := filepath.Join(dir, "kubeconfig.src")
+	pl := filepath.Join(dir, "profiles.json")
 	if err := os.WriteFile(kc, []byte(kubeconfigYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	script := "#!/bin/sh\necho \"$@\" >> " + log + "\ncase \" $* \" in\n  *\" start \"*) cp " + kc + " \"$KUBECONFIG\" ;;\nesac\n"
+	if err := os.WriteFile(pl, []byte(profiles), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `#!/bin/sh
+echo "$@" >> ` + log + `
+case " $* " in
+  *" profile list "*) if [ -s ` + pl + ` ]; then cat ` + pl + `; else echo '* No minikube profile was found.' >&2; exit 85; fi ;;
+  *" start "*) cp ` + kc + ` "$KUBECONFIG" ;;
+  *" ip "*) echo 192.168.49.2 ;;
+esac
+`
 	if err := os.WriteFile(filepath.Join(dir, "minikube"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -45,15 +67,28 @@ func standIn(t *testing.T) (log string) {
 	return log
 }
 
+func calls(t *testing.T, log string) []string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
 func TestMinikubeProvider(t *testing.T) {
-	log := standIn(t)
-	m := NewMinikube().WithName("gpu").WithVersion("v1.33.1").(*MinikubeProvider)
-	kc, err := m.Create(context.Background(), "--cpus", "8")
+	log := standIn(t, profilesNone)
+	m := NewMinikube().WithName("gpu").WithVersion("v1.32.9").(*MinikubeProvider)
+	kc, err := m.Create(context.Background(), "--disk-size", "60g")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if kc != m.GetKubeconfig() || m.KubernetesRestConfig() == nil || m.KubernetesRestConfig().Host != "https://127.0.0.1:1" || m.GetKubectlContext() != "gpu" {
 		t.Errorf("kubeconfig %s, rest config %+v", kc, m.KubernetesRestConfig())
+	}
+	ip, err := m.IP(context.Background())
+	if err != nil || ip != "192.168.49.2" {
+		t.Errorf("IP = %q, %v", ip, err)
 	}
 	if err := m.ExportLogs(context.Background(), t.TempDir()); err != nil {
 		t.Fatal(err)
@@ -61,14 +96,16 @@ func TestMinikubeProvider(t *testing.T) {
 	if err := m.Destroy(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(log)
-	got := strings.Split(strings.TrimSpace(string(b)), "\n")
 	want := []string{
-		"-p gpu start --driver docker --container-runtime docker --gpus all --kubernetes-version v1.33.1 --cpus 8",
+		"profile list -o json",
+		"-p gpu start --driver docker --container-runtime docker --gpus all --cpus 4 --memory 16g --kubernetes-version v1.32.9 --disk-size 60g",
+		"-p gpu addons enable ingress",
+		"-p gpu ip",
 		"-p gpu logs --file ",
 		"-p gpu delete",
 	}
-	if len(got) != 3 {
+	got := calls(t, log)
+	if len(got) != len(want) {
 		t.Fatalf("calls %q", got)
 	}
 	for i := range want {
@@ -78,6 +115,66 @@ func TestMinikubeProvider(t *testing.T) {
 	}
 	if _, err := os.Stat(kc); !os.IsNotExist(err) {
 		t.Error("Destroy left the kubeconfig")
+	}
+}
+
+// The defaults: the team's own profile (Minikube's default name), sized
+// for the vLLM pod, and a size the user chose.
+func TestMinikubeDefaultsAndSize(t *testing.T) {
+	log := standIn(t, profilesWithGPU)
+	if _, err := NewMinikube().Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMinikube().WithSize(8, "24g").Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := calls(t, log)
+	for _, want := range []string{
+		"-p minikube start --driver docker --container-runtime docker --gpus all --cpus 4 --memory 16g",
+		"-p minikube start --driver docker --container-runtime docker --gpus all --cpus 8 --memory 24g",
+	} {
+		if !strings.Contains(strings.Join(got, "\n"), want+"\n") {
+			t.Errorf("no call %q in %q", want, got)
+		}
+	}
+}
+
+// A profile made without --gpus is refused before start, naming the fix.
+func TestMinikubeProfileWithoutGPU(t *testing.T) {
+	log := standIn(t, profilesWithoutGPU)
+	_, err := NewMinikube().Create(context.Background())
+	if !errors.Is(err, ErrProfileWithoutGPU) || !strings.Contains(err.Error(), "minikube delete -p minikube") {
+		t.Fatalf("err = %v, want ErrProfileWithoutGPU naming the fix", err)
+	}
+	if got := calls(t, log); len(got) != 1 {
+		t.Errorf("calls after the refusal: %q, want only the profile list", got)
+	}
+	// Another profile's lack of GPUs is none of ours.
+	if _, err := NewMinikube().WithName("other").Create(context.Background()); err != nil {
+		t.Errorf("profile other: %v", err)
+	}
+}
+
+// No profile at all: Minikube exits non-zero on profile list; start runs.
+func TestMinikubeNoProfiles(t *testing.T) {
+	log := standIn(t, "")
+	if _, err := NewMinikube().Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls(t, log); len(got) != 3 || !strings.HasPrefix(got[1], "-p minikube start") {
+		t.Errorf("calls %q", got)
+	}
+}
+
+// Open on a Minikube sets the ingress URL from `minikube ip`.
+func TestOpenMinikubeSetsIngressURL(t *testing.T) {
+	standIn(t, profilesNone)
+	c, err := Open(context.Background(), Config{Kind: Minikube, Name: "gpu", MinikubeCPUs: 6, MinikubeMemory: "20g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IngressURL != "http://192.168.49.2" {
+		t.Errorf("IngressURL = %q", c.IngressURL)
 	}
 }
 

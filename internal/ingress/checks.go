@@ -133,10 +133,11 @@ func medianTTFT(ctx context.Context, t Target, n, tokens int) (time.Duration, er
 
 // CheckNotBuffered: streaming through the ingress is not held back: the
 // median TTFT through it is within tolerance of the median TTFT direct to
-// the backend. With tokens far apart (100 ms), a buffering proxy would
-// hold the first token until its buffer filled or the stream ended.
-func CheckNotBuffered(ctx context.Context, through, direct Target, tolerance time.Duration) (time.Duration, time.Duration, error) {
-	const n, tokens = 5, 4
+// the backend. A buffering proxy holds the first token until its buffer
+// fills or the stream ends, so the stream of tokens must last many times
+// the tolerance (TokensToOutlast sizes it from the target's pace).
+func CheckNotBuffered(ctx context.Context, through, direct Target, tolerance time.Duration, tokens int) (time.Duration, time.Duration, error) {
+	const n = 5
 	d, err := medianTTFT(ctx, direct, n, tokens)
 	if err != nil {
 		return 0, 0, err

@@ -48,8 +48,13 @@ func requireNginx(t *testing.T) {
 // direct one, and nginx.
 func lab(t *testing.T, ing *networkingv1.Ingress, edit func(*Config)) (Target, Target, *Nginx) {
 	t.Helper()
+	return labWith(t, ing, sim.Config{TTFT: 50 * time.Millisecond, ITL: 100 * time.Millisecond}, edit)
+}
+
+func labWith(t *testing.T, ing *networkingv1.Ingress, sc sim.Config, edit func(*Config)) (Target, Target, *Nginx) {
+	t.Helper()
 	requireNginx(t)
-	backend := simtest.Start(t, sim.Config{TTFT: 50 * time.Millisecond, ITL: 100 * time.Millisecond})
+	backend := simtest.Start(t, sc)
 	listen, err := FreeAddr()
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +122,7 @@ func TestRouting(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	d, i, err := CheckNotBuffered(ctx, through, direct, 10*time.Millisecond)
+	d, i, err := CheckNotBuffered(ctx, through, direct, 10*time.Millisecond, 4)
 	t.Logf("TTFT direct %v, through nginx %v", d, i)
 	if err != nil {
 		t.Error(err)
@@ -146,6 +151,43 @@ func TestProxyTimeoutLesson(t *testing.T) {
 	t.Logf("lesson undone: %v", err)
 }
 
+// TestProxyTimeoutLessonAtGPUSpeed: at an RTX 3060's ~8 ms per token a
+// fixed 15-token generation ends in about 170 ms, long before a lowered
+// 1 s timeout, so no 504 can come; sized from the measured pace, the
+// generation outlasts the timeout and the lesson fires.
+func TestProxyTimeoutLessonAtGPUSpeed(t *testing.T) {
+	ctx := context.Background()
+	lowered := manifestIngress(t)
+	lowered.Annotations[AnnotationReadTimeout] = "1"
+	through, _, _ := fastLab(t, lowered)
+	p, err := MeasurePace(ctx, through)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := TokensToOutlast(time.Second, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("measured %v per token (simulator: 8 ms), context %d: %d tokens", p.PerToken, p.Context, tokens)
+	if p.PerToken < 6*time.Millisecond || p.PerToken > 12*time.Millisecond {
+		t.Errorf("measured pace %v, the simulator's is 8 ms", p.PerToken)
+	}
+	rec, err := CheckLongGeneration(ctx, through, tokens)
+	if err == nil || rec.Status != 504 {
+		t.Fatalf("%d tokens with proxy-read-timeout 1: err %v, status %d; want 504", tokens, err, rec.Status)
+	}
+	// The fixed length this spec once used: it completes, no 504.
+	if _, err := CheckLongGeneration(ctx, through, 15); err != nil {
+		t.Fatalf("15 tokens at 8 ms each should complete under a 1 s timeout: %v", err)
+	}
+}
+
+// fastLab is lab with the simulator at the RTX 3060 preset's pace.
+func fastLab(t *testing.T, ing *networkingv1.Ingress) (Target, Target, *Nginx) {
+	t.Helper()
+	return labWith(t, ing, sim.Config{TTFT: 20 * time.Millisecond, ITL: 8 * time.Millisecond}, nil)
+}
+
 // TestClientAbortLesson: a client deadline shorter than the generation is
 // client_abort for the harness and 499 in nginx's log; with the proxy told
 // to ignore client aborts (the lesson undone), the log no longer says 499.
@@ -163,5 +205,29 @@ func TestClientAbortLesson(t *testing.T) {
 		t.Fatalf("with proxy_ignore_client_abort the check still passed (log status %d)", entry.Status)
 	} else {
 		t.Logf("lesson undone: %v", err)
+	}
+}
+
+func TestTokensToOutlast(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		d       time.Duration
+		p       Pace
+		want    int
+		wantErr bool
+	}{
+		{"RTX 3060 pace, the 1 s timeout", time.Second, Pace{PerToken: 8 * time.Millisecond, Context: 2048}, 375, false},
+		{"lab's old 100 ms pace", time.Second, Pace{PerToken: 100 * time.Millisecond, Context: 2048}, 30, false},
+		{"a fast GPU, capped by the context but still 1.98 x", time.Second, Pace{PerToken: time.Millisecond, Context: 2048}, 1984, false},
+		{"too fast for the context", time.Second, Pace{PerToken: 500 * time.Microsecond, Context: 2048}, 1984, true},
+		{"client abort deadline", 400 * time.Millisecond, Pace{PerToken: 8 * time.Millisecond, Context: 2048}, 150, false},
+		{"no pace", time.Second, Pace{Context: 2048}, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := TokensToOutlast(tc.d, tc.p)
+			if (err != nil) != tc.wantErr || n != tc.want {
+				t.Errorf("TokensToOutlast(%v, %+v) = %d, %v; want %d, error %v", tc.d, tc.p, n, err, tc.want, tc.wantErr)
+			}
+		})
 	}
 }

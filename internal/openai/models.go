@@ -57,9 +57,30 @@ func (e Endpoint) NewRequest(ctx context.Context, path string) (*http.Request, e
 	return req, nil
 }
 
+// Model is one entry of GET /v1/models.
+type Model struct {
+	ID string `json:"id"`
+	// MaxModelLen is the context window (prompt plus output tokens) that
+	// vLLM and llm-d-inference-sim report; 0 where the server omits it.
+	MaxModelLen int `json:"max_model_len"`
+}
+
 // ListModels returns the model IDs the server serves (GET /v1/models), in
-// the server's order. The first is what vLLM serves with --model.
+// the server's order. The first is what vLLM serves.
 func ListModels(ctx context.Context, hc *http.Client, e Endpoint) ([]string, error) {
+	models, err := Models(ctx, hc, e)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(models))
+	for _, m := range models {
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}
+
+// Models returns the server's models (GET /v1/models), in its order.
+func Models(ctx context.Context, hc *http.Client, e Endpoint) ([]Model, error) {
 	req, err := e.NewRequest(ctx, "/v1/models")
 	if err != nil {
 		return nil, err
@@ -74,19 +95,13 @@ func ListModels(ctx context.Context, hc *http.Client, e Endpoint) ([]string, err
 		return nil, fmt.Errorf("openai: list models: HTTP %s", resp.Status)
 	}
 	var list struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
+		Data []Model `json:"data"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
 		return nil, fmt.Errorf("openai: list models: decode: %w", err)
 	}
-	ids := make([]string, 0, len(list.Data))
-	for _, m := range list.Data {
-		ids = append(ids, m.ID)
-	}
-	if len(ids) == 0 {
+	if len(list.Data) == 0 {
 		return nil, fmt.Errorf("openai: list models: the server lists none")
 	}
-	return ids, nil
+	return list.Data, nil
 }

@@ -1,0 +1,112 @@
+package docs_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// workflow is the part of a GitHub Actions workflow these tests read.
+type workflow struct {
+	Jobs map[string]struct {
+		Env   map[string]string
+		Steps []struct {
+			Name string
+			Uses string
+			Run  string
+			Env  map[string]string
+			With map[string]string
+		}
+	}
+}
+
+func readWorkflow(t *testing.T, name string) (workflow, string) {
+	t.Helper()
+	text := read(t, filepath.Join("..", ".github", "workflows", name))
+	var w workflow
+	if err := yaml.Unmarshal([]byte(text), &w); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return w, text
+}
+
+// On schedule events the payload's repository object has no
+// default_branch: an expression that reads it must fall back, or the gate
+// looks up origin/ and silently gates nothing.
+func TestDefaultBranchHasFallback(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", ".github", "workflows", "*.yml"))
+	expr := regexp.MustCompile(`\$\{\{[^}]*github\.event\.repository\.default_branch[^}]*\}\}`)
+	var seen int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range expr.FindAllString(string(b), -1) {
+			seen++
+			if !regexp.MustCompile(`default_branch\s*\|\|\s*github\.ref_name`).MatchString(e) {
+				t.Errorf("%s: %s has no fallback for schedule events (want `|| github.ref_name`)", filepath.Base(f), e)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no workflow reads the default branch: the gpu-perf gate lost its baseline lookup")
+	}
+}
+
+// The gpu-perf job: the platform first, the suite verifying it, Minikube
+// sized for vLLM, and a missing baseline visible in the job summary.
+func TestGPUWorkflow(t *testing.T) {
+	w, _ := readWorkflow(t, "gpu-perf.yml")
+	job := w.Jobs["gpu-perf"]
+	var start, baseline, e2e string
+	for _, s := range job.Steps {
+		switch {
+		case strings.Contains(s.Run, "minikube start"):
+			start = s.Run
+		case strings.Contains(s.Run, "$BASELINE"):
+			baseline = s.Run
+		case strings.Contains(s.Run, "make e2e"):
+			e2e = s.Name
+			if s.Env["E2E_PLATFORM_NAMESPACE"] == "" {
+				t.Error("the e2e step does not name the platform's namespace")
+			}
+		}
+	}
+	for _, flag := range []string{"--gpus all", "--cpus", "--memory", "--kubernetes-version"} {
+		if !strings.Contains(start, flag) {
+			t.Errorf("minikube start lacks %s: %q", flag, start)
+		}
+	}
+	if job.Env["MINIKUBE_PROFILE"] != "minikube" {
+		t.Errorf("MINIKUBE_PROFILE %q: want the team's own profile, minikube", job.Env["MINIKUBE_PROFILE"])
+	}
+	if !strings.Contains(baseline, "GITHUB_STEP_SUMMARY") || !strings.Contains(baseline, "::warning") {
+		t.Errorf("a missing baseline must show in the job summary and as a warning: %q", baseline)
+	}
+	if e2e == "" {
+		t.Error("no e2e step")
+	}
+}
+
+// Pull requests from forks get a read-only token: the JUnit step must
+// only annotate there.
+func TestJUnitAnnotatesOnForks(t *testing.T) {
+	w, _ := readWorkflow(t, "ci.yml")
+	var found bool
+	for _, s := range w.Jobs["test"].Steps {
+		if strings.HasPrefix(s.Uses, "mikepenz/action-junit-report") {
+			found = true
+			if !strings.Contains(s.With["annotate_only"], "head.repo.full_name != github.repository") {
+				t.Errorf("annotate_only %q: want true on fork pull requests", s.With["annotate_only"])
+			}
+		}
+	}
+	if !found {
+		t.Error("no JUnit step in ci.yml")
+	}
+}

@@ -15,11 +15,10 @@ CACHE     := $(CURDIR)/.cache/bin
 # mtime, which would rebuild a restored cache every time. A version bump
 # changes the hash, hence the name, hence a rebuild.
 key = $(shell cat $(1) | sha256sum | cut -c1-12)
-TOOLS_KEY := $(call key,tools/go.mod tools/go.sum)
 # llm-d-inference-sim, the independent vLLM simulator the tests check the
 # engine against; built from the module proxy through tools/go.mod.
 LLMD_SIM_VERSION := v0.10.2
-LLMD_SIM  := $(CACHE)/llm-d-inference-sim-$(LLMD_SIM_VERSION)-$(TOOLS_KEY)
+LLMD_SIM  := $(CACHE)/llm-d-inference-sim-$(LLMD_SIM_VERSION)-$(call key,tools/go.mod tools/go.sum)
 
 # make perf passes PERF_* settings through the environment (see README);
 # GINKGO_FLAGS adds Ginkgo's own, e.g. GINKGO_FLAGS='--label-filter=payload:short'.

@@ -102,7 +102,7 @@ func StartLabAdmission(ctx context.Context, c *cluster.Cluster) (stop func(conte
 		before := calls.Load()
 		_ = c.Apply(ctx, []*unstructured.Unstructured{probe}, true)
 		return calls.Load() > before, nil
-	}, wait.WithTimeout(30*time.Second), wait.WithInterval(200*time.Millisecond), wait.WithContext(ctx))
+	}, wait.WithTimeout(30*time.Second), wait.WithInterval(PollInterval), wait.WithContext(ctx))
 	if err != nil {
 		_ = stop(context.WithoutCancel(ctx))
 		return nil, errors.New("e2e: lab admission: the API server never called the webhook")

@@ -203,7 +203,7 @@ func selectPlatform(ctx context.Context, c *cluster.Cluster) {
 		// one would find llm.local taken.
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: suite.namespace}}
 		Expect(wait.For(conditions.New(c.Client.Resources()).ResourceDeleted(ns), wait.WithTimeout(namespaceDeleteTimeout),
-			wait.WithInterval(250*time.Millisecond), wait.WithContext(ctx))).To(Succeed(), "namespace %s still there after %v", suite.namespace, namespaceDeleteTimeout)
+			wait.WithInterval(e2e.PollInterval), wait.WithContext(ctx))).To(Succeed(), "namespace %s still there after %v", suite.namespace, namespaceDeleteTimeout)
 	}, NodeTimeout(namespaceDeleteTimeout+time.Minute))
 	GinkgoWriter.Printf("cluster %s: no platform in namespace %s; deploying overlay %s into namespace %s for this run\n", s.cluster.Kind, s.platformNamespace, s.overlay, suite.namespace)
 }

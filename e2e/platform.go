@@ -29,9 +29,10 @@ import (
 	"github.com/llm-platform/harness/internal/cluster"
 )
 
-// pollInterval is how often waits poll the API (e2e-framework's default
-// of 5 s would add seconds to every spec on a fast lab).
-const pollInterval = 250 * time.Millisecond
+// PollInterval is how often every wait of the suite polls the API
+// (e2e-framework's default of 5 s would add seconds to every spec on a
+// fast lab).
+const PollInterval = 250 * time.Millisecond
 
 // GPUResource is the extended resource the NVIDIA device plugin advertises.
 const GPUResource corev1.ResourceName = "nvidia.com/gpu"
@@ -145,13 +146,19 @@ func DevicePluginSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	}
 }
 
-func podReady(p *corev1.Pod) bool {
+// podCondition returns the pod's condition of type t (the zero value when
+// it has none).
+func podCondition(p *corev1.Pod, t corev1.PodConditionType) corev1.PodCondition {
 	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
+		if c.Type == t {
+			return c
 		}
 	}
-	return false
+	return corev1.PodCondition{}
+}
+
+func podReady(p *corev1.Pod) bool {
+	return podCondition(p, corev1.PodReady).Status == corev1.ConditionTrue
 }
 
 // EnsurePlatform applies the platform unless it is already deployed, and
@@ -165,7 +172,7 @@ func EnsurePlatform(ctx context.Context, in PlatformInput) {
 	dep := deployment(in)
 	r := in.Cluster.Client.Resources(in.Namespace)
 	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Deploy), wait.WithInterval(pollInterval), wait.WithContext(ctx))).To(Succeed(), "Deployment %s/%s not Available within %v", in.Namespace, dep.Name, in.Timeouts.Deploy)
+		wait.WithTimeout(in.Timeouts.Deploy), wait.WithInterval(PollInterval), wait.WithContext(ctx))).To(Succeed(), "Deployment %s/%s not Available within %v", in.Namespace, dep.Name, in.Timeouts.Deploy)
 }
 
 // DeploySpec applies the platform (unless it is already deployed) and
@@ -277,15 +284,10 @@ func PendingGPUSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Eventually(func(g Gomega) {
 		var p corev1.Pod
 		g.Expect(r.Get(ctx, pod.Name, pod.Namespace, &p)).To(Succeed())
-		var unschedulable bool
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-				unschedulable = true
-			}
-		}
-		g.Expect(unschedulable).To(BeTrue(), "pod %s not marked Unschedulable yet", pod.Name)
+		c := podCondition(&p, corev1.PodScheduled)
+		g.Expect(c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable).To(BeTrue(), "pod %s not marked Unschedulable yet", pod.Name)
 		g.Expect(p.Status.Phase).To(Equal(corev1.PodPending))
-	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(PollInterval).Should(Succeed())
 
 	var msg string
 	Eventually(func(g Gomega) {
@@ -297,7 +299,7 @@ func PendingGPUSpec(ctx context.Context, inputGetter func() PlatformInput) {
 			}
 		}
 		g.Expect(msg).NotTo(BeEmpty(), "no FailedScheduling event for %s yet", pod.Name)
-	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(250 * time.Millisecond).Should(Succeed())
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(PollInterval).Should(Succeed())
 	GinkgoWriter.Printf("scheduler: %s\n", msg)
 	AddReportEntry("FailedScheduling", msg)
 	Expect(msg).To(ContainSubstring("Insufficient " + string(GPUResource)))
@@ -305,7 +307,7 @@ func PendingGPUSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(r.Delete(ctx, pod)).To(Succeed())
 	dep := deployment(in)
 	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Schedule), wait.WithInterval(pollInterval), wait.WithContext(ctx))).To(Succeed(), "vLLM is no longer Available")
+		wait.WithTimeout(in.Timeouts.Schedule), wait.WithInterval(PollInterval), wait.WithContext(ctx))).To(Succeed(), "vLLM is no longer Available")
 	Expect(podsOf(ctx, r, dep)).To(HaveLen(1), "the platform's own pod count changed")
 }
 
@@ -327,7 +329,7 @@ func CPUWorkloadSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(r.Create(ctx, pod)).To(Succeed())
 	DeferCleanup(func(ctx SpecContext) { _ = r.Delete(ctx, pod) })
 	Expect(wait.For(conditions.New(r).PodConditionMatch(pod, corev1.PodScheduled, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Schedule), wait.WithInterval(pollInterval), wait.WithContext(ctx))).To(Succeed(), "a CPU-only pod was not scheduled")
+		wait.WithTimeout(in.Timeouts.Schedule), wait.WithInterval(PollInterval), wait.WithContext(ctx))).To(Succeed(), "a CPU-only pod was not scheduled")
 }
 
 // IngressSpec: the Ingress is admitted with the host, backend and

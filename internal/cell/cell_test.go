@@ -40,7 +40,7 @@ func target(url string) cell.Target {
 	return cell.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: sim.DefaultModel}
 }
 
-// TestInvalidConfigNamesField covers the list: each invalid input
+// TestInvalidConfigNamesField covers every field a Spec validates: each invalid input
 // fails before any request, with an error naming the field.
 func TestInvalidConfigNamesField(t *testing.T) {
 	good := cell.Spec{Target: target("http://127.0.0.1:1"), Payload: "n16", Plan: load.Plan{VUs: 4, Iterations: 8}}

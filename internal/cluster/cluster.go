@@ -58,7 +58,7 @@ func (c Config) Validate() error {
 		return errors.New("cluster: E2E_CLUSTER_NAME: must be set for minikube and lab")
 	}
 	if c.MinikubeCPUs < 0 {
-		return fmt.Errorf("cluster: E2E_MINIKUBE_CPUS: %d: must be > 0", c.MinikubeCPUs)
+		return fmt.Errorf("cluster: E2E_MINIKUBE_CPUS: %d: must be > 0 (0 takes the default, %d)", c.MinikubeCPUs, DefaultMinikubeCPUs)
 	}
 	if c.Kind == Lab && c.LabBin == "" {
 		return errors.New("cluster: E2E_LAB_BIN: must name the folder of the lab's binaries (make tools builds it)")

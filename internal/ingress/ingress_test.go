@@ -169,7 +169,12 @@ func TestProxyTimeoutLessonAtGPUSpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("measured %v per token (simulator: 8 ms), context %d: %d tokens", p.PerToken, p.Context, tokens)
-	if p.PerToken < 6*time.Millisecond || p.PerToken > 12*time.Millisecond {
+	// A bias check, not a precision one: a slope off by 2x means it
+	// measures something else (prefill, a whole request). Scheduling noise
+	// on a busy machine moves a median of three by milliseconds, not the
+	// 64 ms over 16 tokens it would take to leave this band. The verdict
+	// that matters is the 504 below.
+	if p.PerToken < 4*time.Millisecond || p.PerToken > 16*time.Millisecond {
 		t.Errorf("measured pace %v, the simulator's is 8 ms", p.PerToken)
 	}
 	rec, err := CheckLongGeneration(ctx, through, tokens)

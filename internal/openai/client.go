@@ -1,7 +1,7 @@
 // Package openai is the streaming chat-completions client the load engine
 // drives: one call is one request, measured into a record.Record exactly as
-// DESIGN section 4 defines TTFT, ITL, TPOT, E2E, token counts and error
-// classes.
+// the README's "What is measured" defines TTFT, ITL, TPOT, E2E, token
+// counts and error classes.
 //
 // The request body is encoded once per Client (every request of a cell is the
 // same payload); events are decoded by package sse (arrival-stamped, no

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,42 +51,60 @@ func do(c *openai.Client) record.Record {
 
 func within(got, want, tol time.Duration) bool { return got >= want-tol && got <= want+tol }
 
+// TestStreamMeasuresDesignMetrics: the record's counts are exact, and its
+// timings match the simulator's. Timings are checked as bias a busy 2-core
+// machine still holds: a late wake-up on either side moves one gap late
+// and the next early (6.5 ms then 3.5 ms was seen with a core busy), so
+// the gaps are judged by their median, and the request gets up to
+// timingAttempts tries, every one logged; a measuring bug fails them all.
 func TestStreamMeasuresDesignMetrics(t *testing.T) {
-	const ttft, itl, tokens = 20 * time.Millisecond, 5 * time.Millisecond, 8
+	const ttft, itl, tokens, timingAttempts = 20 * time.Millisecond, 5 * time.Millisecond, 8, 5
 	url := simtest.Start(t, sim.Config{TTFT: ttft, ITL: itl})
-	rec := do(newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, MaxTokens: tokens}))
-
-	if !rec.Succeeded() {
-		t.Fatalf("request failed: %s %s", rec.Class, rec.Err)
-	}
-	if rec.Status != 200 || rec.OutputTokens != tokens || rec.ContentChunks != tokens || rec.UsageMismatch {
-		t.Errorf("status %d, tokens %d, content chunks %d, mismatch %v; want 200, %d, %d, false",
-			rec.Status, rec.OutputTokens, rec.ContentChunks, rec.UsageMismatch, tokens, tokens)
-	}
-	// The role chunk comes with the first token, as vLLM sends it.
-	if rec.Chunks != tokens+1 || len(rec.ChunkGaps) != tokens {
-		t.Errorf("chunks %d, gaps %d; want %d and %d", rec.Chunks, len(rec.ChunkGaps), tokens+1, tokens)
-	}
-	if rec.PromptTokens <= 0 {
-		t.Errorf("prompt tokens %d, want > 0 from usage", rec.PromptTokens)
-	}
-	if !within(rec.TTFT(), ttft, 2*time.Millisecond) {
-		t.Errorf("TTFT %v, want %v ± 2ms", rec.TTFT(), ttft)
-	}
-	for i, g := range rec.ChunkGaps[1:] {
-		if !within(g, itl, time.Millisecond) {
-			t.Errorf("gap %d = %v, want %v ± 1ms", i+1, g, itl)
+	c := newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, MaxTokens: tokens})
+	var problems []string
+	for attempt := 1; attempt <= timingAttempts; attempt++ {
+		rec := do(c)
+		if !rec.Succeeded() {
+			t.Fatalf("request failed: %s %s", rec.Class, rec.Err)
+		}
+		if rec.Status != 200 || rec.OutputTokens != tokens || rec.ContentChunks != tokens || rec.UsageMismatch {
+			t.Fatalf("status %d, tokens %d, content chunks %d, mismatch %v; want 200, %d, %d, false",
+				rec.Status, rec.OutputTokens, rec.ContentChunks, rec.UsageMismatch, tokens, tokens)
+		}
+		// The role chunk comes with the first token, as vLLM sends it.
+		if rec.Chunks != tokens+1 || len(rec.ChunkGaps) != tokens {
+			t.Fatalf("chunks %d, gaps %d; want %d and %d", rec.Chunks, len(rec.ChunkGaps), tokens+1, tokens)
+		}
+		if rec.PromptTokens <= 0 {
+			t.Fatalf("prompt tokens %d, want > 0 from usage", rec.PromptTokens)
+		}
+		if rec.End.Before(rec.LastToken) {
+			t.Fatal("End before LastToken")
+		}
+		gaps := slices.Sorted(slices.Values(rec.ChunkGaps[1:]))
+		median := gaps[len(gaps)/2]
+		tpot, ok := rec.TPOT()
+		wantE2E := ttft + (tokens-1)*itl
+		t.Logf("attempt %d: TTFT %v, gap median %v (all %v), E2E %v, TPOT %v", attempt, rec.TTFT(), median, rec.ChunkGaps[1:], rec.E2E(), tpot)
+		problems = problems[:0]
+		if !within(rec.TTFT(), ttft, 2*time.Millisecond) {
+			problems = append(problems, fmt.Sprintf("TTFT %v, want %v ± 2ms", rec.TTFT(), ttft))
+		}
+		if !within(median, itl, time.Millisecond) {
+			problems = append(problems, fmt.Sprintf("gap median %v, want %v ± 1ms", median, itl))
+		}
+		if !within(rec.E2E(), wantE2E, 2*time.Millisecond) {
+			problems = append(problems, fmt.Sprintf("E2E %v, want %v ± 2ms", rec.E2E(), wantE2E))
+		}
+		if !ok || !within(tpot, itl, 300*time.Microsecond) {
+			problems = append(problems, fmt.Sprintf("TPOT %v (%v), want %v ± 300µs", tpot, ok, itl))
+		}
+		if len(problems) == 0 {
+			return
 		}
 	}
-	wantE2E := ttft + (tokens-1)*itl
-	if !within(rec.E2E(), wantE2E, 2*time.Millisecond) {
-		t.Errorf("E2E %v, want %v ± 2ms", rec.E2E(), wantE2E)
-	}
-	if tpot, ok := rec.TPOT(); !ok || !within(tpot, itl, 300*time.Microsecond) {
-		t.Errorf("TPOT %v (%v), want %v", tpot, ok, itl)
-	}
-	if rec.End.Before(rec.LastToken) {
-		t.Error("End before LastToken")
+	for _, p := range problems {
+		t.Errorf("all %d attempts; the last: %s", timingAttempts, p)
 	}
 }
 
@@ -110,7 +129,7 @@ func TestNoStream(t *testing.T) {
 }
 
 // TestRequestOnTheWire checks what a vLLM server receives: the body fields
-// of DESIGN section 4, the Host override and the bearer token.
+// the README's "What is measured" names, the Host override and the bearer token.
 func TestRequestOnTheWire(t *testing.T) {
 	got := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

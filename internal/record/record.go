@@ -3,7 +3,7 @@
 // stats aggregator folds it and the JSONL sink writes it.
 //
 // It is plain data with a few derived getters so that the metric definitions
-// of DESIGN section 4 live in exactly one place. It imports nothing of ours.
+// (README.md, "What is measured") live in exactly one place. It imports nothing of ours.
 package record
 
 import "time"
@@ -11,7 +11,8 @@ import "time"
 // Class is the error class of a failed request. The empty Class means success.
 type Class string
 
-// The error classes of DESIGN section 4. A request gets exactly one.
+// The error classes (README.md, "What is measured"). A request gets
+// exactly one.
 const (
 	OK              Class = ""
 	Timeout         Class = "timeout"          // the server went silent: no headers, or no bytes for the idle timeout
@@ -79,7 +80,8 @@ func (r *Record) Reset() {
 	*r = Record{ChunkGaps: gaps}
 }
 
-// Succeeded reports whether the request met DESIGN's success rule.
+// Succeeded reports whether the request met the success rule: HTTP 200,
+// at least one choices event and a clean end.
 func (r *Record) Succeeded() bool { return r.Class == OK }
 
 // TTFT is the time to the first choices event; 0 when there was none.

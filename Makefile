@@ -144,7 +144,7 @@ perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT
 # The sweep direct to llm-d-inference-sim, then through nginx configured
 # from the lab overlay's Ingress with Host llm.local; the second report
 # shows the ingress overhead cell by cell (PERF_COMPARE).
-LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_VU=8
+LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_VU=4 PERF_REPEATS=5
 .PHONY: perf-lab
 perf-lab: tools test-deps ## the sweep direct and through the lab ingress; reports in $(PERF_REPORT_DIR)/{direct,ingress}
 	$(GO) run ./cmd/ingresslab -llmd $(LLMD_SIM) -- sh -c '\
@@ -206,4 +206,11 @@ hey:
 bench: hey ## benchmarks: SSE decoder, 256 streams, 1M open-loop requests, engine vs hey
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -benchtime $(BENCH_TIME) ./internal/sse
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./internal/stats ./internal/clock
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./internal/cell
+	$(GO) test -run '^$$' -bench 'Streams256|VersusHey|OpenLoopMillion' -benchtime 1x -timeout 20m ./internal/cell
+
+# The regression gate's error rates on the simulator's noise model (run
+# CV 5%, 5 repeats a side): GATE_TRIALS trials, about 1.7 s each.
+GATE_TRIALS ?= 200
+.PHONY: bench-gate
+bench-gate: ## the gate's false-failure and detection rates on the simulator (docs/benchmarks.md)
+	GATE_TRIALS=$(GATE_TRIALS) $(GO) test -run '^$$' -bench GateRates -benchtime 1x -timeout 30m ./internal/cell

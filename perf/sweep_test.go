@@ -10,16 +10,18 @@ import (
 	"github.com/llm-platform/harness/internal/sweep"
 )
 
-// entries are the table's cells, one per payload x concurrency (x rate).
+// entries are the table's rows: every cell (payload x concurrency, x rate)
+// once per repeat, the repeats interleaved across the sweep
+// (sweep.Config.Trials).
 func entries() []TableEntry {
 	var out []TableEntry
-	for _, c := range suite.cfg.Cells() {
-		out = append(out, Entry(c.Name(), Label(c.Labels()...), c))
+	for _, c := range suite.cfg.Trials() {
+		out = append(out, Entry(c.SpecName(), Label(c.Labels()...), c))
 	}
 	return out
 }
 
-// The table is Ordered so cells run as configured (each payload by rising
+// The table is Ordered so cells run as configured (repeats interleaved) (each payload by rising
 // concurrency) rather than in Ginkgo's default order, which sorts entries
 // that share a code location by name ("16 VUs" before "2 VUs"): the report,
 // an interrupted run and a GPU's thermal history all read in sweep order.
@@ -27,12 +29,15 @@ func entries() []TableEntry {
 var _ = Describe("perf sweep", Label("perf"), Serial, Ordered, ContinueOnFailure, func() {
 	DescribeTable("cell",
 		func(ctx SpecContext, c sweep.Cell) {
-			rc, err := suite.runner.RunCell(ctx, c)
+			rc, final, err := suite.runner.RunCell(ctx, c)
 			Expect(err).NotTo(HaveOccurred())
-			AddReportEntry(c.Name(), fmt.Sprintf("%d requests, %d ok, %.2f RPS, %.1f tok/s, TTFT p50/p95 %.1f/%.1f ms, E2E p95 %.1f ms: %s",
+			AddReportEntry(c.SpecName(), fmt.Sprintf("%d requests, %d ok, %.2f RPS, %.1f tok/s, TTFT p50/p95 %.1f/%.1f ms, E2E p95 %.1f ms: %s",
 				rc.Requests, rc.Successes, rc.RPS, rc.OutputTokS, rc.TTFT.P50, rc.TTFT.P95, rc.E2E.P95, rc.Verdict))
-			if rc.Verdict == report.Interrupted {
-				return // Ginkgo is stopping the suite; the reports say so
+			if !final || rc.Verdict == report.Interrupted {
+				return // judged with its last repeat; or Ginkgo is stopping the suite and the reports say so
+			}
+			if rc.Baseline != nil && rc.Baseline.Warning() != "" {
+				AddReportEntry("gate warning", rc.Baseline.Warning())
 			}
 			Expect(rc.Reasons).To(BeEmpty(), "cell %s", c.Name())
 		},

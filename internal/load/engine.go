@@ -42,6 +42,10 @@ type Summary struct {
 	Warmup int64 `json:"warmup"`
 	// Stopped is set when ctx ended the run before its plan did.
 	Stopped bool `json:"stopped"`
+	// CapReached counts open-loop requests that fell due while every one
+	// of the plan's MaxInFlight slots was busy: lateness the server caused
+	// (it could not keep up), not the client. Zero in closed loop.
+	CapReached int64 `json:"cap_reached"`
 }
 
 // Run validates p, runs its warm-up, then its measured requests, and returns
@@ -80,6 +84,7 @@ type phase struct {
 	seq         atomic.Uint64
 	recorded    atomic.Int64
 	interrupted atomic.Int64
+	capReached  atomic.Int64
 }
 
 // do runs one request on a worker's reused record and delivers it.
@@ -113,6 +118,7 @@ func run(ctx context.Context, p Plan, d Doer, s Sink) Summary {
 		Recorded:    ph.recorded.Load(),
 		Interrupted: ph.interrupted.Load(),
 		Stopped:     ctx.Err() != nil,
+		CapReached:  ph.capReached.Load(),
 	}
 }
 
@@ -173,16 +179,29 @@ func runOpen(ph *phase, p Plan, start time.Time) {
 		wg.Go(func() {
 			rec := new(record.Record)
 			wt := clk.NewWaiter()
+			var busyUntil time.Time
 			for t := range due {
+				// Overdue when this worker takes it, and this worker was
+				// still running its previous request when it fell due: no
+				// slot was free (a free worker waits on due and takes a
+				// request at once), so the server, not the client, held it.
+				if busyUntil.After(t) && time.Since(t) > capSlack {
+					ph.capReached.Add(1)
+				}
 				if !wt.Until(ph.ctx, t) {
 					continue // drain: the scheduler stops on ctx too
 				}
 				ph.do(rec, w, t)
+				busyUntil = time.Now()
 			}
 		})
 	}
 	wg.Wait()
 }
+
+// capSlack is how overdue a request must be picked up to count toward
+// Summary.CapReached: less is the handover between workers.
+const capSlack = time.Millisecond
 
 // sleepUntil waits for t or ctx with a runtime timer (millisecond slack is
 // fine for a ramp); it reports whether t came first.

@@ -213,3 +213,24 @@ func TestTee(t *testing.T) {
 		t.Fatal("tee did not give the record to both")
 	}
 }
+
+// TestCapReached: requests that fall due while every in-flight slot is
+// busy are counted (the server's lateness); a pool with room counts none.
+// The figures are far from any bound a busy machine could reach: 40 ms
+// requests at 100/s on 2 slots hold every slot all the time.
+func TestCapReached(t *testing.T) {
+	saturated, err := Run(context.Background(), Plan{Rate: 100, Requests: 30, MaxInFlight: 2}, &fakeDoer{d: 40 * time.Millisecond}, Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saturated.CapReached < 15 {
+		t.Errorf("2 slots for 40 ms requests at 100/s: %d of 30 requests found the cap reached, want most", saturated.CapReached)
+	}
+	roomy, err := Run(context.Background(), Plan{Rate: 100, Requests: 30, MaxInFlight: 64}, &fakeDoer{d: time.Millisecond}, Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roomy.CapReached != 0 {
+		t.Errorf("64 slots for 1 ms requests: %d requests found the cap reached", roomy.CapReached)
+	}
+}

@@ -167,7 +167,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		cfg:    cfg,
 		header: header,
-		url:    strings.TrimRight(cfg.BaseURL, "/") + "/v1/chat/completions",
+		url:    strings.TrimRight(cfg.BaseURL, "/") + chatCompletions,
 		body:   body,
 		// A redirect is recorded, not followed: following a 302 would turn
 		// the POST into a GET against some other endpoint.

@@ -57,6 +57,19 @@ func (e Endpoint) NewRequest(ctx context.Context, path string) (*http.Request, e
 	return req, nil
 }
 
+// chatCompletions is the path of the streaming chat completions API.
+const chatCompletions = "/v1/chat/completions"
+
+// ChatPath is the path chat completions are sent to under baseURL (its own
+// path, e.g. /llm behind a path-routing gateway, then the API's).
+func ChatPath(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return chatCompletions
+	}
+	return strings.TrimRight(u.Path, "/") + chatCompletions
+}
+
 // Model is one entry of GET /v1/models.
 type Model struct {
 	ID string `json:"id"`
@@ -104,4 +117,29 @@ func Models(ctx context.Context, hc *http.Client, e Endpoint) ([]Model, error) {
 		return nil, fmt.Errorf("openai: list models: the server lists none")
 	}
 	return list.Data, nil
+}
+
+// ServerVersion returns what GET /version answers ({"version": "0.11.0"}
+// on vLLM); an error when the server has no such endpoint.
+func ServerVersion(ctx context.Context, hc *http.Client, e Endpoint) (string, error) {
+	req, err := e.NewRequest(ctx, "/version")
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("openai: version: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		return "", fmt.Errorf("openai: version: HTTP %s", resp.Status)
+	}
+	var v struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v); err != nil || v.Version == "" {
+		return "", fmt.Errorf("openai: version: no version in the answer (%v)", err)
+	}
+	return v.Version, nil
 }

@@ -117,6 +117,15 @@ func (r *Record) Queue() time.Duration {
 	return r.Start.Sub(r.IntendedStart)
 }
 
+// ResponseTTFT is TTFT measured from the intended start: what a user
+// arriving on the schedule waited for the first token, the client's own
+// lateness (Queue) included, as coordinated-omission-corrected tools report
+// it. In closed loop it equals TTFT.
+func (r *Record) ResponseTTFT() time.Duration { return r.Queue() + r.TTFT() }
+
+// ResponseE2E is E2E measured from the intended start (see ResponseTTFT).
+func (r *Record) ResponseE2E() time.Duration { return r.Queue() + r.E2E() }
+
 // Fail sets the error class, status and message in one step.
 func (r *Record) Fail(c Class, status int, err error) {
 	r.Class, r.Status = c, status

@@ -81,9 +81,25 @@ func cellProperties(c Cell) []junitProperty {
 			p("gpu_power_avg_w", g.PowerAvg), p("gpu_energy_j", g.EnergyJ), p("gpu_joules_per_output_token", g.JPerToken),
 			p("gpu_temperature_max_c", g.TempMax), junitProperty{"gpu_throttled", strconv.FormatBool(g.Throttled)})
 	}
+	if len(c.Repeats) > 1 {
+		props = append(props, p("repeats", float64(len(c.Repeats))))
+		for _, m := range GateMetrics {
+			s := c.Stats[m.Name]
+			props = append(props, p(m.Name+"_lo", s.Lo), p(m.Name+"_hi", s.Hi), p(m.Name+"_cv", s.CV))
+		}
+	}
 	if c.Baseline != nil {
 		for _, m := range c.Baseline.Metrics {
-			props = append(props, p("baseline_delta_pct_"+m.Name, m.DeltaPct))
+			props = append(props, p("baseline_delta_pct_"+m.Name, m.DeltaPct), p("baseline_p_"+m.Name, m.P))
+		}
+		if w := c.Baseline.Warning(); w != "" {
+			props = append(props, junitProperty{"gate_warning", w})
+		}
+	}
+	if lc := c.LoadCheck; lc != nil {
+		props = append(props, junitProperty{"load_check", lc.Verdict}, p("client_cpu_share", lc.ClientCPUShare), p("gc_pause_ms", lc.GCPauseMs))
+		if lc.Verdict != LoadOK {
+			props = append(props, junitProperty{"load_check_reason", lc.Reason})
 		}
 	}
 	return append(props, junitProperty{"verdict", c.Verdict})
@@ -102,6 +118,12 @@ func (r *Results) WriteJUnit(w io.Writer) error {
 			Name: c.Name(), Classname: "perf." + c.Payload, Time: secs(c.DurationS),
 			SystemOut: fmt.Sprintf("%d requests, %d ok; %.2f RPS; %.1f output tok/s; TTFT p50 %.1f ms p95 %.1f ms; E2E p95 %.1f ms",
 				c.Requests, c.Successes, c.RPS, c.OutputTokS, c.TTFT.P50, c.TTFT.P95, c.E2E.P95),
+		}
+		if c.Baseline != nil && c.Baseline.Warning() != "" {
+			tc.SystemOut += "\nwarning: " + c.Baseline.Warning()
+		}
+		if c.LoadCheck != nil && c.LoadCheck.Verdict != LoadOK {
+			tc.SystemOut += "\nwarning: " + c.LoadCheck.Reason
 		}
 		switch c.Verdict {
 		case Fail:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -72,6 +73,29 @@ func errorsCell(c Cell) string {
 	return out
 }
 
+// withInterval renders a gated metric's median with its interval when the
+// cell was repeated: "25.10 [22.70–25.90]"; format formats each number.
+func withInterval(c Cell, metric string, v float64, format func(float64) string) string {
+	s, ok := c.Stats[metric]
+	if !ok || s.N < 2 {
+		return format(v)
+	}
+	return fmt.Sprintf("%s [%s–%s]", format(v), format(s.Lo), format(s.Hi))
+}
+
+// noisyNote marks a repeated cell whose metrics vary beyond maxCV, and a
+// cell whose load did not match its plan.
+func noisyNote(c Cell, maxCV float64) string {
+	out := ""
+	if n := c.noisy(maxCV); len(n) > 0 {
+		out = fmt.Sprintf(" (too noisy to gate on: %s)", strings.Join(n, ", "))
+	}
+	if c.LoadCheck != nil && c.LoadCheck.Verdict != LoadOK {
+		out += " (" + c.LoadCheck.Verdict + ")"
+	}
+	return out
+}
+
 // WriteMarkdown writes report.md, linking the charts given (by file name,
 // written beside it by the caller); nil means r.Charts().
 func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
@@ -102,6 +126,7 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 		target = fmt.Sprintf("embedded simulator, preset `%s` (%s)", r.Target.Simulator, "`"+r.Target.URL+"`")
 	}
 	fmt.Fprintf(&b, "| Target | %s |\n| Model | `%s` |\n", target, r.Model)
+	fmt.Fprintf(&b, "| Stack | %s |\n", r.stackLine())
 	commit := r.GitCommit
 	if commit == "" {
 		commit = "unknown"
@@ -117,6 +142,12 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	fmt.Fprintf(&b, "| Thresholds | %s |\n\n", r.thresholds())
 
 	b.WriteString("## Results\n\nLatencies in milliseconds. RPS and output tok/s are over each cell's first start to last end. ")
+	if r.Settings.Repeats > 1 {
+		fmt.Fprintf(&b, "Each cell was measured %d times, interleaved across the sweep; a figure is the median over the repeats, and "+
+			"`median [lo–hi]` gives its confidence interval from order statistics (at %d repeats: the min–max range, a %.2f%% interval; "+
+			"results.json has each level and every repeat). A cell whose gated metrics vary by more than %g%% (coefficient of variation) is marked too noisy to gate on. ",
+			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), r.Settings.MaxCV*100)
+	}
 	if len(r.GPUs) == 0 {
 		b.WriteString("GPU columns are empty: no GPU was sampled (see Environment).\n\n")
 	} else {
@@ -138,12 +169,16 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 			if c.Mode == "open" {
 				load = fmt.Sprintf("%g req/s", c.Rate)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				load, c.Requests, errorsCell(c), f2(c.RPS), f1(c.OutputTokS), f1(c.TTFT.P50), f1(c.TTFT.P95),
-				f1(c.ITL.P50), f1(c.ITL.P95), f1(c.E2E.P50), f1(c.E2E.P95), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
+				load, c.Requests, errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
+				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), withInterval(c, "itl_p50_ms", c.ITL.P50, f1), f1(c.ITL.P95), f1(c.E2E.P50),
+				withInterval(c, "e2e_p95_ms", c.E2E.P95, f1), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
 		}
 		b.WriteString("\n")
 	}
+
+	b.WriteString(r.responseSection())
+	b.WriteString(r.loadSection())
 
 	b.WriteString("## Charts\n\n")
 	for _, ch := range []struct{ file, alt string }{
@@ -195,6 +230,90 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	return err
 }
 
+// loadSection is the load self-check: whether each cell applied the load
+// it planned, and whose fault it was when not.
+func (r *Results) loadSection() string {
+	var b strings.Builder
+	var maxShare float64
+	var cores, checked int
+	sim := false
+	for _, c := range r.Cells {
+		lc := c.LoadCheck
+		if lc == nil {
+			continue
+		}
+		checked++
+		maxShare, cores, sim = math.Max(maxShare, lc.ClientCPUShare), lc.ClientCores, sim || lc.IncludesSimulator
+		if lc.Verdict != LoadOK {
+			fmt.Fprintf(&b, "- **%s**: %s.\n", c.Name(), lc.Reason)
+		}
+	}
+	if checked == 0 {
+		return ""
+	}
+	who := "the harness"
+	if sim {
+		who = "the harness (with the embedded simulator in the same process)"
+	}
+	head := fmt.Sprintf("### Load self-check\n\nWhether each cell applied the load it planned: in open loop the rate started against the rate offered and the schedule's lag, "+
+		"blamed on the server when requests fell due with every in-flight slot busy and on the client otherwise; in both modes the CPU use of %s "+
+		"(at most %.0f%% of its %d cores here). A cell that did not match its plan is a warning (PERF_STRICT_LOAD=1 fails it).\n\n", who, 100*maxShare, cores)
+	if b.Len() == 0 {
+		return head + "- Every cell applied its planned load.\n\n"
+	}
+	return head + b.String() + "\n"
+}
+
+// responseSection sets open-loop cells' response time (from the intended
+// start, the client's lateness included: the coordinated-omission-corrected
+// view) beside their service time (from the actual start).
+func (r *Results) responseSection() string {
+	var b strings.Builder
+	for _, c := range r.Cells {
+		if c.ResponseTTFT == nil || c.ResponseE2E == nil || c.Queue == nil {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("### Open loop: service time and response time\n\n" +
+				"Service time runs from when a request was sent; response time from when the schedule meant to send it, so it also holds " +
+				"the client's own lateness (queue). A response time well above the service time means the load generator, not the server, " +
+				"fell behind.\n\n| cell | queue p99 | TTFT p50 service / response | TTFT p95 service / response | E2E p95 service / response |\n|---|--:|--:|--:|--:|\n")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s / %s | %s / %s | %s / %s |\n", c.Name(), f1(c.Queue.P99), f1(c.TTFT.P50), f1(c.ResponseTTFT.P50),
+			f1(c.TTFT.P95), f1(c.ResponseTTFT.P95), f1(c.E2E.P95), f1(c.ResponseE2E.P95))
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// stackLine says what was measured: server version, route, cluster.
+func (r *Results) stackLine() string {
+	s := r.Stack
+	or := func(v, unknown string) string {
+		if v == "" {
+			return unknown
+		}
+		return "`" + v + "`"
+	}
+	parts := []string{"server version " + or(s.ServerVersion, "unknown"), "route " + or(s.Route, "unknown")}
+	if s.Kubernetes != "" {
+		parts = append(parts, "Kubernetes "+or(s.Kubernetes, ""))
+	}
+	if len(s.Controllers) > 0 {
+		parts = append(parts, "controller "+or(strings.Join(s.Controllers, ", "), ""))
+	}
+	out := strings.Join(parts, ", ")
+	if len(s.Notes) > 0 {
+		out += " (" + strings.Join(s.Notes, "; ") + ")"
+	}
+	if len(r.BaselineStackDiffers) > 0 {
+		out += "; **differs from the baseline's:** " + strings.Join(r.BaselineStackDiffers, "; ")
+	}
+	return out
+}
+
 func (r *Results) thresholds() string {
 	s := r.Settings
 	parts := []string{fmt.Sprintf("error rate ≤ %g%%", s.MaxErrorRate*100)}
@@ -205,7 +324,10 @@ func (r *Results) thresholds() string {
 		parts = append(parts, fmt.Sprintf("p95 E2E ≤ %g ms", s.SLOE2Ems))
 	}
 	if s.Baseline != "" {
-		parts = append(parts, fmt.Sprintf("baseline `%s` within %g%%", s.Baseline, s.Tolerance*100))
+		parts = append(parts, fmt.Sprintf("baseline `%s`: a regression beyond %g%% with p < %g", s.Baseline, s.Tolerance*100, s.Alpha))
+	}
+	if s.Repeats > 1 {
+		parts = append(parts, fmt.Sprintf("%d repeats per cell", s.Repeats))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -240,22 +362,28 @@ func (r *Results) errorFindings() string {
 
 // compareSection is the side-by-side with PERF_COMPARE's run: for a run
 // through the ingress compared with the same cells direct to the backend,
-// the ingress overhead.
+// the ingress overhead. Each difference says whether the repeats of the two
+// runs differ beyond chance.
 func (r *Results) compareSection() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Overhead against `%s`\n\nEach cell of this run beside the same cell of the compared run "+
 		"(for a run through the ingress compared with one direct to the backend: the ingress overhead). Milliseconds; "+
-		"a positive difference means this run was slower.\n\n", r.Settings.Compare)
+		"a positive difference means this run was slower. Each Δ is tested over the two runs' repeats (two-sided Mann–Whitney U, α = %g): "+
+		"**p** marks a significant difference, \"n.s.\" one within the noise, \"not tested\" too few repeats on either side to tell "+
+		"(PERF_REPEATS ≥ 4 on both runs).\n\n", r.Settings.Compare, r.Settings.Alpha)
 	b.WriteString("| cell | TTFT p50 compared | TTFT p50 here | Δ TTFT p50 | Δ ITL p50 | Δ E2E p50 | Δ E2E p95 | RPS compared | RPS here |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	n := 0
 	for _, c := range r.Cells {
-		if c.Compared == nil {
+		if len(c.Differences) == 0 {
 			continue
 		}
 		n++
-		h, o := c.Headline(), *c.Compared
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %+.2f | %+.2f | %+.2f | %+.2f | %.2f | %.2f |\n", c.Name(), o.TTFTp50, h.TTFTp50,
-			h.TTFTp50-o.TTFTp50, h.ITLp50-o.ITLp50, h.E2Ep50-o.E2Ep50, h.E2Ep95-o.E2Ep95, o.RPS, h.RPS)
+		d := map[string]Difference{}
+		for _, x := range c.Differences {
+			d[x.Name] = x
+		}
+		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %s | %s | %s | %s | %.2f | %.2f |\n", c.Name(), d["ttft_p50_ms"].Compared, d["ttft_p50_ms"].Here,
+			delta(d["ttft_p50_ms"]), delta(d["itl_p50_ms"]), delta(d["e2e_p50_ms"]), delta(d["e2e_p95_ms"]), d["rps"].Compared, d["rps"].Here)
 	}
 	if n == 0 {
 		b.WriteString("| — | no cell of this run is in the compared run | | | | | | | |\n")
@@ -264,13 +392,30 @@ func (r *Results) compareSection() string {
 	return b.String()
 }
 
+// delta renders a Difference: "+0.40 (n.s.)", "+10.20 (**p = 0.008**)".
+func delta(d Difference) string {
+	switch {
+	case !d.Tested:
+		return fmt.Sprintf("%+.2f (not tested)", d.Delta)
+	case d.Significant:
+		return fmt.Sprintf("%+.2f (**p = %s**)", d.Delta, trim(d.P))
+	}
+	return fmt.Sprintf("%+.2f (n.s.)", d.Delta)
+}
+
 func (r *Results) baselineSection() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Baseline comparison\n\nAgainst `%s`. Method: a metric regresses when it is worse than the baseline by more than %g%% "+
-		"(and, for latencies, by more than %g ms, below which scheduling noise dominates); RPS and output tok/s are compared, and p95 TTFT and E2E. "+
-		"A cell fails only when its regression reproduces on an immediate re-run of the same cell; one that does not is reported as noise.\n\n",
-		r.Settings.Baseline, r.Settings.Tolerance*100, LatencyFloorMs)
-	b.WriteString("| cell | metric | baseline | current | change | verdict |\n|---|---|--:|--:|--:|---|\n")
+	fmt.Fprintf(&b, "## Baseline comparison\n\nAgainst `%s`. Method: each gated metric is compared over the repeats of both runs. "+
+		"It regresses only when its median moved the wrong way by more than %g%% "+
+		"**and** a one-sided Mann–Whitney U test between the baseline's repeats and this run's gives p < %g. "+
+		"With too few repeats for p to ever get below %g the comparison is inconclusive: the cell passes with a warning "+
+		"(fails with PERF_GATE_REQUIRED=1). A metric whose repeats vary by more than %g%% on either side is too noisy to gate on.\n\n",
+		r.Settings.Baseline, r.Settings.Tolerance*100, r.Settings.Alpha, r.Settings.Alpha, r.Settings.MaxCV*100)
+	if len(r.BaselineStackDiffers) > 0 {
+		fmt.Fprintf(&b, "> **Warning: the baseline measured another stack** (%s). A difference below may be the stack's, not a regression.\n\n",
+			strings.Join(r.BaselineStackDiffers, "; "))
+	}
+	b.WriteString("| cell | metric | baseline | current | change | p | verdict |\n|---|---|--:|--:|--:|--:|---|\n")
 	compared := false
 	for _, c := range r.Cells {
 		if c.Baseline == nil {
@@ -278,18 +423,23 @@ func (r *Results) baselineSection() string {
 		}
 		compared = true
 		for _, m := range c.Baseline.Metrics {
-			v := "ok"
+			v, p := "ok", trim(m.P)
 			switch {
-			case m.Regressed && c.Baseline.Confirmed:
-				v = "**regressed**"
+			case c.Baseline.Inconclusive != "":
+				v, p = "not tested", "—"
 			case m.Regressed:
-				v = "noise (did not reproduce)"
+				v = "**regressed**"
+			case m.Noisy:
+				v = "too noisy to gate on"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.1f%% | %s |\n", c.Name(), m.Name, trim(m.Baseline), trim(m.Current), m.DeltaPct, v)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.1f%% | %s | %s |\n", c.Name(), m.Name, trim(m.Baseline), trim(m.Current), m.DeltaPct, p, v)
+		}
+		if c.Baseline.Inconclusive != "" {
+			fmt.Fprintf(&b, "| %s | | | | | | %s |\n", c.Name(), c.Baseline.Inconclusive)
 		}
 	}
 	if !compared {
-		b.WriteString("| — | no cell of this run is in the baseline | | | | |\n")
+		b.WriteString("| — | no cell of this run is in the baseline | | | | | |\n")
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llm-platform/harness/internal/stack"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -43,36 +45,73 @@ func cell(payload string, vus int, rps, ttft95, e2e95 float64) Cell {
 		TPOT:       Dist{P50: 8.1, P90: 8.5, P95: 8.7, P99: 9, Mean: 8.2, Max: 9.5},
 		E2E:        Dist{P50: e2e95 * 0.9, P90: e2e95 * 0.98, P95: e2e95, P99: e2e95 * 1.05, Mean: e2e95 * 0.92, Max: e2e95 * 1.1},
 		GoodputRPS: rps, GPU: json.RawMessage("null"), Verdict: Pass, Reasons: []string{},
-	}
+	}.single()
 }
 
-// sample is a run with a knee, errors, an open-loop cell, a baseline
-// comparison (one confirmed regression, one noise) and an interrupted cell.
-func sample() *Results {
+// single makes c a one-repeat cell, as NewCell does.
+func (c Cell) single() Cell {
+	c.Repeats = []Run{c.run()}
+	c.summarize()
+	return c
+}
+
+// speeds are five run-to-run speed factors, a spread of about 2%.
+var speeds = []float64{0.98, 1.0, 1.01, 0.99, 1.02}
+
+// repeated measures c once per factor: throughput times the factor,
+// latencies over it; the runs are combined as the sweep combines them.
+func repeated(c Cell, factors ...float64) Cell {
+	var runs []Cell
+	for _, f := range factors {
+		r := c
+		r.RPS, r.OutputTokS, r.GoodputRPS = round3(c.RPS*f), round3(c.OutputTokS*f), round3(c.GoodputRPS*f)
+		scale := func(d Dist) Dist {
+			return Dist{P50: round3(d.P50 / f), P90: round3(d.P90 / f), P95: round3(d.P95 / f), P99: round3(d.P99 / f), Mean: round3(d.Mean / f), Max: round3(d.Max / f)}
+		}
+		r.TTFT, r.ITL, r.TPOT, r.E2E = scale(c.TTFT), scale(c.ITL), scale(c.TPOT), scale(c.E2E)
+		runs = append(runs, r.single())
+	}
+	return Combine(runs)
+}
+
+var testGate = Gate{Tolerance: DefaultTolerance, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV}
+
+// sampleRun is a run with a knee, errors, an open-loop cell, a baseline
+// comparison (one significant regression over 5 repeats a side, one
+// inconclusive against a one-repeat baseline) and an interrupted cell.
+func sampleRun() *Results {
 	r := &Results{
 		Schema: Schema, Start: t0, End: t0.Add(95 * time.Second),
 		Target: Target{URL: "http://192.168.49.2", Host: "llm.local"}, Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-		GitCommit: "0123456789abcdef", GPUReason: "NVML not available: libnvidia-ml.so.1 not found",
-		Settings: Settings{MaxErrorRate: 0.01, SLOTTFTms: 40, SLOE2Ems: 900, Baseline: "baselines/main.json", Tolerance: 0.10},
+		Stack: stack.Stack{ServerVersion: "0.11.0", Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", URL: "http://192.168.49.2", Host: "llm.local",
+			Route: "/v1/chat/completions", Kubernetes: "v1.32.9", Controllers: []string{"registry.k8s.io/ingress-nginx/controller:v1.15.1"}},
+		BaselineStackDiffers: []string{"server_version: 0.10.2 -> 0.11.0"},
+		GitCommit:            "0123456789abcdef", GPUReason: "NVML not available: libnvidia-ml.so.1 not found",
+		Settings: Settings{MaxErrorRate: 0.01, SLOTTFTms: 40, SLOE2Ems: 900, Baseline: "baselines/main.json", Tolerance: DefaultTolerance,
+			Repeats: 5, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV},
 		Payloads: map[string]Payload{"short": {MaxTokens: 64}, "long": {MaxTokens: 256}},
 	}
 	short := []Cell{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
 	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
 	short[1].GPU = json.RawMessage(`{"devices":[],"utilization_avg_pct":93.5,"memory_used_max_mib":10812,"power_avg_w":151.25,"energy_j":2410.5,"joules_per_output_token":2.354,"temperature_max_c":71,"throttled":true}`)
-	long := []Cell{cell("long", 1, 0.48, 26, 2073), cell("long", 4, 1.7, 27, 2316)}
-	base := long[1]
-	base.RPS, base.OutputTokS, base.E2E.P95 = 2.1, 134.4, 2000
-	cmp := Compare(base, long[1], 0.10)
-	cmp.Confirmed = true
+	long := []Cell{repeated(cell("long", 1, 0.48, 26, 2073), speeds...), repeated(cell("long", 4, 1.7, 27, 2316), speeds...)}
+	base := repeated(cell("long", 4, 2.1, 27, 2000), speeds...)
+	cmp := Compare(base, long[1], testGate)
 	long[1].Baseline = &cmp
-	long[1].Verdict, long[1].Reasons = Fail, cmp.Reasons(0.10)
-	noise := Compare(cell("long", 1, 0.6, 26, 2073), long[0], 0.10)
-	long[0].Baseline = &noise
+	long[1].Verdict, long[1].Reasons = Fail, cmp.Reasons(testGate)
+	inconclusive := Compare(cell("long", 1, 0.6, 26, 2073), long[0], testGate)
+	long[0].Baseline = &inconclusive
 	open := cell("short", 0, 3.9, 18.5, 530)
 	open.Mode, open.Rate, open.Concurrency = "open", 4, 1024
-	direct := cell("short", 1, 1.95, 17.5, 520).Headline()
-	short[0].Compared = &direct
+	lc := CheckLoad(LoadInput{Open: true, OfferedRPS: 4, Requests: 40, StartSpan: 9750 * time.Millisecond, LagP99: 2500 * time.Microsecond,
+		MaxInFlight: 1024, Wall: 10 * time.Second, CPU: 19 * time.Second, Cores: 2})
+	open.LoadCheck = &lc
+	open.Queue, open.ResponseTTFT, open.ResponseE2E = &Dist{P50: 0.2, P95: 1.1, P99: 2.5}, &Dist{P50: 15.1, P95: 20.4}, &Dist{P50: 480, P95: 534}
+	direct := cell("short", 1, 1.95, 17.5, 520)
+	h := direct.Headline()
+	short[0].Compared, short[0].Differences = &h, Differences(direct, short[0], DefaultAlpha)
+	long[0].Differences = Differences(repeated(cell("long", 1, 0.5, 25, 1900), speeds...), long[0], DefaultAlpha)
 	r.Settings.Compare = "reports/direct/results.json"
 	cut := cell("long", 16, 0.9, 30, 3300)
 	cut.Verdict, cut.Requests, cut.Successes = Interrupted, 9, 9
@@ -83,13 +122,13 @@ func sample() *Results {
 
 func TestMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := sample().WriteMarkdown(&b, nil); err != nil {
+	if err := sampleRun().WriteMarkdown(&b, nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.golden.md", b.Bytes())
 	for _, want := range []string{
 		"none sampled (NVML not available", "saturation knee at 4 VUs", "| 94 (throttled) | 10812 | 151 | 2.354 |", "client_abort", "499", "**regressed**",
-		"noise (did not reproduce)", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VUs | 14.00 | 14.40 | +0.40 |", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
+		"inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 5)", "| 1.70 [1.67–1.73] |", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VUs | 14.00 | 14.40 | +0.40 (not tested) |", "(**p = 0.016**)", "- **short, 4 req/s**: client-limited: the harness used 95% of its 2 cores", "| pass (client-limited) |", "**Warning: the baseline measured another stack** (server_version: 0.10.2 -> 0.11.0)", "controller `registry.k8s.io/ingress-nginx/controller:v1.15.1`", "| short, 4 req/s | 2.5 | 14.8 / 15.1 | 18.5 / 20.4 | 530.0 / 534.0 |", "+2.70 (not tested)", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)
@@ -121,7 +160,7 @@ func TestGPUTimelineChart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, FileGPUTimeline), []byte(timelineCSV), 0o644)
-	r := sample()
+	r := sampleRun()
 	r.GPUs = []GPU{{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", Driver: "570.86.15", CUDA: "12.8", MemoryTotalMB: 143771}}
 	if err := r.WriteAll(dir); err != nil {
 		t.Fatal(err)
@@ -134,7 +173,7 @@ func TestGPUTimelineChart(t *testing.T) {
 }
 
 func TestSimulatedRunSaysSo(t *testing.T) {
-	r := sample()
+	r := sampleRun()
 	r.Target = Target{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}
 	r.Settings = Settings{Tolerance: 0.1}
 	var b bytes.Buffer
@@ -153,7 +192,7 @@ func TestSimulatedRunSaysSo(t *testing.T) {
 
 func TestJUnitGoldenAndSchema(t *testing.T) {
 	var b bytes.Buffer
-	if err := sample().WriteJUnit(&b); err != nil {
+	if err := sampleRun().WriteJUnit(&b); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "junit.golden.xml", b.Bytes())
@@ -195,7 +234,7 @@ func TestSchemaValidationCanFail(t *testing.T) {
 }
 
 func TestChartsGolden(t *testing.T) {
-	charts := sample().Charts()
+	charts := sampleRun().Charts()
 	for _, name := range []string{ChartRPS, ChartLatency, ChartTTFT} {
 		svg, ok := charts[name]
 		if !ok {
@@ -213,7 +252,7 @@ func TestChartsGolden(t *testing.T) {
 
 func TestWriteAllAndLoad(t *testing.T) {
 	dir := t.TempDir()
-	r := sample()
+	r := sampleRun()
 	if err := r.WriteAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +271,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 1`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 2`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -248,11 +287,11 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema2.json": `{"schema": 2, "cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema3.json": `{"schema": 3, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := Load(p); err == nil {
-			t.Errorf("%s: want an error", name)
+		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2]")) {
+			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}
 	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil {
@@ -261,36 +300,87 @@ func TestLoadRejects(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	base := cell("short", 4, 10, 20, 600)
+	base := repeated(cell("short", 4, 10, 20, 600), speeds...)
 	for _, tc := range []struct {
 		name    string
 		edit    func(*Cell)
 		regress []string
 	}{
 		{"unchanged", func(*Cell) {}, nil},
-		{"within tolerance", func(c *Cell) { c.RPS, c.E2E.P95 = 9.2, 650 }, nil},
+		{"within tolerance", func(c *Cell) { c.RPS, c.E2E.P95 = 9.7, 620 }, nil},
 		{"rps down 20%", func(c *Cell) { c.RPS = 8 }, []string{"rps"}},
 		{"faster is fine", func(c *Cell) { c.RPS, c.TTFT.P95 = 15, 5 }, nil},
 		{"p95 e2e up 30%", func(c *Cell) { c.E2E.P95 = 780 }, []string{"e2e_p95_ms"}},
-		{"tiny latency under the floor", func(c *Cell) { c.TTFT.P95 = 21.9 }, nil},
-		{"latency over floor and tolerance", func(c *Cell) { c.TTFT.P95 = 25 }, []string{"ttft_p95_ms"}},
+		{"latency within tolerance", func(c *Cell) { c.TTFT.P95 = 20.8 }, nil},
+		{"latency beyond tolerance", func(c *Cell) { c.TTFT.P95 = 25 }, []string{"ttft_p95_ms"}},
 		{"tokens down", func(c *Cell) { c.OutputTokS = 500 }, []string{"output_tokens_per_s"}},
+		// The H200's slower decode step: ITL p50 3.8 -> 4.4 ms, +0.6 ms.
+		{"ITL p50 up 15%", func(c *Cell) { c.ITL.P50 = 9.2 }, []string{"itl_p50_ms"}},
 	} {
-		cur := base
-		tc.edit(&cur)
-		cmp := Compare(base, cur, 0.10)
+		one := cell("short", 4, 10, 20, 600)
+		tc.edit(&one)
+		cur := repeated(one, 1.01, 0.99, 1.0, 1.02, 0.98)
+		cmp := Compare(base, cur, testGate)
 		var got []string
 		for _, m := range cmp.Metrics {
 			if m.Regressed {
 				got = append(got, m.Name)
 			}
 		}
-		if strings.Join(got, ",") != strings.Join(tc.regress, ",") || cmp.Regressed != (len(tc.regress) > 0) {
-			t.Errorf("%s: regressed %v, want %v", tc.name, got, tc.regress)
+		if strings.Join(got, ",") != strings.Join(tc.regress, ",") || cmp.Regressed != (len(tc.regress) > 0) || cmp.Inconclusive != "" {
+			t.Errorf("%s: regressed %v, want %v (%+v)", tc.name, got, tc.regress, cmp)
 		}
-		if len(cmp.Reasons(0.1)) != len(tc.regress) {
-			t.Errorf("%s: reasons %v", tc.name, cmp.Reasons(0.1))
+		if len(cmp.Reasons(testGate)) != len(tc.regress) {
+			t.Errorf("%s: reasons %v", tc.name, cmp.Reasons(testGate))
 		}
+	}
+}
+
+// A large shift that the test cannot confirm is not a regression: with
+// one repeat a side no p-value can reach alpha, so the gate says so
+// instead of pretending; with the shift inside the noise (p >= alpha) the
+// median alone does not fail.
+func TestCompareNeedsSignificance(t *testing.T) {
+	one, slow := cell("short", 4, 10, 20, 600), cell("short", 4, 7, 20, 600)
+	cmp := Compare(one, slow, testGate)
+	if cmp.Regressed || cmp.Inconclusive != "inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 1)" {
+		t.Errorf("one repeat a side: %+v", cmp)
+	}
+	if w := cmp.Warning(); !strings.Contains(w, "inconclusive") {
+		t.Errorf("warning %q", w)
+	}
+	// Overlapping samples: the median is 6% lower but the ranks interleave.
+	base := repeated(cell("short", 4, 10, 20, 600), 0.90, 1.0, 1.1, 0.95, 1.05)
+	cur := repeated(cell("short", 4, 10, 20, 600), 0.85, 0.94, 1.08, 0.9, 1.0)
+	cmp = Compare(base, cur, Gate{Tolerance: DefaultTolerance, Alpha: DefaultAlpha})
+	if m := cmp.Metrics[0]; m.Name != "rps" || m.DeltaPct > -5 || m.P < DefaultAlpha || m.Regressed {
+		t.Errorf("overlapping: %+v", m)
+	}
+	// Noisy repeats (CV 8% > 5%) are reported, not gated.
+	cmp = Compare(base, repeated(cell("short", 4, 7, 20, 600), speeds...), Gate{Tolerance: DefaultTolerance, Alpha: DefaultAlpha, MaxCV: 0.05})
+	if m := cmp.Metrics[0]; !m.Noisy || m.Regressed || !strings.Contains(cmp.Warning(), "too noisy to gate on: rps") {
+		t.Errorf("noisy: %+v, warning %q", m, cmp.Warning())
+	}
+}
+
+// A schema-1 results.json (no repeats) still loads: each cell reads as one
+// repeat, and gating against it is inconclusive rather than an error.
+func TestSchema1Loads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "results-schema1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Find("short/closed/4")
+	if r.Schema != 1 || c == nil || len(c.Repeats) != 1 || c.Repeats[0].RPS != c.RPS || c.Stats["rps"].N != 1 || r.Settings.Repeats != 1 {
+		t.Fatalf("schema 1 cell %+v", c)
+	}
+	cmp := Compare(*c, repeated(*c, speeds...), testGate)
+	if cmp.Regressed || !strings.Contains(cmp.Inconclusive, "baseline 1, this run 5") {
+		t.Errorf("against a schema-1 baseline: %+v", cmp)
 	}
 }
 
@@ -321,10 +411,10 @@ func TestAtomicWriteFailure(t *testing.T) {
 // FuzzParse: any bytes given as a baseline parse or fail cleanly, and what
 // parses can be compared and rendered.
 func FuzzParse(f *testing.F) {
-	b, _ := sample().Marshal()
+	b, _ := sampleRun().Marshal()
 	f.Add(b)
 	f.Add([]byte(`{"schema": 1, "cells": [{"payload": "short", "mode": "closed", "concurrency": 4, "rps": 1}]}`))
-	f.Add([]byte(`{"schema": 2}`))
+	f.Add([]byte(`{"schema": 3}`))
 	f.Add([]byte(`{"schema": 1, "cells": [{"gpu": {"utilization_avg_pct": "x"}}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := Parse(in)
@@ -332,7 +422,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, c := range r.Cells {
-			_ = Compare(c, c, DefaultTolerance)
+			_ = Compare(c, c, testGate)
 			_ = c.gpuColumns()
 		}
 		var out bytes.Buffer

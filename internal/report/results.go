@@ -1,6 +1,6 @@
 // Package report turns a sweep's cells into the files a team reads and a CI
 // consumes: results.json (the machine contract, schema 1, documented in
-// docs/results-schema.md), report.md with SVG charts, and junit.xml. It also
+// docs/results-schema.md; schema 1 is still read), report.md with SVG charts, and junit.xml. It also
 // loads a stored results.json as a baseline and compares cells against it.
 //
 // It knows nothing of HTTP or Ginkgo: it takes plain values (stats.Cell,
@@ -16,18 +16,26 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/sample"
 	"github.com/llm-platform/harness/internal/scrape"
+	"github.com/llm-platform/harness/internal/stack"
 	"github.com/llm-platform/harness/internal/stats"
 )
 
-// Schema is the results.json schema version this package writes and reads.
-const Schema = 1
+// Schema is the results.json schema version this package writes. Parse
+// reads it and every earlier one (Schemas).
+const Schema = 2
+
+// Schemas are the versions Parse reads. Schema 1 had no repeats: each of
+// its cells reads as one repeat.
+var Schemas = []int{1, 2}
 
 // Verdicts of a cell.
 const (
@@ -43,6 +51,12 @@ type Results struct {
 	End    time.Time `json:"end"`
 	Target Target    `json:"target"`
 	Model  string    `json:"model"`
+	// Stack is what was measured: server version, model, address, route,
+	// and the cluster's Kubernetes version and controllers when known.
+	Stack stack.Stack `json:"stack"`
+	// BaselineStackDiffers names what differs from the baseline's stack
+	// ("server_version: 0.11.0 -> 0.11.1"); absent when nothing does.
+	BaselineStackDiffers []string `json:"baseline_stack_differs,omitempty"`
 	// GitCommit is the harness checkout's commit ("" when unknown).
 	GitCommit string `json:"git_commit"`
 	// GPUs is null when no GPU was sampled; GPUReason says why.
@@ -97,6 +111,16 @@ type Settings struct {
 	Tolerance    float64 `json:"tolerance"`
 	// Compare names a run shown side by side (PERF_COMPARE).
 	Compare string `json:"compare,omitempty"`
+	// Repeats is how many times each cell was measured (PERF_REPEATS).
+	Repeats int `json:"repeats"`
+	// Alpha is the gate's significance level (PERF_ALPHA).
+	Alpha float64 `json:"alpha"`
+	// MaxCV is the coefficient of variation beyond which a metric is too
+	// noisy to gate on (PERF_MAX_CV).
+	MaxCV float64 `json:"max_cv"`
+	// GateRequired fails a cell whose gate is inconclusive
+	// (PERF_GATE_REQUIRED).
+	GateRequired bool `json:"gate_required"`
 }
 
 // Dist is a latency distribution in milliseconds.
@@ -126,9 +150,26 @@ type Cell struct {
 	TPOT        Dist             `json:"tpot_ms"`
 	E2E         Dist             `json:"e2e_ms"`
 	GoodputRPS  float64          `json:"goodput_rps"`
+	// Open loop only (absent in closed loop): how late requests started
+	// against the schedule, and TTFT and E2E measured from the intended
+	// start (response time) beside ttft_ms and e2e_ms (service time, from
+	// the actual start).
+	Queue        *Dist `json:"queue_ms,omitempty"`
+	ResponseTTFT *Dist `json:"response_ttft_ms,omitempty"`
+	ResponseE2E  *Dist `json:"response_e2e_ms,omitempty"`
 	// RecoveryS is the longest the target took to recover from failures
 	// (stats.Cell.Recovery), 0 when none.
 	RecoveryS float64 `json:"recovery_s"`
+	// LoadCheck says whether the applied load matched the plan (of the
+	// first repeat where it did not, else of the median repeat); null for
+	// a cell read from schema 1.
+	LoadCheck *LoadCheck `json:"load_check"`
+	// Repeats holds every repeat's run-level figures, in the order they
+	// ran; the figures above are their medians (Combine).
+	Repeats []Run `json:"repeats"`
+	// Stats summarises each gated metric over the repeats: median, its
+	// confidence interval and level, and the coefficient of variation.
+	Stats map[string]sample.Summary `json:"stats"`
 	// GPU is the cell's GPU figures; null until GPU sampling fills it.
 	GPU json.RawMessage `json:"gpu"`
 	// Server is what the target's /metrics counted during the cell; null
@@ -140,8 +181,11 @@ type Cell struct {
 	// settings.compare (e.g. direct to the backend, when this run went
 	// through the ingress); null without one.
 	Compared *Figures `json:"compared,omitempty"`
-	Verdict  string   `json:"verdict"`
-	Reasons  []string `json:"reasons"`
+	// Differences test this run's repeats against the compared run's,
+	// figure by figure; absent without settings.compare.
+	Differences []Difference `json:"differences,omitempty"`
+	Verdict     string       `json:"verdict"`
+	Reasons     []string     `json:"reasons"`
 }
 
 // Key identifies a cell across runs.
@@ -195,6 +239,12 @@ func NewCell(payload string, p load.Plan, s stats.Cell, server *scrape.Delta) Ce
 	for k, v := range s.Errors {
 		c.Errors[string(k)] = v
 	}
+	if p.Mode() == load.Open {
+		q, t, e := dist(s.Queue), dist(s.ResponseTTFT), dist(s.ResponseE2E)
+		c.Queue, c.ResponseTTFT, c.ResponseE2E = &q, &t, &e
+	}
+	c.Repeats = []Run{c.run()}
+	c.summarize()
 	return c
 }
 
@@ -280,8 +330,17 @@ func Parse(b []byte) (*Results, error) {
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil {
 		return nil, err
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("schema %d, this harness reads schema %d", r.Schema, Schema)
+	if !slices.Contains(Schemas, r.Schema) {
+		return nil, fmt.Errorf("schema %d, this harness reads schemas %v", r.Schema, Schemas)
+	}
+	for i := range r.Cells {
+		if c := &r.Cells[i]; len(c.Repeats) == 0 {
+			c.Repeats = []Run{c.run()} // schema 1: the cell is its one repeat
+			c.summarize()
+		}
+	}
+	if r.Settings.Repeats == 0 {
+		r.Settings.Repeats = 1
 	}
 	return &r, nil
 }

@@ -37,7 +37,18 @@ type Config struct {
 	// Jitter, in [0, 1), scales each TTFT and ITL by a uniform factor in
 	// [1-Jitter, 1+Jitter]. Zero makes every latency exact.
 	Jitter float64
-	// Seed seeds jitter and rate-based faults, so runs are repeatable.
+	// RunCV is run-to-run noise: Server.NewRun (called by the sweep before
+	// every measured repeat) draws a speed factor 1 + RunCV*N(0,1) that
+	// scales every TTFT and ITL until the next NewRun, as a real GPU
+	// target differs from one run to the next (thermals, placement, other
+	// tenants). Zero: every run is alike. Repeats of one cell never share
+	// a draw, so the repeats sample the noise.
+	RunCV float64
+	// Slowdown scales every TTFT and ITL (1.15: a 15% slower target), to
+	// measure what the regression gate detects. Zero means 1.
+	Slowdown float64
+	// Seed seeds jitter, the run factors and rate-based faults, so runs
+	// are repeatable.
 	Seed uint64
 	// DefaultMaxTokens is the output length when a request names none.
 	DefaultMaxTokens int
@@ -48,6 +59,10 @@ type Config struct {
 	// whose client does not give up.
 	HangLimit time.Duration
 }
+
+// Version is what the simulator's GET /version answers (vLLM answers its
+// own version there).
+const Version = "llm-platform-harness-sim"
 
 // Defaults for Config fields left zero.
 const (
@@ -111,6 +126,9 @@ func (c Config) withDefaults() Config {
 	if c.HangLimit == 0 {
 		c.HangLimit = DefaultHangLimit
 	}
+	if c.Slowdown == 0 {
+		c.Slowdown = 1
+	}
 	return c
 }
 
@@ -129,6 +147,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sim: config: batch_slowdown: %v: must be >= 0", c.BatchSlowdown)
 	case c.Jitter < 0 || c.Jitter >= 1:
 		return fmt.Errorf("sim: config: jitter: %v: must be in [0, 1)", c.Jitter)
+	case c.RunCV < 0 || c.RunCV >= 0.5:
+		return fmt.Errorf("sim: config: run_cv: %v: must be in [0, 0.5)", c.RunCV)
+	case c.Slowdown < 0:
+		return fmt.Errorf("sim: config: slowdown: %v: must be >= 0 (0 means 1)", c.Slowdown)
 	case c.DefaultMaxTokens < 0:
 		return fmt.Errorf("sim: config: default_max_tokens: %d: must be >= 0", c.DefaultMaxTokens)
 	}

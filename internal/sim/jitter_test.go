@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,5 +40,59 @@ func TestJitterSeededAndBounded(t *testing.T) {
 	defer s.Close()
 	if got := s.scale(10 * time.Millisecond); got != 10*time.Millisecond {
 		t.Errorf("jitter off changed %v", got)
+	}
+}
+
+// TestRunNoise: each NewRun draws its own speed (seeded, so a sweep is
+// repeatable), the draws have the configured CV, every latency follows the
+// run's speed, Slowdown scales it, and without RunCV nothing changes.
+func TestRunNoise(t *testing.T) {
+	draws := func(seed uint64, slowdown float64) []float64 {
+		s, err := New(Config{RunCV: 0.05, Slowdown: slowdown, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		out := make([]float64, 2000)
+		for i := range out {
+			out[i] = s.NewRun()
+			if got, want := s.scale(10*time.Millisecond), time.Duration(float64(10*time.Millisecond)*out[i]); got != want {
+				t.Fatalf("run %d: latency %v, want %v at speed %v", i, got, want, out[i])
+			}
+		}
+		return out
+	}
+	a, b, c := draws(7, 0), draws(7, 0), draws(8, 0)
+	if a[0] == a[1] {
+		t.Error("two runs shared a speed draw")
+	}
+	var mean, ss float64
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("same seed, run %d: %v vs %v", i, a[i], b[i])
+		}
+		mean += a[i]
+	}
+	if a[0] == c[0] && a[1] == c[1] {
+		t.Error("different seeds drew the same speeds")
+	}
+	mean /= float64(len(a))
+	for _, x := range a {
+		ss += (x - mean) * (x - mean)
+	}
+	if cv := math.Sqrt(ss/float64(len(a)-1)) / mean; mean < 0.99 || mean > 1.01 || cv < 0.045 || cv > 0.055 {
+		t.Errorf("speeds: mean %.4f, CV %.4f; want 1 and 0.05", mean, cv)
+	}
+	slow := draws(7, 1.15)
+	if got := slow[0] / a[0]; math.Abs(got-1.15) > 1e-9 {
+		t.Errorf("slowdown 1.15: speed ratio %v", got)
+	}
+	s, _ := New(Config{Slowdown: 1.15})
+	defer s.Close()
+	if s.NewRun() != 1.15 || s.scale(10*time.Millisecond) != 11500*time.Microsecond {
+		t.Error("without RunCV the speed must stay the slowdown")
+	}
+	if err := (Config{RunCV: 0.6}).Validate(); err == nil || !strings.Contains(err.Error(), "run_cv") {
+		t.Errorf("RunCV 0.6: %v", err)
 	}
 }

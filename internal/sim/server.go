@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -35,8 +36,12 @@ type Server struct {
 	// of slack to every token (see package clock).
 	clk *clock.Clock
 
-	mu  sync.Mutex // guards rng
-	rng *rand.Rand
+	mu     sync.Mutex // guards rng and runRng
+	rng    *rand.Rand
+	runRng *rand.Rand
+	// speed is the current run's factor on every latency (float64 bits):
+	// Slowdown times the factor NewRun drew.
+	speed atomic.Uint64
 }
 
 // New validates cfg and returns a Server.
@@ -52,10 +57,16 @@ func New(cfg Config) (*Server, error) {
 		slots:   make(chan struct{}, cfg.MaxNumSeqs),
 		created: time.Now().Unix(),
 		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		runRng:  rand.New(rand.NewPCG(cfg.Seed^0x5851f42d4c957f2d, cfg.Seed)),
 		clk:     clock.New(),
 	}
+	s.speed.Store(math.Float64bits(cfg.Slowdown))
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	s.mux.HandleFunc("GET /v1/models", s.models)
+	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"version":%q}`, Version)
+	})
 	s.mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.generate(w, r, true) })
 	s.mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { s.generate(w, r, false) })
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
@@ -138,14 +149,34 @@ func (s *Server) pickFault(r *http.Request) (Fault, error) {
 	return "", nil
 }
 
-// scale applies jitter to d.
-func (s *Server) scale(d time.Duration) time.Duration {
-	if s.cfg.Jitter == 0 || d == 0 {
-		return d
+// NewRun starts a new run: it draws the run's speed factor (Config.RunCV)
+// and returns it, Slowdown included. Without RunCV it changes nothing.
+func (s *Server) NewRun() float64 {
+	if s.cfg.RunCV == 0 {
+		return s.Speed()
 	}
 	s.mu.Lock()
-	f := 1 + s.cfg.Jitter*(2*s.rng.Float64()-1)
+	f := 1 + s.cfg.RunCV*s.runRng.NormFloat64()
 	s.mu.Unlock()
+	f = min(max(f, 0.5), 2) * s.cfg.Slowdown // a 10-sigma draw must not stop time
+	s.speed.Store(math.Float64bits(f))
+	return f
+}
+
+// Speed is the current run's factor on every latency.
+func (s *Server) Speed() float64 { return math.Float64frombits(s.speed.Load()) }
+
+// scale applies the run's speed and the per-token jitter to d.
+func (s *Server) scale(d time.Duration) time.Duration {
+	if d == 0 {
+		return d
+	}
+	f := s.Speed()
+	if s.cfg.Jitter != 0 {
+		s.mu.Lock()
+		f *= 1 + s.cfg.Jitter*(2*s.rng.Float64()-1)
+		s.mu.Unlock()
+	}
 	return time.Duration(float64(d) * f)
 }
 

@@ -95,10 +95,12 @@ type shard struct {
 	mu                     sync.Mutex
 	ttft, itl, tpot, e2e   *hdrhistogram.Histogram
 	queue                  *hdrhistogram.Histogram
+	respTTFT, respE2E      *hdrhistogram.Histogram // open loop: from the intended start
 	requests, successes    int64
 	good, tokens, mismatch int64
 	errors                 map[record.Class]int64
 	first, last            time.Time
+	lastStart              time.Time
 }
 
 func newHist() *hdrhistogram.Histogram {
@@ -112,6 +114,7 @@ func New(slo SLO) *Aggregator {
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.ttft, s.itl, s.tpot, s.e2e, s.queue = newHist(), newHist(), newHist(), newHist(), newHist()
+		s.respTTFT, s.respE2E = newHist(), newHist()
 		s.errors = map[record.Class]int64{}
 	}
 	return a
@@ -135,6 +138,9 @@ func (a *Aggregator) Add(worker int, r *record.Record) {
 	if r.End.After(s.last) {
 		s.last = r.End
 	}
+	if r.Start.After(s.lastStart) {
+		s.lastStart = r.Start
+	}
 	if !r.IntendedStart.IsZero() {
 		_ = s.queue.RecordValue(micros(r.Queue()))
 	}
@@ -152,6 +158,10 @@ func (a *Aggregator) Add(worker int, r *record.Record) {
 	}
 	_ = s.ttft.RecordValue(micros(r.TTFT()))
 	_ = s.e2e.RecordValue(micros(r.E2E()))
+	if !r.IntendedStart.IsZero() {
+		_ = s.respTTFT.RecordValue(micros(r.ResponseTTFT()))
+		_ = s.respE2E.RecordValue(micros(r.ResponseE2E()))
+	}
 	if tpot, ok := r.TPOT(); ok {
 		_ = s.tpot.RecordValue(micros(tpot))
 	}
@@ -195,6 +205,9 @@ type Cell struct {
 	Errors    map[record.Class]int64 `json:"errors"`
 	// Duration runs from the first request's start to the last one's end.
 	Duration time.Duration `json:"duration"`
+	// StartSpan runs from the first request's start to the last one's
+	// start: (Requests-1)/StartSpan is the rate requests were started at.
+	StartSpan time.Duration `json:"start_span"`
 	// RPS is successes per second of Duration.
 	RPS float64 `json:"rps"`
 	// OutputTokens sums the successful requests' output tokens.
@@ -212,6 +225,11 @@ type Cell struct {
 	E2E        Dist    `json:"e2e"`
 	// Queue is the open-loop lateness against the schedule (empty in closed loop).
 	Queue Dist `json:"queue"`
+	// ResponseTTFT and ResponseE2E are TTFT and E2E of the successful
+	// requests measured from their intended start (open loop; empty in
+	// closed loop): response time, beside the service time above.
+	ResponseTTFT Dist `json:"response_ttft"`
+	ResponseE2E  Dist `json:"response_e2e"`
 	// Recovery is the longest the target took to recover from failures:
 	// from the first failed request after a success to the end of the
 	// next success (0 when nothing failed, or nothing succeeded after).
@@ -230,8 +248,9 @@ func (c Cell) ErrorRate() float64 {
 // records are still arriving (a live view) and at the end.
 func (a *Aggregator) Result() Cell {
 	ttft, itl, tpot, e2e, queue := newHist(), newHist(), newHist(), newHist(), newHist()
+	respTTFT, respE2E := newHist(), newHist()
 	c := Cell{Errors: map[record.Class]int64{}}
-	var first, last time.Time
+	var first, last, lastStart time.Time
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.mu.Lock()
@@ -240,6 +259,8 @@ func (a *Aggregator) Result() Cell {
 		tpot.Merge(s.tpot)
 		e2e.Merge(s.e2e)
 		queue.Merge(s.queue)
+		respTTFT.Merge(s.respTTFT)
+		respE2E.Merge(s.respE2E)
 		c.Requests += s.requests
 		c.Successes += s.successes
 		c.Good += s.good
@@ -254,14 +275,19 @@ func (a *Aggregator) Result() Cell {
 		if s.last.After(last) {
 			last = s.last
 		}
+		if s.lastStart.After(lastStart) {
+			lastStart = s.lastStart
+		}
 		s.mu.Unlock()
 	}
 	c.TTFT, c.ITL, c.TPOT, c.E2E, c.Queue = dist(ttft), dist(itl), dist(tpot), dist(e2e), dist(queue)
+	c.ResponseTTFT, c.ResponseE2E = dist(respTTFT), dist(respE2E)
 	a.out.mu.Lock()
 	c.Recovery = a.out.max
 	a.out.mu.Unlock()
 	if !first.IsZero() {
 		c.Duration = last.Sub(first)
+		c.StartSpan = lastStart.Sub(first)
 	}
 	if secs := c.Duration.Seconds(); secs > 0 {
 		c.RPS = float64(c.Successes) / secs

@@ -160,3 +160,24 @@ func TestRecovery(t *testing.T) {
 		t.Error("recovery without failures")
 	}
 }
+
+// TestResponseTime: in open loop TTFT and E2E are also kept from the
+// intended start (the client's lateness included); closed loop has none.
+func TestResponseTime(t *testing.T) {
+	a := New(SLO{})
+	for i := range 10 {
+		r := ok(time.Duration(i)*time.Second, 20*time.Millisecond, 10*time.Millisecond, 3)
+		r.IntendedStart = r.Start.Add(-time.Duration(i) * time.Millisecond) // 0..9 ms late
+		a.Add(i, r)
+	}
+	c := a.Result()
+	if !hdr(c.TTFT.P50, 20*time.Millisecond) || !hdr(c.ResponseTTFT.P50, 24*time.Millisecond) || !hdr(c.ResponseTTFT.Max, 29*time.Millisecond) ||
+		!hdr(c.ResponseE2E.Max, 49*time.Millisecond) || c.ResponseE2E.Count != 10 || !hdr(c.Queue.Max, 9*time.Millisecond) {
+		t.Errorf("service TTFT %v; response TTFT p50 %v max %v; response E2E max %v; queue max %v", c.TTFT.P50, c.ResponseTTFT.P50, c.ResponseTTFT.Max, c.ResponseE2E.Max, c.Queue.Max)
+	}
+	closed := New(SLO{})
+	closed.Add(0, ok(0, 20*time.Millisecond, 10*time.Millisecond, 3))
+	if c := closed.Result(); c.ResponseTTFT.Count != 0 || c.ResponseE2E.Count != 0 {
+		t.Errorf("closed loop kept response times: %+v", c.ResponseTTFT)
+	}
+}

@@ -39,6 +39,7 @@ const (
 type Config struct {
 	Target, Host, Model, APIKey string
 	SimPreset                   string
+	SimRunCV, SimSlowdown       float64
 	PayloadsFile                string
 	Payloads                    []string
 	Concurrency                 []int
@@ -55,6 +56,10 @@ type Config struct {
 	SLOTTFT, SLOE2E             time.Duration
 	MaxErrorRate                float64
 	Tolerance                   float64
+	Repeats                     int
+	Alpha, MaxCV                float64
+	GateRequired                bool
+	StrictLoad                  bool
 	Progress                    bool
 	GPU                         string
 	GPUInterval                 time.Duration
@@ -170,6 +175,24 @@ var Settings = []Setting{
 		func(c *Config, v string) error { c.APIKey = v; return nil }},
 	{"PERF_SIM_PRESET", "perf.sim-preset", "rtx3060-tinyllama", "embedded simulator preset when PERF_TARGET is empty: rtx3060-tinyllama or fast",
 		func(c *Config, v string) error { c.SimPreset = v; return nil }},
+	{"PERF_SIM_RUN_CV", "perf.sim-run-cv", "0", "embedded simulator: run-to-run noise, the coefficient of variation of a speed factor drawn for every measured repeat (0.05 is 5%)",
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f >= 0.5 {
+				return fmt.Errorf("%q: want a fraction in [0, 0.5)", v)
+			}
+			c.SimRunCV = f
+			return nil
+		}},
+	{"PERF_SIM_SLOWDOWN", "perf.sim-slowdown", "1", "embedded simulator: scale every latency by this factor (1.15 is a 15% slower target)",
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return fmt.Errorf("%q: want a factor > 0", v)
+			}
+			c.SimSlowdown = f
+			return nil
+		}},
 	{"PERF_PAYLOADS_FILE", "perf.payloads-file", "", "payloads YAML; empty uses fixtures/payloads.yaml",
 		func(c *Config, v string) error { c.PayloadsFile = v; return nil }},
 	{"PERF_PAYLOADS", "perf.payloads", "short,long", "payload names, comma-separated",
@@ -206,8 +229,32 @@ var Settings = []Setting{
 		func(c *Config, v string) error { c.Baseline = v; return nil }},
 	{"PERF_COMPARE", "perf.compare", "", "results.json of a run to show side by side, e.g. the same cells direct to the backend (the ingress overhead)",
 		func(c *Config, v string) error { c.Compare = v; return nil }},
-	{"PERF_TOLERANCE", "perf.tolerance", "0.10", "baseline gate: the relative change beyond which a metric regresses",
+	{"PERF_REPEATS", "perf.repeats", "1", "measure each cell this many times, interleaved across the sweep; the gate needs 4 or more on both sides",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q: want a whole number >= 1", v)
+			}
+			c.Repeats = n
+			return nil
+		}},
+	{"PERF_TOLERANCE", "perf.tolerance", "0.07", "baseline gate: the smallest relative change of a median worth failing for",
 		fraction(func(c *Config) *float64 { return &c.Tolerance })},
+	{"PERF_ALPHA", "perf.alpha", "0.05", "baseline gate: significance level of the one-sided Mann-Whitney test over the repeats",
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f >= 1 {
+				return fmt.Errorf("%q: want a level between 0 and 1, e.g. 0.05", v)
+			}
+			c.Alpha = f
+			return nil
+		}},
+	{"PERF_MAX_CV", "perf.max-cv", "0.10", "a metric whose repeats vary more than this (coefficient of variation) is too noisy to gate on; 0 gates every metric",
+		fraction(func(c *Config) *float64 { return &c.MaxCV })},
+	{"PERF_STRICT_LOAD", "perf.strict-load", "0", "1 fails a cell whose load did not match its plan (client- or server-limited, see the load self-check); 0 warns",
+		boolean(func(c *Config) *bool { return &c.StrictLoad })},
+	{"PERF_GATE_REQUIRED", "perf.gate-required", "0", "1 fails a cell whose gate is inconclusive (too few repeats on either side), for CI that must gate",
+		boolean(func(c *Config) *bool { return &c.GateRequired })},
 	{"PERF_SLO_TTFT_MS", "perf.slo-ttft-ms", "", "SLO on p95 TTFT in ms; also the per-request goodput threshold",
 		millis(func(c *Config) *time.Duration { return &c.SLOTTFT })},
 	{"PERF_SLO_E2E_MS", "perf.slo-e2e-ms", "", "SLO on p95 E2E latency in ms; also the per-request goodput threshold",
@@ -254,6 +301,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		SimPreset: "rtx3060-tinyllama", Payloads: []string{"short", "long"}, Concurrency: []int{1, 2, 4, 8, 16},
 		Requests: 100, Warmup: -1, Timeout: openai.DefaultTimeout, ReadyTimeout: DefaultReadyTimeout,
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
+		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
 		GPUInterval: gpu.DefaultInterval,
 	}
 	for _, s := range Settings {
@@ -342,19 +390,33 @@ func (c *Config) validate() error {
 // PayloadSet is the loaded payloads.
 func (c Config) PayloadSet() payload.Set { return c.payloads }
 
-// Cell is one cell of the sweep: a payload on a plan.
+// Cell is one cell of the sweep: a payload on a plan, and which of its
+// repeats this is (1-based, of Of; zero values mean a single measurement).
 type Cell struct {
-	Payload string
-	Plan    load.Plan
+	Payload    string
+	Plan       load.Plan
+	Repeat, Of int
 }
 
-// Name is the cell's name in reports and spec names.
+// Name is the cell's name in reports.
 func (c Cell) Name() string {
 	if c.Plan.Mode() == load.Open {
 		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Plan.Rate)
 	}
 	return fmt.Sprintf("%s, %d VUs", c.Payload, c.Plan.VUs)
 }
+
+// SpecName is the Ginkgo entry's name: the cell's, with the repeat when
+// there are several ("short, 4 VUs, repeat 2 of 5").
+func (c Cell) SpecName() string {
+	if c.Of > 1 {
+		return fmt.Sprintf("%s, repeat %d of %d", c.Name(), c.Repeat, c.Of)
+	}
+	return c.Name()
+}
+
+// Last reports whether this is the cell's last repeat.
+func (c Cell) Last() bool { return c.Repeat >= c.Of }
 
 // Labels are the cell's Ginkgo labels, as key:value.
 func (c Cell) Labels() []string {
@@ -365,18 +427,39 @@ func (c Cell) Labels() []string {
 	return append(l, fmt.Sprintf("vus:%d", c.Plan.VUs))
 }
 
+// Trials is the sweep in the order it runs: every cell once, then every
+// cell again, PERF_REPEATS times (round-robin, as benchstat advises), so
+// slow drift (thermals, other tenants) lands on every cell alike instead of
+// on whichever cell ran last.
+func (c Config) Trials() []Cell {
+	cells := c.Cells()
+	out := make([]Cell, 0, len(cells)*c.Repeats)
+	for r := 1; r <= c.Repeats; r++ {
+		for _, cell := range cells {
+			cell.Repeat, cell.Of = r, c.Repeats
+			out = append(out, cell)
+		}
+	}
+	return out
+}
+
+// Gate is the baseline gate's settings.
+func (c Config) Gate() report.Gate {
+	return report.Gate{Tolerance: c.Tolerance, Alpha: c.Alpha, MaxCV: c.MaxCV}
+}
+
 // Cells expands the configuration: for each payload, the closed-loop cells
-// by concurrency, then the open-loop cells by rate.
+// by concurrency, then the open-loop cells by rate (one measurement each).
 func (c Config) Cells() []Cell {
 	var out []Cell
 	for _, p := range c.Payloads {
 		for _, v := range c.Concurrency {
-			out = append(out, Cell{p, load.Plan{VUs: v, Iterations: v * c.IterationsPerVU, Duration: c.Duration,
-				Warmup: v * c.Warmup, RampUp: c.RampUp}})
+			out = append(out, Cell{Payload: p, Plan: load.Plan{VUs: v, Iterations: v * c.IterationsPerVU, Duration: c.Duration,
+				Warmup: v * c.Warmup, RampUp: c.RampUp}, Repeat: 1, Of: 1})
 		}
 		for _, r := range c.Rates {
-			out = append(out, Cell{p, load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration,
-				Warmup: int(math.Ceil(r)) * c.Warmup}})
+			out = append(out, Cell{Payload: p, Plan: load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration,
+				Warmup: int(math.Ceil(r)) * c.Warmup}, Repeat: 1, Of: 1})
 		}
 	}
 	return out

@@ -28,7 +28,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Target != "" || c.SimPreset != "rtx3060-tinyllama" || strings.Join(c.Payloads, ",") != "short,long" ||
 		len(c.Concurrency) != 5 || c.IterationsPerVU != DefaultSimIterationsPerVU || c.Warmup != 0 ||
-		c.ReportDir != "reports" || c.Tolerance != 0.10 || c.MaxErrorRate != 0 || c.Timeout != 2*time.Minute || !c.Progress {
+		c.ReportDir != "reports" || c.Tolerance != 0.07 || c.Repeats != 1 || c.Alpha != 0.05 || c.MaxCV != 0.10 || c.GateRequired || c.MaxErrorRate != 0 || c.Timeout != 2*time.Minute || !c.Progress {
 		t.Errorf("defaults against the embedded simulator: %+v", c)
 	}
 	c, err = resolve(t, map[string]string{"PERF_TARGET": "http://127.0.0.1:8000"})

@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/llm-platform/harness/internal/cell"
@@ -23,6 +27,7 @@ import (
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/stack"
 	"github.com/llm-platform/harness/internal/stats"
 )
 
@@ -45,15 +50,18 @@ type Runner struct {
 	sampler  *gpu.Sampler // nil without a GPU
 	gpuFile  *os.File
 
-	mu      sync.Mutex // guards results
+	mu      sync.Mutex // guards results and pending
 	results report.Results
+	// pending holds the finished repeats of cells whose last repeat has
+	// not run yet, by cell name.
+	pending map[string][]report.Cell
 }
 
 // Start resolves the target (starting the embedded simulator when none is
 // configured), waits for it to serve /v1/models, picks the model, and loads
 // the baseline. progress, when not nil, gets a live line per running cell.
 func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error) {
-	r := &Runner{cfg: cfg, hc: &http.Client{Timeout: scrapeTimeout}, progress: progress}
+	r := &Runner{cfg: cfg, hc: &http.Client{Timeout: scrapeTimeout}, progress: progress, pending: map[string][]report.Cell{}}
 	if !cfg.Progress {
 		r.progress = nil
 	}
@@ -64,6 +72,7 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		if err != nil {
 			return nil, err
 		}
+		preset.RunCV, preset.Slowdown = cfg.SimRunCV, cfg.SimSlowdown
 		if r.sim, err = sim.Start(preset, ""); err != nil {
 			return nil, err
 		}
@@ -107,13 +116,18 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		Target: report.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
 		Model:  r.model, GitCommit: gitCommit(ctx), GPUs: gpus, GPUReason: gpuReason,
 		Settings: report.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
-			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance, Compare: cfg.Compare},
+			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance, Compare: cfg.Compare,
+			Repeats: cfg.Repeats, Alpha: cfg.Alpha, MaxCV: cfg.MaxCV, GateRequired: cfg.GateRequired},
 		Payloads: map[string]report.Payload{},
 		Cells:    []report.Cell{},
 	}
 	for _, name := range cfg.Payloads {
 		p, _ := cfg.payloads.Get(name)
 		r.results.Payloads[name] = report.Payload{MaxTokens: p.MaxTokens}
+	}
+	r.results.Stack = r.probeStack(ctx)
+	if r.baseline != nil {
+		r.results.BaselineStackDiffers = stack.Diff(r.baseline.Stack, r.results.Stack)
 	}
 	return r, r.write()
 }
@@ -155,6 +169,45 @@ func gitCommit(ctx context.Context) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// probeStack records what is measured. The cluster is asked only for a
+// real target: the embedded simulator runs in this process, whatever
+// cluster a kubeconfig may point at.
+func (r *Runner) probeStack(ctx context.Context) stack.Stack {
+	s := stack.Stack{Model: r.model, URL: r.endpoint.BaseURL, Host: r.endpoint.Host, Route: openai.ChatPath(r.endpoint.BaseURL)}
+	sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+	defer cancel()
+	if v, err := openai.ServerVersion(sctx, r.hc, r.endpoint); err == nil {
+		s.ServerVersion = v
+	} else {
+		s.Notes = append(s.Notes, "server version unknown: "+err.Error())
+	}
+	if r.sim != nil {
+		return s
+	}
+	v, controllers, err := stack.Kubernetes(ctx)
+	s.Kubernetes, s.Controllers = v, controllers
+	if err != nil {
+		s.Notes = append(s.Notes, "cluster unknown: "+err.Error())
+	}
+	return s
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcPauseNs is the garbage collector's stop-the-world pause total so far.
+func gcPauseNs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.PauseTotalNs
 }
 
 // Model is the model requests are sent for.
@@ -212,6 +265,9 @@ func (r *Runner) Close() {
 func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell, load.Summary, error) {
 	var before scrape.Snapshot
 	beforeErr := errors.New("not scraped")
+	var began time.Time
+	var cpu0 time.Duration
+	var gc0 uint64
 	prog := newProgress(r.progress, name, c.Plan)
 	opened := false
 	spec := cell.Spec{
@@ -229,12 +285,15 @@ func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell,
 				r.sampler.BeginCell(name)
 			}
 			opened = true
+			began, cpu0, gc0 = time.Now(), processCPU(), gcPauseNs()
 			prog.start()
 		},
 	}
 	res, err := cell.Run(ctx, spec, r.cfg.payloads)
+	var wall, cpu, gcPause time.Duration
 	if opened {
 		prog.stop()
+		wall, cpu, gcPause = time.Since(began), processCPU()-cpu0, time.Duration(gcPauseNs()-gc0)
 	}
 	var gs *gpu.CellStats
 	if r.sampler != nil && opened {
@@ -254,6 +313,10 @@ func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell,
 		cancel()
 	}
 	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
+	lc := report.CheckLoad(report.LoadInput{Open: c.Plan.Mode() == load.Open, OfferedRPS: c.Plan.Rate, Requests: res.Stats.Requests,
+		StartSpan: res.Stats.StartSpan, LagP99: res.Stats.Queue.P99, CapReached: res.Summary.CapReached, MaxInFlight: c.Plan.Concurrency(),
+		Wall: wall, CPU: cpu, Cores: runtime.GOMAXPROCS(0), GCPause: gcPause, Simulator: r.sim != nil})
+	rc.LoadCheck = &lc
 	if gs != nil {
 		if tokens := res.Stats.OutputTokens; tokens > 0 {
 			gs.JoulesPerToken = math.Round(gs.EnergyJ/float64(tokens)*1e4) / 1e4
@@ -267,48 +330,60 @@ func (r *Runner) measure(ctx context.Context, c Cell, name string) (report.Cell,
 	return rc, res.Summary, nil
 }
 
-// RunCell runs one cell, judges it, records it in the results and rewrites
-// the report files. The returned cell's Verdict and Reasons say whether it
-// passed; an error is returned only when the cell could not run at all.
-func (r *Runner) RunCell(ctx context.Context, c Cell) (report.Cell, error) {
-	rc, sum, err := r.measure(ctx, c, c.Name())
+// RunCell runs one repeat of a cell. Until the cell's last repeat it only
+// keeps the measurement (final false, no verdict); the last repeat combines
+// them (report.Combine), judges the cell, gates it against the baseline,
+// records it and rewrites the report files. An error is returned only when
+// the repeat could not run at all.
+func (r *Runner) RunCell(ctx context.Context, c Cell) (rc report.Cell, final bool, err error) {
+	name := c.Name()
+	if r.sim != nil {
+		r.sim.Server.NewRun() // the simulator's run-to-run noise, when configured
+	}
+	one, sum, err := r.measure(ctx, c, c.SpecName())
 	if err != nil {
-		return report.Cell{}, err
+		return report.Cell{}, false, err
 	}
+	r.mu.Lock()
+	runs := append(r.pending[name], one)
+	r.pending[name] = runs
+	r.mu.Unlock()
 	if sum.Stopped {
+		rc = report.Combine(runs)
 		rc.Verdict = report.Interrupted
-		rc.Reasons = append(rc.Reasons, fmt.Sprintf("interrupted: %d requests finished, %d were cut off", sum.Recorded, sum.Interrupted))
-		r.record(rc, true)
-		return rc, r.write()
+		rc.Reasons = append(rc.Reasons, fmt.Sprintf("interrupted in repeat %d of %d: %d requests of it finished, %d were cut off", c.Repeat, c.Of, sum.Recorded, sum.Interrupted))
+		r.record(name, rc, true)
+		return rc, true, r.write()
 	}
+	if !c.Last() {
+		return one, false, nil
+	}
+	rc = report.Combine(runs)
 	r.judge(&rc)
 	if base := r.baselineCell(rc); base != nil {
-		cmp := report.Compare(*base, rc, r.cfg.Tolerance)
-		if cmp.Regressed && ctx.Err() == nil {
-			// Confirm on an immediate re-run: a regression that does not
-			// reproduce is noise, reported but not failed.
-			again, sum2, err := r.measure(ctx, c, c.Name()+" (re-run to confirm a regression)")
-			if err == nil && !sum2.Stopped {
-				cmp.Confirmed = report.Compare(*base, again, r.cfg.Tolerance).Regressed
-			}
-		}
+		cmp := report.Compare(*base, rc, r.cfg.Gate())
 		rc.Baseline = &cmp
-		if cmp.Confirmed {
-			rc.Reasons = append(rc.Reasons, cmp.Reasons(r.cfg.Tolerance)...)
+		rc.Reasons = append(rc.Reasons, cmp.Reasons(r.cfg.Gate())...)
+		if cmp.Inconclusive != "" && r.cfg.GateRequired {
+			rc.Reasons = append(rc.Reasons, "PERF_GATE_REQUIRED: "+cmp.Inconclusive)
 		}
 	}
 	if r.compare != nil {
 		if o := r.compare.Find(rc.Key()); o != nil {
 			h := o.Headline()
 			rc.Compared = &h
+			rc.Differences = report.Differences(*o, rc, r.cfg.Alpha)
 		}
+	}
+	if lc := rc.LoadCheck; lc != nil && lc.Verdict != report.LoadOK && r.cfg.StrictLoad {
+		rc.Reasons = append(rc.Reasons, "PERF_STRICT_LOAD: "+lc.Reason)
 	}
 	rc.Verdict = report.Pass
 	if len(rc.Reasons) > 0 {
 		rc.Verdict = report.Fail
 	}
-	r.record(rc, false)
-	return rc, r.write()
+	r.record(name, rc, false)
+	return rc, true, r.write()
 }
 
 // judge adds the reasons the cell fails on its own: errors and SLOs.
@@ -338,18 +413,28 @@ func (r *Runner) baselineCell(c report.Cell) *report.Cell {
 	return r.baseline.Find(c.Key())
 }
 
-func (r *Runner) record(c report.Cell, interrupted bool) {
+func (r *Runner) record(name string, c report.Cell, interrupted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(r.pending, name)
 	r.results.Cells = append(r.results.Cells, c)
 	r.results.Interrupted = r.results.Interrupted || interrupted
 	r.results.End = time.Now()
 }
 
 // MarkInterrupted records that the sweep stopped before its last cell
-// (called when the suite ends early) and rewrites the reports.
+// (called when the suite ends early) and rewrites the reports. Cells whose
+// repeats did not all run are kept with the repeats they have, marked
+// interrupted.
 func (r *Runner) MarkInterrupted() error {
 	r.mu.Lock()
+	for _, name := range slices.Sorted(maps.Keys(r.pending)) {
+		c := report.Combine(r.pending[name])
+		c.Verdict = report.Interrupted
+		c.Reasons = append(c.Reasons, fmt.Sprintf("interrupted: %d of %d repeats ran", len(r.pending[name]), r.cfg.Repeats))
+		r.results.Cells = append(r.results.Cells, c)
+	}
+	clear(r.pending)
 	r.results.Interrupted = true
 	r.results.End = time.Now()
 	r.mu.Unlock()

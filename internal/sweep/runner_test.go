@@ -6,6 +6,7 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,9 +48,9 @@ func TestRunnerAgainstSimulator(t *testing.T) {
 	if r.Model() != sim.DefaultModel || r.Target() != url {
 		t.Errorf("model %q target %q", r.Model(), r.Target())
 	}
-	c, err := r.RunCell(context.Background(), cfg.Cells()[0])
-	if err != nil {
-		t.Fatal(err)
+	c, final, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	if err != nil || !final {
+		t.Fatal(final, err)
 	}
 	reasons := strings.Join(c.Reasons, "\n")
 	if c.Verdict != report.Fail || !strings.Contains(reasons, "error rate") || !strings.Contains(reasons, "http_5xx") || !strings.Contains(reasons, "p95 TTFT") {
@@ -62,6 +63,23 @@ func TestRunnerAgainstSimulator(t *testing.T) {
 	res, err := report.Load(filepath.Join(cfg.ReportDir, report.FileResults))
 	if err != nil || len(res.Cells) != 1 || res.Model != sim.DefaultModel {
 		t.Fatalf("reports after one cell: %v %+v", err, res)
+	}
+	if s := res.Stack; s.ServerVersion != sim.Version || s.Route != "/v1/chat/completions" || s.URL != url || s.Model != sim.DefaultModel {
+		t.Errorf("stack %+v", s)
+	}
+	// A baseline from another stack: the run says what differs.
+	res.Stack.ServerVersion = "0.10.2"
+	b, _ := res.Marshal()
+	other := filepath.Join(t.TempDir(), "base.json")
+	_ = os.WriteFile(other, b, 0o644)
+	cfg2 := config(t, map[string]string{"PERF_TARGET": url, "PERF_BASELINE": other})
+	r2, err := Start(context.Background(), cfg2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if d := r2.Results().BaselineStackDiffers; len(d) != 1 || d[0] != "server_version: 0.10.2 -> "+sim.Version {
+		t.Errorf("stack differences %q", d)
 	}
 }
 
@@ -86,13 +104,64 @@ func TestRunnerInterruptedCell(t *testing.T) {
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	c, err := r.RunCell(ctx, cfg.Cells()[0])
+	c, _, err := r.RunCell(ctx, cfg.Trials()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := r.Results()
 	if c.Verdict != report.Interrupted || !res.Interrupted || c.Requests == 0 || c.ErrorRate() != 0 {
 		t.Errorf("verdict %s, interrupted %v, %d requests, error rate %v", c.Verdict, res.Interrupted, c.Requests, c.ErrorRate())
+	}
+}
+
+// TestRunnerRepeats: repeats are measured interleaved, a cell is judged and
+// recorded with its last repeat, its figures are the repeats' medians, and
+// the embedded simulator's run noise gives each repeat its own speed.
+func TestRunnerRepeats(t *testing.T) {
+	cfg := config(t, map[string]string{"PERF_CONCURRENCY": "1,2", "PERF_REPEATS": "3", "PERF_SIM_PRESET": "fast", "PERF_SIM_RUN_CV": "0.2"})
+	r, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	trials := cfg.Trials()
+	var names []string
+	for _, c := range trials {
+		names = append(names, c.SpecName())
+	}
+	if want := "short, 1 VUs, repeat 1 of 3|short, 2 VUs, repeat 1 of 3|short, 1 VUs, repeat 2 of 3"; !strings.HasPrefix(strings.Join(names, "|"), want) || len(trials) != 6 {
+		t.Fatalf("trials %q", names)
+	}
+	for i, c := range trials[:4] { // short 1 and 2 VUs, repeats 1 and 2
+		if _, final, err := r.RunCell(context.Background(), c); err != nil || final {
+			t.Fatalf("trial %d: final %v, err %v", i, final, err)
+		}
+	}
+	if got := len(r.Results().Cells); got != 0 {
+		t.Fatalf("%d cells recorded before their last repeat", got)
+	}
+	c, final, err := r.RunCell(context.Background(), trials[4])
+	if err != nil || !final || c.Verdict != report.Pass || len(c.Repeats) != 3 {
+		t.Fatalf("last repeat: final %v, verdict %s, %d repeats, err %v", final, c.Verdict, len(c.Repeats), err)
+	}
+	var ttfts []float64
+	for _, run := range c.Repeats {
+		ttfts = append(ttfts, run.TTFTp50)
+	}
+	if ttfts[0] == ttfts[1] && ttfts[1] == ttfts[2] {
+		t.Errorf("repeats share one speed: TTFT p50 %v", ttfts)
+	}
+	if s := c.Stats["ttft_p50_ms"]; s.N != 3 || c.TTFT.P50 != s.Median || s.Lo > s.Median || s.Hi < s.Median {
+		t.Errorf("stats %+v, headline TTFT p50 %v", s, c.TTFT.P50)
+	}
+	// Stopped now: the 2-VU cell has two of three repeats and is kept,
+	// marked interrupted, with both.
+	if err := r.MarkInterrupted(); err != nil {
+		t.Fatal(err)
+	}
+	res := r.Results()
+	if len(res.Cells) != 2 || res.Cells[1].Verdict != report.Interrupted || len(res.Cells[1].Repeats) != 2 || res.Settings.Repeats != 3 {
+		t.Errorf("after the interrupt: %d cells, second %+v", len(res.Cells), res.Cells[len(res.Cells)-1])
 	}
 }
 
@@ -154,7 +223,7 @@ func TestRunnerWithoutMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	c, err := r.RunCell(context.Background(), cfg.Cells()[0])
+	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
 	if err != nil || c.Verdict != report.Pass || c.Server != nil {
 		t.Fatalf("verdict %s, server %+v, err %v", c.Verdict, c.Server, err)
 	}

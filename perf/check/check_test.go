@@ -142,42 +142,72 @@ func TestAgainstLLMDInferenceSim(t *testing.T) {
 	}
 }
 
-// TestRegressionGate: a baseline from a fast target, then the same target
-// with its ITL doubled fails the gate (confirmed by a re-run), and an
-// unchanged target passes.
+// TestRegressionGate: a baseline of 4 repeats from a fast target; the same
+// target with its ITL doubled fails the gate (median moved and p < alpha);
+// an unchanged target passes; a single-repeat run is inconclusive, passing
+// with a warning, and failing under PERF_GATE_REQUIRED=1.
 func TestRegressionGate(t *testing.T) {
 	fast := simtest.StartProcess(t, "-preset", "fast", "-ttft", "20ms", "-itl", "5ms")
 	slow := simtest.StartProcess(t, "-preset", "fast", "-ttft", "20ms", "-itl", "10ms")
+	four := map[string]string{"PERF_REPEATS": "4"}
+	with := func(m map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
 
-	base := runSuite(t, map[string]string{"PERF_TARGET": fast})
+	base := runSuite(t, with(four, "PERF_TARGET", fast))
 	if base.err != nil {
 		t.Fatalf("baseline run failed: %v\n%s", base.err, base.output)
 	}
 	baseline := filepath.Join(base.dir, report.FileResults)
+	if c := base.results(t).Cells[0]; len(c.Repeats) != 4 || c.Stats["rps"].N != 4 {
+		t.Fatalf("the baseline kept %d repeats", len(c.Repeats))
+	}
 
-	regressed := runSuite(t, map[string]string{"PERF_TARGET": slow, "PERF_BASELINE": baseline})
+	regressed := runSuite(t, with(four, "PERF_TARGET", slow, "PERF_BASELINE", baseline))
 	if regressed.err == nil {
 		t.Fatalf("the gate passed a doubled ITL:\n%s", regressed.output)
 	}
-	res := regressed.results(t)
-	for _, c := range res.Cells {
-		if c.Verdict != report.Fail || c.Baseline == nil || !c.Baseline.Confirmed || !strings.Contains(strings.Join(c.Reasons, "\n"), "baseline: rps") {
+	for _, c := range regressed.results(t).Cells {
+		reasons := strings.Join(c.Reasons, "\n")
+		if c.Verdict != report.Fail || c.Baseline == nil || !c.Baseline.Regressed || !strings.Contains(reasons, "baseline: itl_p50_ms") || !strings.Contains(reasons, "p = 0.014") {
 			t.Errorf("%s: verdict %s, comparison %+v, reasons %v", c.Name(), c.Verdict, c.Baseline, c.Reasons)
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(regressed.dir, report.FileMarkdown))
-	if !bytes.Contains(md, []byte("**regressed**")) || !bytes.Contains(md, []byte("reproduces on an immediate re-run")) {
+	if !bytes.Contains(md, []byte("**regressed**")) || !bytes.Contains(md, []byte("one-sided Mann–Whitney U test")) {
 		t.Errorf("report.md does not show the regression and its method")
 	}
 
-	same := runSuite(t, map[string]string{"PERF_TARGET": fast, "PERF_BASELINE": baseline})
+	same := runSuite(t, with(four, "PERF_TARGET", fast, "PERF_BASELINE", baseline))
 	if same.err != nil {
 		t.Fatalf("an unchanged target failed the gate: %v\n%s", same.err, same.output)
 	}
 	for _, c := range same.results(t).Cells {
-		if c.Verdict != report.Pass || c.Baseline == nil {
+		if c.Verdict != report.Pass || c.Baseline == nil || c.Baseline.Inconclusive != "" {
 			t.Errorf("%s: verdict %s, comparison %+v", c.Name(), c.Verdict, c.Baseline)
 		}
+	}
+
+	// One repeat: the test can never reach alpha, and says so.
+	once := runSuite(t, map[string]string{"PERF_TARGET": slow, "PERF_BASELINE": baseline})
+	if once.err != nil {
+		t.Fatalf("an inconclusive gate failed the run: %v\n%s", once.err, once.output)
+	}
+	junit, _ := os.ReadFile(filepath.Join(once.dir, report.FileJUnit))
+	if c := once.results(t).Cells[0]; c.Verdict != report.Pass || c.Baseline == nil ||
+		c.Baseline.Inconclusive != "inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 4, this run 1)" || !bytes.Contains(junit, []byte("gate_warning")) {
+		t.Errorf("one repeat: verdict %s, comparison %+v", c.Verdict, c.Baseline)
+	}
+	required := runSuite(t, map[string]string{"PERF_TARGET": fast, "PERF_BASELINE": baseline, "PERF_GATE_REQUIRED": "1"})
+	if required.err == nil || !strings.Contains(strings.Join(required.results(t).Cells[0].Reasons, " "), "PERF_GATE_REQUIRED: inconclusive") {
+		t.Errorf("PERF_GATE_REQUIRED=1 passed an inconclusive gate:\n%s", required.output)
 	}
 }
 

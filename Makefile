@@ -101,7 +101,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx), when r
 	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq nginx-light); } || { echo "install nginx-light for the ingress lab"; exit 1; }
 
-# Timing-accuracy tests (internal/cell) run last and alone: go test compiles
+# Timing-accuracy tests (internal/measurement) run last and alone: go test compiles
 # the next packages while earlier ones run, and a compiler on one of the two
 # cores is noise those tests would measure. -p 1 keeps the rest one package
 # at a time too. ./perf itself (the default sweep, the main job) is left to
@@ -109,10 +109,10 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx), when r
 TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
 test: tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
-	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/cell$$' -e '/e2e$$')
+	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
 	$(MAKE) --no-print-directory test-e2e-lab
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
-	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/cell
+	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/measurement
 
 # The e2e suite against the lab, every lab-ok spec, in both flows and in
 # random order (--randomize-all: no container may rely on another having
@@ -194,7 +194,7 @@ SOAK_TIME ?= 10m
 SOAK_EVERY ?= 10s
 .PHONY: soak
 soak: ## run the soak for SOAK_TIME (default 10m) and print its memory and goroutine series
-	SOAK_TIME=$(SOAK_TIME) SOAK_EVERY=$(SOAK_EVERY) $(GO) test -count=1 -run '^TestSoak$$' -timeout 90m -v ./internal/cell
+	SOAK_TIME=$(SOAK_TIME) SOAK_EVERY=$(SOAK_EVERY) $(GO) test -count=1 -run '^TestSoak$$' -timeout 90m -v ./internal/measurement
 
 .PHONY: hey
 hey:
@@ -206,11 +206,11 @@ hey:
 bench: hey ## benchmarks: SSE decoder, 256 streams, 1M open-loop requests, engine vs hey
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -benchtime $(BENCH_TIME) ./internal/sse
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./internal/stats ./internal/clock
-	$(GO) test -run '^$$' -bench 'Streams256|VersusHey|OpenLoopMillion' -benchtime 1x -timeout 20m ./internal/cell
+	$(GO) test -run '^$$' -bench 'Streams256|VersusHey|OpenLoopMillion' -benchtime 1x -timeout 20m ./internal/measurement
 
 # The regression gate's error rates on the simulator's noise model (run
 # CV 5%, 5 repeats a side): GATE_TRIALS trials, about 1.7 s each.
 GATE_TRIALS ?= 200
 .PHONY: bench-gate
 bench-gate: ## the gate's false-failure and detection rates on the simulator (docs/benchmarks.md)
-	GATE_TRIALS=$(GATE_TRIALS) $(GO) test -run '^$$' -bench GateRates -benchtime 1x -timeout 30m ./internal/cell
+	GATE_TRIALS=$(GATE_TRIALS) $(GO) test -run '^$$' -bench GateRates -benchtime 1x -timeout 30m ./internal/measurement

@@ -159,6 +159,7 @@ func bodyLimit(v string) (int, error) {
 const (
 	BufferingTolerance = 10 * time.Millisecond
 	bufferedStream     = 100 * time.Millisecond
+	bufferingAttempts  = 3
 )
 
 // NotBufferedSpec: TTFT through the ingress within BufferingTolerance of
@@ -172,9 +173,17 @@ func NotBufferedSpec(ctx context.Context, inputGetter func() IngressInput) {
 	}
 	tokens, err := ingress.TokensToOutlast(bufferedStream, in.Pace)
 	Expect(err).NotTo(HaveOccurred())
-	d, i, err := ingress.CheckNotBuffered(ctx, in.Plane.Target(), *in.Direct, BufferingTolerance, max(tokens, 4))
-	AddReportEntry("TTFT direct vs through the ingress", fmt.Sprintf("%v vs %v", d, i))
-	Expect(err).NotTo(HaveOccurred())
+	// Medians within BufferingTolerance: a bias a buffering proxy misses by
+	// hundreds of milliseconds every time, so up to bufferingAttempts tries
+	// absorb a noisy machine without hiding it.
+	for attempt := 1; ; attempt++ {
+		d, i, err := ingress.CheckNotBuffered(ctx, in.Plane.Target(), *in.Direct, BufferingTolerance, max(tokens, 4))
+		AddReportEntry("TTFT direct vs through the ingress", fmt.Sprintf("attempt %d: %v vs %v", attempt, d, i))
+		if err == nil || attempt == bufferingAttempts {
+			Expect(err).NotTo(HaveOccurred())
+			return
+		}
+	}
 }
 
 // StashAnnotation holds, as a JSON object, the original value of every

@@ -28,7 +28,7 @@ func entries() []TableEntry {
 // ContinueOnFailure keeps one failed cell from skipping the rest.
 var _ = Describe("perf sweep", Label("perf"), Serial, Ordered, ContinueOnFailure, func() {
 	DescribeTable("cell",
-		func(ctx SpecContext, c sweep.Cell) {
+		func(ctx SpecContext, c sweep.Trial) {
 			rc, final, err := suite.runner.RunCell(ctx, c)
 			Expect(err).NotTo(HaveOccurred())
 			AddReportEntry(c.SpecName(), fmt.Sprintf("%d requests, %d ok, %.2f RPS, %.1f tok/s, TTFT p50/p95 %.1f/%.1f ms, E2E p95 %.1f ms: %s",

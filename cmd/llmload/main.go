@@ -22,9 +22,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/gctune"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/sim"
@@ -143,12 +143,12 @@ func parseList[T any](field, s string, conv func(string) (T, error)) ([]T, error
 }
 
 // specs expands the grid into cells, validating each before anything runs.
-func (o options) specs(t cell.Target, set payload.Set) ([]cell.Spec, error) {
-	var out []cell.Spec
+func (o options) specs(t measurement.Target, set payload.Set) ([]measurement.Spec, error) {
+	var out []measurement.Spec
 	for _, name := range o.payloads {
 		add := func(p load.Plan) error {
 			p.Warmup, p.Duration = o.warmup, o.duration
-			s := cell.Spec{Target: t, Payload: name, Plan: p, SLO: o.slo}
+			s := measurement.Spec{Target: t, Payload: name, Plan: p, SLO: o.slo}
 			if err := s.Validate(set); err != nil {
 				return err
 			}
@@ -183,7 +183,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t := cell.Target{
+	t := measurement.Target{
 		Endpoint: openai.Endpoint{BaseURL: o.target, Host: o.host, APIKey: o.apiKey},
 		Model:    o.model, Timeout: o.timeout, IdleTimeout: o.idle, NoStream: o.noStream,
 	}
@@ -230,13 +230,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer rec.Close()
 	}
-	var results []cell.Result
+	var results []measurement.Result
 	for _, s := range specs {
 		s.Target.BaseURL, s.Target.Model = t.BaseURL, t.Model
 		if rec != nil {
 			s.Records = rec
 		}
-		r, err := cell.Run(ctx, s, set)
+		r, err := measurement.Run(ctx, s, set)
 		if err != nil {
 			return err
 		}

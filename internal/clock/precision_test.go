@@ -2,10 +2,13 @@ package clock
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llm-platform/harness/internal/attempts"
 )
 
 // lateness runs n goroutines that each wait k times for an instant step
@@ -40,12 +43,17 @@ func TestClockPrecision(t *testing.T) {
 	if !c.Precise() {
 		t.Skip("no timerfd on this OS: the Clock uses runtime timers")
 	}
+	// A bias check (the median) under the attempt policy; the p99 is
+	// logged and measured by make bench (docs/benchmarks.md).
 	for _, n := range []int{1, 16, 128} {
-		late := lateness(c, n, 200, time.Millisecond)
-		p50, p99 := late[len(late)/2], late[len(late)*99/100]
-		t.Logf("%3d waiters: late p50 %v p99 %v max %v", n, p50, p99, late[len(late)-1])
-		if p50 > 200*time.Microsecond {
-			t.Errorf("%d waiters: p50 lateness %v, want <= 200µs", n, p50)
-		}
+		attempts.Run(t, attempts.Default, func(int) []string {
+			late := lateness(c, n, 200, time.Millisecond)
+			p50, p99 := late[len(late)/2], late[len(late)*99/100]
+			t.Logf("%3d waiters: late p50 %v p99 %v max %v", n, p50, p99, late[len(late)-1])
+			if p50 > 200*time.Microsecond {
+				return []string{fmt.Sprintf("%d waiters: p50 lateness %v, want <= 200µs", n, p50)}
+			}
+			return nil
+		})
 	}
 }

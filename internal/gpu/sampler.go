@@ -110,7 +110,7 @@ func (s *Sampler) BeginCell(name string) {
 }
 
 // EndCell samples once more and closes the cell, returning its figures.
-func (s *Sampler) EndCell() CellStats {
+func (s *Sampler) EndCell() Window {
 	s.round(AllFields)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -36,9 +36,9 @@ type DeviceStats struct {
 	Lost    bool     `json:"lost"`
 }
 
-// CellStats are all devices' figures over one cell, with the totals the
+// Window are all devices' figures over one cell, with the totals the
 // report's columns show.
-type CellStats struct {
+type Window struct {
 	Devices []DeviceStats `json:"devices"`
 	// UtilAvg is the mean over devices of utilization.gpu; MemUsedMax the
 	// sum over devices of their peak memory use.
@@ -176,8 +176,8 @@ func (a *acc) stats(index int) DeviceStats {
 }
 
 // cellStats folds the devices' stats into the cell's totals.
-func cellStats(devs []DeviceStats) CellStats {
-	c := CellStats{Devices: devs}
+func cellStats(devs []DeviceStats) Window {
+	c := Window{Devices: devs}
 	var util float64
 	for _, d := range devs {
 		util += d.UtilAvg

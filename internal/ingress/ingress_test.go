@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
@@ -122,11 +123,16 @@ func TestRouting(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	d, i, err := CheckNotBuffered(ctx, through, direct, 10*time.Millisecond, 4)
-	t.Logf("TTFT direct %v, through nginx %v", d, i)
-	if err != nil {
-		t.Error(err)
-	}
+	// Medians over 5 streams within 10 ms: a bias check, under the
+	// attempt policy (a buffering proxy fails every attempt by ~300 ms).
+	attempts.Run(t, attempts.Default, func(int) []string {
+		d, i, err := CheckNotBuffered(ctx, through, direct, 10*time.Millisecond, 4)
+		t.Logf("TTFT direct %v, through nginx %v", d, i)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		return nil
+	})
 }
 
 // TestProxyTimeoutLesson: the manifests' read timeout lets a long

@@ -69,7 +69,7 @@ type Comparison struct {
 // moved the wrong way by more than the tolerance and a one-sided Mann-Whitney U test between the two
 // sides' repeats gives p < alpha. With too few repeats for any p below
 // alpha, the comparison is inconclusive and regresses nothing.
-func Compare(base, cur Cell, g Gate) Comparison {
+func Compare(base, cur Entry, g Gate) Comparison {
 	c := Comparison{BaselineRepeats: len(base.Repeats), Repeats: len(cur.Repeats)}
 	testable := sample.MinP(c.BaselineRepeats, c.Repeats) < g.Alpha
 	if !testable {

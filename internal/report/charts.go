@@ -25,8 +25,8 @@ func (r *Results) payloadNames() []string {
 }
 
 // closedCells returns the payload's closed-loop cells by concurrency.
-func (r *Results) closedCells(payload string) []Cell {
-	var out []Cell
+func (r *Results) closedCells(payload string) []Entry {
+	var out []Entry
 	for _, c := range r.Cells {
 		if c.Payload == payload && c.Mode == "closed" && c.Verdict != Interrupted {
 			out = append(out, c)
@@ -36,7 +36,7 @@ func (r *Results) closedCells(payload string) []Cell {
 	return out
 }
 
-func (r *Results) seriesOf(name string, dashed bool, f func(Cell) float64) []Series {
+func (r *Results) seriesOf(name string, dashed bool, f func(Entry) float64) []Series {
 	var out []Series
 	for i, p := range r.payloadNames() {
 		s := Series{Name: p + name, Color: i, Dashed: dashed}
@@ -60,10 +60,10 @@ func (r *Results) Charts() map[string][]byte {
 		}
 	}
 	add(ChartRPS, Chart{Title: "Requests per second against concurrency", XLabel: "concurrent VUs", YLabel: "RPS", LogX: true,
-		Series: r.seriesOf("", false, func(c Cell) float64 { return c.RPS })})
+		Series: r.seriesOf("", false, func(c Entry) float64 { return c.RPS })})
 	add(ChartLatency, Chart{Title: "p95 end-to-end latency against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true,
-		Series: r.seriesOf(" E2E p95", false, func(c Cell) float64 { return c.E2E.P95 })})
-	ttft := append(r.seriesOf(" p50", false, func(c Cell) float64 { return c.TTFT.P50 }), r.seriesOf(" p95", true, func(c Cell) float64 { return c.TTFT.P95 })...)
+		Series: r.seriesOf(" E2E p95", false, func(c Entry) float64 { return c.E2E.P95 })})
+	ttft := append(r.seriesOf(" p50", false, func(c Entry) float64 { return c.TTFT.P50 }), r.seriesOf(" p95", true, func(c Entry) float64 { return c.TTFT.P95 })...)
 	add(ChartTTFT, Chart{Title: "Time to first token against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true, Series: ttft})
 	return out
 }

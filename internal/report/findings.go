@@ -24,7 +24,7 @@ type Knee struct {
 }
 
 // FindKnee looks for the saturation knee in a payload's closed-loop cells.
-func FindKnee(cells []Cell) Knee {
+func FindKnee(cells []Entry) Knee {
 	k := Knee{}
 	for i := 0; i+1 < len(cells); i++ {
 		a, b := cells[i], cells[i+1]
@@ -56,7 +56,7 @@ func (k Knee) String() string {
 
 // MeetsSLOs reports whether a cell meets the run's SLOs (on p95) without
 // errors beyond the allowed rate.
-func (r *Results) MeetsSLOs(c Cell) bool {
+func (r *Results) MeetsSLOs(c Entry) bool {
 	s := r.Settings
 	return c.ErrorRate() <= s.MaxErrorRate &&
 		(s.SLOTTFTms == 0 || c.TTFT.P95 <= s.SLOTTFTms) &&
@@ -65,8 +65,8 @@ func (r *Results) MeetsSLOs(c Cell) bool {
 
 // BestCell returns the payload's closed-loop cell with the highest RPS
 // that meets the SLOs, if any.
-func (r *Results) BestCell(payload string) (Cell, bool) {
-	var best Cell
+func (r *Results) BestCell(payload string) (Entry, bool) {
+	var best Entry
 	found := false
 	for _, c := range r.closedCells(payload) {
 		if r.MeetsSLOs(c) && (!found || c.RPS > best.RPS) {

@@ -10,12 +10,12 @@ import (
 // latency and divides the throughput, and an independent per-metric
 // measurement noise (per-token jitter and scheduling, averaged over the
 // cell's requests).
-func modelRepeats(rng *rand.Rand, n int, cv, slowdown, noise float64) Cell {
-	var runs []Cell
+func modelRepeats(rng *rand.Rand, n int, cv, slowdown, noise float64) Entry {
+	var runs []Entry
 	for range n {
 		f := (1 + cv*rng.NormFloat64()) * slowdown
 		e := func() float64 { return 1 + noise*rng.NormFloat64() }
-		c := Cell{Mode: "closed", RPS: 10 / f * e(), OutputTokS: 640 / f * e(), Errors: map[string]int64{},
+		c := Entry{Mode: "closed", RPS: 10 / f * e(), OutputTokS: 640 / f * e(), Errors: map[string]int64{},
 			TTFT: Dist{P50: 20 * f * e(), P95: 30 * f * e()}, ITL: Dist{P50: 8 * f * e()},
 			TPOT: Dist{P50: 8.1 * f * e()}, E2E: Dist{P95: 600 * f * e()}}
 		runs = append(runs, c.single())

@@ -60,7 +60,7 @@ type junitFailure struct {
 func secs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 
 // cellProperties are a cell's figures as name/value pairs.
-func cellProperties(c Cell) []junitProperty {
+func cellProperties(c Entry) []junitProperty {
 	p := func(n string, v float64) junitProperty { return junitProperty{n, trim(v)} }
 	props := []junitProperty{
 		{"payload", c.Payload}, {"mode", c.Mode},
@@ -76,9 +76,9 @@ func cellProperties(c Cell) []junitProperty {
 	for _, k := range c.ErrorClasses() {
 		props = append(props, p("errors_"+k, float64(c.Errors[k])))
 	}
-	if g, ok := c.gpu(); ok {
-		props = append(props, p("gpu_utilization_avg_pct", *g.UtilAvg), p("gpu_memory_used_max_mib", g.MemMax),
-			p("gpu_power_avg_w", g.PowerAvg), p("gpu_energy_j", g.EnergyJ), p("gpu_joules_per_output_token", g.JPerToken),
+	if g := c.GPU; g != nil {
+		props = append(props, p("gpu_utilization_avg_pct", g.UtilAvg), p("gpu_memory_used_max_mib", g.MemUsedMax),
+			p("gpu_power_avg_w", g.PowerAvg), p("gpu_energy_j", g.EnergyJ), p("gpu_joules_per_output_token", g.JoulesPerToken),
 			p("gpu_temperature_max_c", g.TempMax), junitProperty{"gpu_throttled", strconv.FormatBool(g.Throttled)})
 	}
 	if len(c.Repeats) > 1 {

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,44 +10,24 @@ import (
 	"time"
 )
 
-// gpuCols are the GPU figures the tables show, read from a cell's gpu
-// object (written by the GPU sampler, package gpu).
-type gpuCols struct {
-	UtilAvg   *float64 `json:"utilization_avg_pct"`
-	MemMax    float64  `json:"memory_used_max_mib"`
-	PowerAvg  float64  `json:"power_avg_w"`
-	JPerToken float64  `json:"joules_per_output_token"`
-	EnergyJ   float64  `json:"energy_j"`
-	TempMax   float64  `json:"temperature_max_c"`
-	Throttled bool     `json:"throttled"`
-}
-
-// gpu returns the cell's GPU figures, ok false when there are none.
-func (c Cell) gpu() (g gpuCols, ok bool) {
-	if len(c.GPU) == 0 || json.Unmarshal(c.GPU, &g) != nil || g.UtilAvg == nil {
-		return gpuCols{}, false
-	}
-	return g, true
-}
-
 // gpuColumns renders util, memory, power and J/token for a table.
-func (c Cell) gpuColumns() []string {
-	g, ok := c.gpu()
-	if !ok {
+func (c Entry) gpuColumns() []string {
+	g := c.GPU
+	if g == nil {
 		return []string{"—", "—", "—", "—"}
 	}
-	util := fmt.Sprintf("%.0f", *g.UtilAvg)
+	util := fmt.Sprintf("%.0f", g.UtilAvg)
 	if g.Throttled {
 		util += " (throttled)"
 	}
-	return []string{util, fmt.Sprintf("%.0f", g.MemMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JPerToken)}
+	return []string{util, fmt.Sprintf("%.0f", g.MemUsedMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JoulesPerToken)}
 }
 
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
 func f2(x float64) string { return fmt.Sprintf("%.2f", x) }
 
 // verdictCell renders a verdict for a table.
-func verdictCell(c Cell) string {
+func verdictCell(c Entry) string {
 	switch c.Verdict {
 	case Pass:
 		return "pass"
@@ -58,7 +37,7 @@ func verdictCell(c Cell) string {
 	return "**FAIL**"
 }
 
-func errorsCell(c Cell) string {
+func errorsCell(c Entry) string {
 	if c.Requests == c.Successes {
 		return "0"
 	}
@@ -75,7 +54,7 @@ func errorsCell(c Cell) string {
 
 // withInterval renders a gated metric's median with its interval when the
 // cell was repeated: "25.10 [22.70–25.90]"; format formats each number.
-func withInterval(c Cell, metric string, v float64, format func(float64) string) string {
+func withInterval(c Entry, metric string, v float64, format func(float64) string) string {
 	s, ok := c.Stats[metric]
 	if !ok || s.N < 2 {
 		return format(v)
@@ -85,7 +64,7 @@ func withInterval(c Cell, metric string, v float64, format func(float64) string)
 
 // noisyNote marks a repeated cell whose metrics vary beyond maxCV, and a
 // cell whose load did not match its plan.
-func noisyNote(c Cell, maxCV float64) string {
+func noisyNote(c Entry, maxCV float64) string {
 	out := ""
 	if n := c.noisy(maxCV); len(n) > 0 {
 		out = fmt.Sprintf(" (too noisy to gate on: %s)", strings.Join(n, ", "))
@@ -97,15 +76,35 @@ func noisyNote(c Cell, maxCV float64) string {
 }
 
 // WriteMarkdown writes report.md, linking the charts given (by file name,
-// written beside it by the caller); nil means r.Charts().
+// written beside it by the caller); nil means r.Charts(). Each section is
+// one method, in the order the report reads.
 func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	var b bytes.Buffer
 	if charts == nil {
 		charts = r.Charts()
 	}
+	r.writeHeader(&b)
+	r.writeEnvironment(&b)
+	r.writeResults(&b)
+	b.WriteString(r.responseSection())
+	b.WriteString(r.loadSection())
+	r.writeCharts(&b, charts)
+	r.writeFindings(&b)
+	if r.Settings.Compare != "" {
+		b.WriteString(r.compareSection())
+	}
+	if r.Settings.Baseline != "" {
+		b.WriteString(r.baselineSection())
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// writeHeader is the title and the run's caveats: simulated, interrupted.
+func (r *Results) writeHeader(b *bytes.Buffer) {
 	b.WriteString("# Load test report\n\n")
 	if r.Target.Simulator != "" {
-		fmt.Fprintf(&b, "> **Simulated.** The target was the harness's embedded vLLM simulator (preset `%s`), not a GPU: the figures check the harness and show the report's shape; they say nothing about the platform.\n\n", r.Target.Simulator)
+		fmt.Fprintf(b, "> **Simulated.** The target was the harness's embedded vLLM simulator (preset `%s`), not a GPU: the figures check the harness and show the report's shape; they say nothing about the platform.\n\n", r.Target.Simulator)
 	}
 	if r.Interrupted {
 		n := 0
@@ -114,9 +113,13 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 				n++
 			}
 		}
-		fmt.Fprintf(&b, "> **Interrupted.** The sweep stopped early: %d cells finished; a cell marked interrupted holds the requests that finished before the stop.\n\n", n)
+		fmt.Fprintf(b, "> **Interrupted.** The sweep stopped early: %d cells finished; a cell marked interrupted holds the requests that finished before the stop.\n\n", n)
 	}
 
+}
+
+// writeEnvironment says what was measured, with what, and against which thresholds.
+func (r *Results) writeEnvironment(b *bytes.Buffer) {
 	b.WriteString("## Environment\n\n| | |\n|---|---|\n")
 	target := "`" + r.Target.URL + "`"
 	if r.Target.Host != "" {
@@ -125,25 +128,29 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	if r.Target.Simulator != "" {
 		target = fmt.Sprintf("embedded simulator, preset `%s` (%s)", r.Target.Simulator, "`"+r.Target.URL+"`")
 	}
-	fmt.Fprintf(&b, "| Target | %s |\n| Model | `%s` |\n", target, r.Model)
-	fmt.Fprintf(&b, "| Stack | %s |\n", r.stackLine())
+	fmt.Fprintf(b, "| Target | %s |\n| Model | `%s` |\n", target, r.Model)
+	fmt.Fprintf(b, "| Stack | %s |\n", r.stackLine())
 	commit := r.GitCommit
 	if commit == "" {
 		commit = "unknown"
 	}
-	fmt.Fprintf(&b, "| Harness commit | `%s` |\n", commit)
-	fmt.Fprintf(&b, "| Run | %s to %s UTC (%s) |\n", r.Start.UTC().Format("2006-01-02 15:04:05"), r.End.UTC().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Second))
+	fmt.Fprintf(b, "| Harness commit | `%s` |\n", commit)
+	fmt.Fprintf(b, "| Run | %s to %s UTC (%s) |\n", r.Start.UTC().Format("2006-01-02 15:04:05"), r.End.UTC().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Second))
 	if len(r.GPUs) == 0 {
-		fmt.Fprintf(&b, "| GPU | none sampled (%s) |\n", r.GPUReason)
+		fmt.Fprintf(b, "| GPU | none sampled (%s) |\n", r.GPUReason)
 	}
 	for _, g := range r.GPUs {
-		fmt.Fprintf(&b, "| GPU %d | %s, %s, driver %s, CUDA %s, %d MiB |\n", g.Index, g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB)
+		fmt.Fprintf(b, "| GPU %d | %s, %s, driver %s, CUDA %s, %d MiB |\n", g.Index, g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB)
 	}
-	fmt.Fprintf(&b, "| Thresholds | %s |\n\n", r.thresholds())
+	fmt.Fprintf(b, "| Thresholds | %s |\n\n", r.thresholds())
 
+}
+
+// writeResults is one table per payload, a row per cell.
+func (r *Results) writeResults(b *bytes.Buffer) {
 	b.WriteString("## Results\n\nLatencies in milliseconds. RPS and output tok/s are over each cell's first start to last end. ")
 	if r.Settings.Repeats > 1 {
-		fmt.Fprintf(&b, "Each cell was measured %d times, interleaved across the sweep; a figure is the median over the repeats, and "+
+		fmt.Fprintf(b, "Each cell was measured %d times, interleaved across the sweep; a figure is the median over the repeats, and "+
 			"`median [lo–hi]` gives its confidence interval from order statistics (at %d repeats: the min–max range, a %.2f%% interval; "+
 			"results.json has each level and every repeat). A cell whose gated metrics vary by more than %g%% (coefficient of variation) is marked too noisy to gate on. ",
 			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), r.Settings.MaxCV*100)
@@ -158,7 +165,7 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 		if pl, ok := r.Payloads[p]; ok {
 			title = fmt.Sprintf("%s (%d output tokens)", p, pl.MaxTokens)
 		}
-		fmt.Fprintf(&b, "### %s\n\n", title)
+		fmt.Fprintf(b, "### %s\n\n", title)
 		b.WriteString("| load | requests | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
 		b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, c := range r.Cells {
@@ -169,7 +176,7 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 			if c.Mode == "open" {
 				load = fmt.Sprintf("%g req/s", c.Rate)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
 				load, c.Requests, errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
 				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), withInterval(c, "itl_p50_ms", c.ITL.P50, f1), f1(c.ITL.P95), f1(c.E2E.P50),
 				withInterval(c, "e2e_p95_ms", c.E2E.P95, f1), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
@@ -177,16 +184,17 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 		b.WriteString("\n")
 	}
 
-	b.WriteString(r.responseSection())
-	b.WriteString(r.loadSection())
+}
 
+// writeCharts links the charts written beside the report.
+func (r *Results) writeCharts(b *bytes.Buffer, charts map[string][]byte) {
 	b.WriteString("## Charts\n\n")
 	for _, ch := range []struct{ file, alt string }{
 		{ChartRPS, "RPS against concurrency"}, {ChartLatency, "p95 E2E latency against concurrency"}, {ChartTTFT, "TTFT against concurrency"},
 		{ChartGPU, "GPU utilisation over time"},
 	} {
 		if _, ok := charts[ch.file]; ok {
-			fmt.Fprintf(&b, "![%s](%s)\n\n", ch.alt, ch.file)
+			fmt.Fprintf(b, "![%s](%s)\n\n", ch.alt, ch.file)
 		}
 	}
 	if len(charts) == 0 {
@@ -194,24 +202,28 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	}
 	if _, ok := charts[ChartGPU]; !ok {
 		if len(r.GPUs) == 0 {
-			fmt.Fprintf(&b, "GPU utilisation over time: not drawn, no GPU was sampled (%s).\n\n", r.GPUReason)
+			fmt.Fprintf(b, "GPU utilisation over time: not drawn, no GPU was sampled (%s).\n\n", r.GPUReason)
 		} else {
-			fmt.Fprintf(&b, "GPU utilisation over time: not drawn, no %s in the report folder.\n\n", FileGPUTimeline)
+			fmt.Fprintf(b, "GPU utilisation over time: not drawn, no %s in the report folder.\n\n", FileGPUTimeline)
 		}
 	}
 
+}
+
+// writeFindings is the knee, the best concurrency and the errors by class.
+func (r *Results) writeFindings(b *bytes.Buffer) {
 	b.WriteString("## Findings\n\n")
 	for _, p := range r.payloadNames() {
 		cells := r.closedCells(p)
 		if len(cells) > 1 {
-			fmt.Fprintf(&b, "- **%s**: %s.\n", p, FindKnee(cells))
+			fmt.Fprintf(b, "- **%s**: %s.\n", p, FindKnee(cells))
 		}
 		if r.Settings.SLOTTFTms > 0 || r.Settings.SLOE2Ems > 0 {
 			if best, ok := r.BestCell(p); ok {
-				fmt.Fprintf(&b, "- **%s**: the best concurrency meeting the SLOs is %d VUs (%.2f RPS, p95 TTFT %.1f ms, p95 E2E %.1f ms).\n",
+				fmt.Fprintf(b, "- **%s**: the best concurrency meeting the SLOs is %d VUs (%.2f RPS, p95 TTFT %.1f ms, p95 E2E %.1f ms).\n",
 					p, best.Concurrency, best.RPS, best.TTFT.P95, best.E2E.P95)
 			} else if len(cells) > 0 {
-				fmt.Fprintf(&b, "- **%s**: no concurrency met the SLOs.\n", p)
+				fmt.Fprintf(b, "- **%s**: no concurrency met the SLOs.\n", p)
 			}
 		}
 	}
@@ -220,14 +232,6 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	}
 	b.WriteString(r.errorFindings())
 
-	if r.Settings.Compare != "" {
-		b.WriteString(r.compareSection())
-	}
-	if r.Settings.Baseline != "" {
-		b.WriteString(r.baselineSection())
-	}
-	_, err := w.Write(b.Bytes())
-	return err
 }
 
 // loadSection is the load self-check: whether each cell applied the load

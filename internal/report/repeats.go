@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"slices"
 
 	"github.com/llm-platform/harness/internal/sample"
@@ -26,7 +25,7 @@ type Run struct {
 }
 
 // run is a single measurement's Run.
-func (c Cell) run() Run {
+func (c Entry) run() Run {
 	return Run{Requests: c.Requests, Successes: c.Successes, DurationS: c.DurationS, RPS: c.RPS, OutputTokS: c.OutputTokS,
 		TTFTp50: c.TTFT.P50, TTFTp95: c.TTFT.P95, ITLp50: c.ITL.P50, TPOTp50: c.TPOT.P50, E2Ep50: c.E2E.P50, E2Ep95: c.E2E.P95,
 		GoodputRPS: c.GoodputRPS}
@@ -64,7 +63,7 @@ func (m GateMetric) values(runs []Run) []float64 {
 }
 
 // summarize fills c.Stats from c.Repeats.
-func (c *Cell) summarize() {
+func (c *Entry) summarize() {
 	c.Stats = map[string]sample.Summary{}
 	for _, m := range GateMetrics {
 		s := sample.Summarize(m.values(c.Repeats))
@@ -83,24 +82,24 @@ func round4(x float64) float64 { return float64(int64(x*1e4+0.5)) / 1e4 }
 // describe one real measurement. Repeats keeps every repeat's Run, and
 // Stats the median, interval and CV of each gated metric. The verdict and
 // reasons are the caller's.
-func Combine(runs []Cell) Cell {
+func Combine(runs []Entry) Entry {
 	if len(runs) == 1 {
 		return runs[0]
 	}
-	med := func(f func(Cell) float64) float64 {
+	med := func(f func(Entry) float64) float64 {
 		xs := make([]float64, len(runs))
 		for i, r := range runs {
 			xs[i] = f(r)
 		}
 		return round3(sample.Median(xs))
 	}
-	dist := func(f func(Cell) Dist) Dist {
-		return Dist{P50: med(func(c Cell) float64 { return f(c).P50 }), P90: med(func(c Cell) float64 { return f(c).P90 }),
-			P95: med(func(c Cell) float64 { return f(c).P95 }), P99: med(func(c Cell) float64 { return f(c).P99 }),
-			Mean: med(func(c Cell) float64 { return f(c).Mean }), Max: med(func(c Cell) float64 { return f(c).Max })}
+	dist := func(f func(Entry) Dist) Dist {
+		return Dist{P50: med(func(c Entry) float64 { return f(c).P50 }), P90: med(func(c Entry) float64 { return f(c).P90 }),
+			P95: med(func(c Entry) float64 { return f(c).P95 }), P99: med(func(c Entry) float64 { return f(c).P99 }),
+			Mean: med(func(c Entry) float64 { return f(c).Mean }), Max: med(func(c Entry) float64 { return f(c).Max })}
 	}
 	byRPS := slices.Clone(runs)
-	slices.SortStableFunc(byRPS, func(a, b Cell) int {
+	slices.SortStableFunc(byRPS, func(a, b Entry) int {
 		switch {
 		case a.RPS < b.RPS:
 			return -1
@@ -124,9 +123,9 @@ func Combine(runs []Cell) Cell {
 		}
 		c.Repeats = append(c.Repeats, r.Repeats...)
 	}
-	c.RPS, c.OutputTokS, c.GoodputRPS = med(func(c Cell) float64 { return c.RPS }), med(func(c Cell) float64 { return c.OutputTokS }), med(func(c Cell) float64 { return c.GoodputRPS })
-	c.TTFT, c.ITL, c.TPOT, c.E2E = dist(func(c Cell) Dist { return c.TTFT }), dist(func(c Cell) Dist { return c.ITL }),
-		dist(func(c Cell) Dist { return c.TPOT }), dist(func(c Cell) Dist { return c.E2E })
+	c.RPS, c.OutputTokS, c.GoodputRPS = med(func(c Entry) float64 { return c.RPS }), med(func(c Entry) float64 { return c.OutputTokS }), med(func(c Entry) float64 { return c.GoodputRPS })
+	c.TTFT, c.ITL, c.TPOT, c.E2E = dist(func(c Entry) Dist { return c.TTFT }), dist(func(c Entry) Dist { return c.ITL }),
+		dist(func(c Entry) Dist { return c.TPOT }), dist(func(c Entry) Dist { return c.E2E })
 	c.GPU, c.Server, c.LoadCheck = mid.GPU, mid.Server, mid.LoadCheck
 	for _, r := range runs {
 		if r.LoadCheck != nil && r.LoadCheck.Verdict != LoadOK {
@@ -135,8 +134,8 @@ func Combine(runs []Cell) Cell {
 		}
 	}
 	if c.Queue != nil {
-		opt := func(f func(Cell) *Dist) *Dist {
-			d := dist(func(c Cell) Dist {
+		opt := func(f func(Entry) *Dist) *Dist {
+			d := dist(func(c Entry) Dist {
 				if p := f(c); p != nil {
 					return *p
 				}
@@ -144,18 +143,15 @@ func Combine(runs []Cell) Cell {
 			})
 			return &d
 		}
-		c.Queue, c.ResponseTTFT, c.ResponseE2E = opt(func(c Cell) *Dist { return c.Queue }), opt(func(c Cell) *Dist { return c.ResponseTTFT }),
-			opt(func(c Cell) *Dist { return c.ResponseE2E })
-	}
-	if c.GPU == nil {
-		c.GPU = json.RawMessage("null")
+		c.Queue, c.ResponseTTFT, c.ResponseE2E = opt(func(c Entry) *Dist { return c.Queue }), opt(func(c Entry) *Dist { return c.ResponseTTFT }),
+			opt(func(c Entry) *Dist { return c.ResponseE2E })
 	}
 	c.summarize()
 	return c
 }
 
 // noisy returns the gated metrics whose CV exceeds maxCV.
-func (c Cell) noisy(maxCV float64) []string {
+func (c Entry) noisy(maxCV float64) []string {
 	var out []string
 	if maxCV <= 0 || len(c.Repeats) < 2 {
 		return nil
@@ -196,7 +192,7 @@ type Difference struct {
 }
 
 // Differences compares cur with other, the same cell of another run.
-func Differences(other, cur Cell, alpha float64) []Difference {
+func Differences(other, cur Entry, alpha float64) []Difference {
 	n, m := len(other.Repeats), len(cur.Repeats)
 	tested := 2*sample.MinP(n, m) < alpha
 	var out []Difference

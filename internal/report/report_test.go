@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/stack"
 )
 
@@ -36,20 +36,20 @@ func golden(t *testing.T, name string, got []byte) {
 
 var t0 = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 
-func cell(payload string, vus int, rps, ttft95, e2e95 float64) Cell {
-	return Cell{
+func cell(payload string, vus int, rps, ttft95, e2e95 float64) Entry {
+	return Entry{
 		Payload: payload, Concurrency: vus, Mode: "closed", Requests: int64(vus * 4), Successes: int64(vus * 4),
 		Errors: map[string]int64{}, DurationS: 10, RPS: rps, OutputTokS: rps * 64,
 		TTFT:       Dist{P50: ttft95 * 0.8, P90: ttft95 * 0.95, P95: ttft95, P99: ttft95 * 1.1, Mean: ttft95 * 0.85, Max: ttft95 * 1.2},
 		ITL:        Dist{P50: 8, P90: 9, P95: 9.5, P99: 10, Mean: 8.2, Max: 12},
 		TPOT:       Dist{P50: 8.1, P90: 8.5, P95: 8.7, P99: 9, Mean: 8.2, Max: 9.5},
 		E2E:        Dist{P50: e2e95 * 0.9, P90: e2e95 * 0.98, P95: e2e95, P99: e2e95 * 1.05, Mean: e2e95 * 0.92, Max: e2e95 * 1.1},
-		GoodputRPS: rps, GPU: json.RawMessage("null"), Verdict: Pass, Reasons: []string{},
+		GoodputRPS: rps, Verdict: Pass, Reasons: []string{},
 	}.single()
 }
 
 // single makes c a one-repeat cell, as NewCell does.
-func (c Cell) single() Cell {
+func (c Entry) single() Entry {
 	c.Repeats = []Run{c.run()}
 	c.summarize()
 	return c
@@ -60,8 +60,8 @@ var speeds = []float64{0.98, 1.0, 1.01, 0.99, 1.02}
 
 // repeated measures c once per factor: throughput times the factor,
 // latencies over it; the runs are combined as the sweep combines them.
-func repeated(c Cell, factors ...float64) Cell {
-	var runs []Cell
+func repeated(c Entry, factors ...float64) Entry {
+	var runs []Entry
 	for _, f := range factors {
 		r := c
 		r.RPS, r.OutputTokS, r.GoodputRPS = round3(c.RPS*f), round3(c.OutputTokS*f), round3(c.GoodputRPS*f)
@@ -91,11 +91,11 @@ func sampleRun() *Results {
 			Repeats: 5, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV},
 		Payloads: map[string]Payload{"short": {MaxTokens: 64}, "long": {MaxTokens: 256}},
 	}
-	short := []Cell{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
+	short := []Entry{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
 	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
-	short[1].GPU = json.RawMessage(`{"devices":[],"utilization_avg_pct":93.5,"memory_used_max_mib":10812,"power_avg_w":151.25,"energy_j":2410.5,"joules_per_output_token":2.354,"temperature_max_c":71,"throttled":true}`)
-	long := []Cell{repeated(cell("long", 1, 0.48, 26, 2073), speeds...), repeated(cell("long", 4, 1.7, 27, 2316), speeds...)}
+	short[1].GPU = &gpu.Window{Devices: []gpu.DeviceStats{}, UtilAvg: 93.5, MemUsedMax: 10812, PowerAvg: 151.25, EnergyJ: 2410.5, JoulesPerToken: 2.354, TempMax: 71, Throttled: true}
+	long := []Entry{repeated(cell("long", 1, 0.48, 26, 2073), speeds...), repeated(cell("long", 4, 1.7, 27, 2316), speeds...)}
 	base := repeated(cell("long", 4, 2.1, 27, 2000), speeds...)
 	cmp := Compare(base, long[1], testGate)
 	long[1].Baseline = &cmp
@@ -303,19 +303,19 @@ func TestCompare(t *testing.T) {
 	base := repeated(cell("short", 4, 10, 20, 600), speeds...)
 	for _, tc := range []struct {
 		name    string
-		edit    func(*Cell)
+		edit    func(*Entry)
 		regress []string
 	}{
-		{"unchanged", func(*Cell) {}, nil},
-		{"within tolerance", func(c *Cell) { c.RPS, c.E2E.P95 = 9.7, 620 }, nil},
-		{"rps down 20%", func(c *Cell) { c.RPS = 8 }, []string{"rps"}},
-		{"faster is fine", func(c *Cell) { c.RPS, c.TTFT.P95 = 15, 5 }, nil},
-		{"p95 e2e up 30%", func(c *Cell) { c.E2E.P95 = 780 }, []string{"e2e_p95_ms"}},
-		{"latency within tolerance", func(c *Cell) { c.TTFT.P95 = 20.8 }, nil},
-		{"latency beyond tolerance", func(c *Cell) { c.TTFT.P95 = 25 }, []string{"ttft_p95_ms"}},
-		{"tokens down", func(c *Cell) { c.OutputTokS = 500 }, []string{"output_tokens_per_s"}},
+		{"unchanged", func(*Entry) {}, nil},
+		{"within tolerance", func(c *Entry) { c.RPS, c.E2E.P95 = 9.7, 620 }, nil},
+		{"rps down 20%", func(c *Entry) { c.RPS = 8 }, []string{"rps"}},
+		{"faster is fine", func(c *Entry) { c.RPS, c.TTFT.P95 = 15, 5 }, nil},
+		{"p95 e2e up 30%", func(c *Entry) { c.E2E.P95 = 780 }, []string{"e2e_p95_ms"}},
+		{"latency within tolerance", func(c *Entry) { c.TTFT.P95 = 20.8 }, nil},
+		{"latency beyond tolerance", func(c *Entry) { c.TTFT.P95 = 25 }, []string{"ttft_p95_ms"}},
+		{"tokens down", func(c *Entry) { c.OutputTokS = 500 }, []string{"output_tokens_per_s"}},
 		// The H200's slower decode step: ITL p50 3.8 -> 4.4 ms, +0.6 ms.
-		{"ITL p50 up 15%", func(c *Cell) { c.ITL.P50 = 9.2 }, []string{"itl_p50_ms"}},
+		{"ITL p50 up 15%", func(c *Entry) { c.ITL.P50 = 9.2 }, []string{"itl_p50_ms"}},
 	} {
 		one := cell("short", 4, 10, 20, 600)
 		tc.edit(&one)
@@ -385,7 +385,7 @@ func TestSchema1Loads(t *testing.T) {
 }
 
 func TestFindKnee(t *testing.T) {
-	scaling := []Cell{cell("s", 1, 2, 10, 500), cell("s", 2, 3.9, 10, 510), cell("s", 4, 7.5, 10, 530)}
+	scaling := []Entry{cell("s", 1, 2, 10, 500), cell("s", 2, 3.9, 10, 510), cell("s", 4, 7.5, 10, 530)}
 	if k := FindKnee(scaling); k.Found || k.Max != 4 || !strings.Contains(k.String(), "kept scaling up to 4 VUs") {
 		t.Errorf("linear scaling: %+v %s", k, k)
 	}

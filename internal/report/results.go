@@ -3,7 +3,7 @@
 // docs/results-schema.md; schema 1 is still read), report.md with SVG charts, and junit.xml. It also
 // loads a stored results.json as a baseline and compares cells against it.
 //
-// It knows nothing of HTTP or Ginkgo: it takes plain values (stats.Cell,
+// It knows nothing of HTTP or Ginkgo: it takes plain values (stats.Figures,
 // load.Plan, scrape.Delta) and writes bytes. Writers are deterministic for
 // a given input, which the golden-file tests rely on.
 package report
@@ -67,8 +67,8 @@ type Results struct {
 	// Payloads maps each payload name to its output length.
 	Payloads map[string]Payload `json:"payloads"`
 	// Interrupted is set when the sweep stopped before its last cell.
-	Interrupted bool   `json:"interrupted"`
-	Cells       []Cell `json:"cells"`
+	Interrupted bool    `json:"interrupted"`
+	Cells       []Entry `json:"cells"`
 }
 
 // Target says what was measured.
@@ -83,8 +83,8 @@ type Target struct {
 // GPU is one sampled device, as package gpu describes it.
 type GPU = gpu.Device
 
-// Figures are the headline figures of a cell, for a side-by-side.
-type Figures struct {
+// Headline are the headline figures of a cell, for a side-by-side.
+type Headline struct {
 	TTFTp50 float64 `json:"ttft_p50_ms"`
 	ITLp50  float64 `json:"itl_p50_ms"`
 	E2Ep50  float64 `json:"e2e_p50_ms"`
@@ -93,8 +93,8 @@ type Figures struct {
 }
 
 // Headline returns c's Figures.
-func (c Cell) Headline() Figures {
-	return Figures{TTFTp50: c.TTFT.P50, ITLp50: c.ITL.P50, E2Ep50: c.E2E.P50, E2Ep95: c.E2E.P95, RPS: c.RPS}
+func (c Entry) Headline() Headline {
+	return Headline{TTFTp50: c.TTFT.P50, ITLp50: c.ITL.P50, E2Ep50: c.E2E.P50, E2Ep95: c.E2E.P95, RPS: c.RPS}
 }
 
 // Payload describes a payload of the run.
@@ -133,8 +133,8 @@ type Dist struct {
 	Max  float64 `json:"max"`
 }
 
-// Cell is one cell of the sweep.
-type Cell struct {
+// Entry is one cell of the sweep.
+type Entry struct {
 	Payload     string           `json:"payload"`
 	Concurrency int              `json:"concurrency"`
 	Mode        string           `json:"mode"`
@@ -158,7 +158,7 @@ type Cell struct {
 	ResponseTTFT *Dist `json:"response_ttft_ms,omitempty"`
 	ResponseE2E  *Dist `json:"response_e2e_ms,omitempty"`
 	// RecoveryS is the longest the target took to recover from failures
-	// (stats.Cell.Recovery), 0 when none.
+	// (stats.Figures.Recovery), 0 when none.
 	RecoveryS float64 `json:"recovery_s"`
 	// LoadCheck says whether the applied load matched the plan (of the
 	// first repeat where it did not, else of the median repeat); null for
@@ -171,7 +171,7 @@ type Cell struct {
 	// confidence interval and level, and the coefficient of variation.
 	Stats map[string]sample.Summary `json:"stats"`
 	// GPU is the cell's GPU figures; null until GPU sampling fills it.
-	GPU json.RawMessage `json:"gpu"`
+	GPU *gpu.Window `json:"gpu"`
 	// Server is what the target's /metrics counted during the cell; null
 	// when it exposes none.
 	Server *scrape.Delta `json:"server"`
@@ -180,7 +180,7 @@ type Cell struct {
 	// Compared holds the same cell's figures from the run named by
 	// settings.compare (e.g. direct to the backend, when this run went
 	// through the ingress); null without one.
-	Compared *Figures `json:"compared,omitempty"`
+	Compared *Headline `json:"compared,omitempty"`
 	// Differences test this run's repeats against the compared run's,
 	// figure by figure; absent without settings.compare.
 	Differences []Difference `json:"differences,omitempty"`
@@ -189,7 +189,7 @@ type Cell struct {
 }
 
 // Key identifies a cell across runs.
-func (c Cell) Key() string {
+func (c Entry) Key() string {
 	if c.Mode == string(load.Open) {
 		return fmt.Sprintf("%s/open/%g", c.Payload, c.Rate)
 	}
@@ -197,7 +197,7 @@ func (c Cell) Key() string {
 }
 
 // Name is the cell's human name, e.g. "long, 8 VUs" or "short, 4 req/s".
-func (c Cell) Name() string {
+func (c Entry) Name() string {
 	if c.Mode == string(load.Open) {
 		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Rate)
 	}
@@ -214,8 +214,8 @@ func dist(d stats.Dist) Dist {
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // NewCell converts a measured cell. Verdict and reasons are the caller's.
-func NewCell(payload string, p load.Plan, s stats.Cell, server *scrape.Delta) Cell {
-	c := Cell{
+func NewCell(payload string, p load.Plan, s stats.Figures, server *scrape.Delta) Entry {
+	c := Entry{
 		Payload:     payload,
 		Concurrency: p.Concurrency(),
 		Mode:        string(p.Mode()),
@@ -232,7 +232,6 @@ func NewCell(payload string, p load.Plan, s stats.Cell, server *scrape.Delta) Ce
 		E2E:         dist(s.E2E),
 		GoodputRPS:  round3(s.GoodputRPS),
 		RecoveryS:   round3(s.Recovery.Seconds()),
-		GPU:         json.RawMessage("null"),
 		Server:      server,
 		Reasons:     []string{},
 	}
@@ -249,7 +248,7 @@ func NewCell(payload string, p load.Plan, s stats.Cell, server *scrape.Delta) Ce
 }
 
 // ErrorRate is the failed fraction of the cell's requests.
-func (c Cell) ErrorRate() float64 {
+func (c Entry) ErrorRate() float64 {
 	if c.Requests == 0 {
 		return 0
 	}
@@ -258,7 +257,7 @@ func (c Cell) ErrorRate() float64 {
 
 // ErrorClasses lists the cell's error classes: known ones in the order of
 // record.Classes, then any others (from a newer writer) sorted.
-func (c Cell) ErrorClasses() []string {
+func (c Entry) ErrorClasses() []string {
 	var known, other []string
 	seen := map[string]bool{}
 	for _, k := range record.Classes {
@@ -346,7 +345,7 @@ func Parse(b []byte) (*Results, error) {
 }
 
 // Find returns the cell with key k, or nil.
-func (r *Results) Find(k string) *Cell {
+func (r *Results) Find(k string) *Entry {
 	for i := range r.Cells {
 		if r.Cells[i].Key() == k {
 			return &r.Cells[i]

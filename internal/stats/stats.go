@@ -198,8 +198,8 @@ func dist(h *hdrhistogram.Histogram) Dist {
 	}
 }
 
-// Cell is a cell's figures.
-type Cell struct {
+// Figures is a cell's figures.
+type Figures struct {
 	Requests  int64                  `json:"requests"`
 	Successes int64                  `json:"successes"`
 	Errors    map[record.Class]int64 `json:"errors"`
@@ -237,7 +237,7 @@ type Cell struct {
 }
 
 // ErrorRate is the failed fraction of requests (0 when there were none).
-func (c Cell) ErrorRate() float64 {
+func (c Figures) ErrorRate() float64 {
 	if c.Requests == 0 {
 		return 0
 	}
@@ -246,10 +246,10 @@ func (c Cell) ErrorRate() float64 {
 
 // Result merges the shards into the cell's figures. It may be called while
 // records are still arriving (a live view) and at the end.
-func (a *Aggregator) Result() Cell {
+func (a *Aggregator) Result() Figures {
 	ttft, itl, tpot, e2e, queue := newHist(), newHist(), newHist(), newHist(), newHist()
 	respTTFT, respE2E := newHist(), newHist()
-	c := Cell{Errors: map[record.Class]int64{}}
+	c := Figures{Errors: map[record.Class]int64{}}
 	var first, last, lastStart time.Time
 	for i := range a.shards {
 		s := &a.shards[i]

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -113,33 +114,39 @@ func within(got, want, tol float64) bool { return got >= want-tol && got <= want
 func TestAgainstLLMDInferenceSim(t *testing.T) {
 	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
-	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "1"})
-	if run.err != nil {
-		t.Fatalf("suite failed: %v\n%s", run.err, run.output)
-	}
-	res := run.results(t)
-	if res.Model != model || res.Target.URL != url || res.Target.Simulator != "" || len(res.Cells) != 2 || res.Interrupted {
-		t.Fatalf("results: model %q target %+v, %d cells, interrupted %v", res.Model, res.Target, len(res.Cells), res.Interrupted)
-	}
-	for _, c := range res.Cells {
-		t.Logf("%s: TTFT p50 %.2f ms, ITL p50 %.2f ms, E2E p50 %.1f ms, %.2f RPS, %.1f tok/s", c.Name(), c.TTFT.P50, c.ITL.P50, c.E2E.P50, c.RPS, c.OutputTokS)
-		if c.Verdict != report.Pass || c.Requests != int64(3*c.Concurrency) || c.Successes != c.Requests {
-			t.Errorf("%s: verdict %s, %d/%d ok, reasons %v", c.Name(), c.Verdict, c.Successes, c.Requests, c.Reasons)
+	// Counts and the verdict are exact; the latencies are biases checked
+	// under the attempt policy (a run of the whole suite per attempt).
+	attempts.Run(t, 3, func(int) []string {
+		run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "1"})
+		if run.err != nil {
+			t.Fatalf("suite failed: %v\n%s", run.err, run.output)
 		}
-		if !within(c.TTFT.P50, 50, 3) {
-			t.Errorf("%s: TTFT p50 %.2f ms, want 50 ± 3", c.Name(), c.TTFT.P50)
+		res := run.results(t)
+		if res.Model != model || res.Target.URL != url || res.Target.Simulator != "" || len(res.Cells) != 2 || res.Interrupted {
+			t.Fatalf("results: model %q target %+v, %d cells, interrupted %v", res.Model, res.Target, len(res.Cells), res.Interrupted)
 		}
-		if !within(c.ITL.P50, 10, 1) {
-			t.Errorf("%s: ITL p50 %.2f ms, want 10 ± 1", c.Name(), c.ITL.P50)
+		var problems []string
+		for _, c := range res.Cells {
+			t.Logf("%s: TTFT p50 %.2f ms, ITL p50 %.2f ms, E2E p50 %.1f ms, %.2f RPS, %.1f tok/s", c.Name(), c.TTFT.P50, c.ITL.P50, c.E2E.P50, c.RPS, c.OutputTokS)
+			if c.Verdict != report.Pass || c.Requests != int64(3*c.Concurrency) || c.Successes != c.Requests {
+				t.Fatalf("%s: verdict %s, %d/%d ok, reasons %v", c.Name(), c.Verdict, c.Successes, c.Requests, c.Reasons)
+			}
+			if !within(c.OutputTokS, 16*c.RPS, 0.02*16*c.RPS) {
+				t.Fatalf("%s: %.1f tok/s is not 16 x %.2f RPS", c.Name(), c.OutputTokS, c.RPS)
+			}
+			if c.TTFT.P50 < 49 || c.TTFT.P50 > 55 {
+				problems = append(problems, fmt.Sprintf("%s: TTFT p50 %.2f ms, want 50 within [-1, +5]", c.Name(), c.TTFT.P50))
+			}
+			if !within(c.ITL.P50, 10, 1) {
+				problems = append(problems, fmt.Sprintf("%s: ITL p50 %.2f ms, want 10 ± 1", c.Name(), c.ITL.P50))
+			}
+			// 16 tokens: TTFT plus 15 gaps (llm-d adds a finish chunk after the last token).
+			if c.E2E.P50 < 195 || c.E2E.P50 > 230 {
+				problems = append(problems, fmt.Sprintf("%s: E2E p50 %.1f ms, want about 200 (within [195, 230])", c.Name(), c.E2E.P50))
+			}
 		}
-		// 16 tokens: TTFT plus 15 gaps (llm-d adds a finish chunk after the last token).
-		if !within(c.E2E.P50, 200, 20) {
-			t.Errorf("%s: E2E p50 %.1f ms, want about 200", c.Name(), c.E2E.P50)
-		}
-		if !within(c.OutputTokS, 16*c.RPS, 0.02*16*c.RPS) {
-			t.Errorf("%s: %.1f tok/s is not 16 x %.2f RPS", c.Name(), c.OutputTokS, c.RPS)
-		}
-	}
+		return problems
+	})
 }
 
 // TestRegressionGate: a baseline of 4 repeats from a fast target; the same

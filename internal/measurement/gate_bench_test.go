@@ -1,4 +1,4 @@
-package cell_test
+package measurement_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/sim"
 )
@@ -23,12 +23,12 @@ func gateSim(seed uint64, slowdown float64) sim.Config {
 
 // measureRepeats runs n repeats of one cell against s, a new run (a new
 // speed draw) before each, and combines them as the sweep does.
-func measureRepeats(b *testing.B, s *sim.Instance, n int) report.Cell {
+func measureRepeats(b *testing.B, s *sim.Instance, n int) report.Entry {
 	plan := load.Plan{VUs: 4, Iterations: 12}
-	var runs []report.Cell
+	var runs []report.Entry
 	for range n {
 		s.Server.NewRun()
-		res, err := cell.Run(context.Background(), cell.Spec{Target: target(s.URL), Payload: "n16", Plan: plan}, payloads)
+		res, err := measurement.Run(context.Background(), measurement.Spec{Target: target(s.URL), Payload: "n16", Plan: plan}, payloads)
 		if err != nil {
 			b.Fatal(err)
 		}

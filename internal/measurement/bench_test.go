@@ -1,4 +1,4 @@
-package cell_test
+package measurement_test
 
 import (
 	"bufio"
@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -72,7 +72,7 @@ func BenchmarkVersusHey(b *testing.B) {
 		var ours, theirs []float64
 		for range rounds {
 			theirs = append(theirs, heyRPS(b, url, bodyFile, n, c))
-			res, err := cell.Run(context.Background(), cell.Spec{Target: tg, Payload: "n16", Plan: load.Plan{VUs: c, Iterations: n}}, payloads)
+			res, err := measurement.Run(context.Background(), measurement.Spec{Target: tg, Payload: "n16", Plan: load.Plan{VUs: c, Iterations: n}}, payloads)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func BenchmarkStreams256(b *testing.B) {
 	fast := sim.Presets["fast"]
 	url := simtest.StartProcess(b, "-preset", "fast")
 	for range b.N {
-		res, err := cell.Run(context.Background(), cell.Spec{
+		res, err := measurement.Run(context.Background(), measurement.Spec{
 			Target: target(url), Payload: "n16",
 			Plan: load.Plan{VUs: 256, Iterations: 256 * 10, Warmup: 256, RampUp: fast.ITL},
 		}, payloads)
@@ -170,13 +170,13 @@ func BenchmarkOpenLoopMillion(b *testing.B) {
 	plan := load.Plan{Rate: 12000, Requests: requests, MaxInFlight: 64}
 	for range b.N {
 		// A warm-up cell grows the pools and the heap to steady state.
-		if _, err := cell.Run(context.Background(), cell.Spec{Target: target(url), Payload: "n16", Plan: load.Plan{Rate: 12000, Requests: 20000, MaxInFlight: 64}}, payloads); err != nil {
+		if _, err := measurement.Run(context.Background(), measurement.Spec{Target: target(url), Payload: "n16", Plan: load.Plan{Rate: 12000, Requests: 20000, MaxInFlight: 64}}, payloads); err != nil {
 			b.Fatal(err)
 		}
 		base := rssBytes(b)
 		var peak int64 // written by the sampler only; read after it stopped
 		stop := every(100*time.Millisecond, func() { peak = max(peak, rssBytes(b)) })
-		res, err := cell.Run(context.Background(), cell.Spec{Target: target(url), Payload: "n16", Plan: plan}, payloads)
+		res, err := measurement.Run(context.Background(), measurement.Spec{Target: target(url), Payload: "n16", Plan: plan}, payloads)
 		stop()
 		if err != nil {
 			b.Fatal(err)

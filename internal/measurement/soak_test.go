@@ -1,4 +1,4 @@
-package cell_test
+package measurement_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/cell"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
@@ -47,7 +47,7 @@ func TestSoak(t *testing.T) {
 	stop := every(period, func() {
 		series = append(series, soakSample{at: time.Since(began), rss: rssBytes(t), goroutines: runtime.NumGoroutine(), requests: obs.n.Load()})
 	})
-	res, err := cell.Run(context.Background(), cell.Spec{Target: tg, Payload: "n16",
+	res, err := measurement.Run(context.Background(), measurement.Spec{Target: tg, Payload: "n16",
 		Plan: load.Plan{VUs: 256, Duration: total, RampUp: time.Second}, Observe: obs}, payloads)
 	stop()
 	if err != nil {

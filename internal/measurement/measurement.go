@@ -1,8 +1,9 @@
-// Package cell runs one cell of a load test: a payload against a target on
-// one load plan, measured into a stats.Cell. It is the glue that the perf
+// Package measurement runs one measurement of a load test: a payload
+// against a target on one load plan, folded into stats.Figures (a sweep's
+// cell is measured once per repeat). It is the glue that the perf
 // suite and the llmload command share: it validates everything before any
 // request is sent, builds the client, runs the engine, and folds the records.
-package cell
+package measurement
 
 import (
 	"context"
@@ -54,7 +55,7 @@ type Result struct {
 	Payload payload.Payload `json:"payload"`
 	Plan    load.Plan       `json:"plan"`
 	Summary load.Summary    `json:"summary"`
-	Stats   stats.Cell      `json:"stats"`
+	Stats   stats.Figures   `json:"stats"`
 }
 
 // ErrInvalid is wrapped by every validation error of a Spec.

@@ -1,0 +1,42 @@
+package sweep
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/stack"
+)
+
+// gitCommit is the harness checkout's commit, "" outside a git checkout.
+func gitCommit(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// probeStack records what is measured. The cluster is asked only for a
+// real target: the embedded simulator runs in this process, whatever
+// cluster a kubeconfig may point at.
+func (r *Runner) probeStack(ctx context.Context) stack.Stack {
+	s := stack.Stack{Model: r.model, URL: r.endpoint.BaseURL, Host: r.endpoint.Host, Route: openai.ChatPath(r.endpoint.BaseURL)}
+	sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+	defer cancel()
+	if v, err := openai.ServerVersion(sctx, r.hc, r.endpoint); err == nil {
+		s.ServerVersion = v
+	} else {
+		s.Notes = append(s.Notes, "server version unknown: "+err.Error())
+	}
+	if r.sim != nil {
+		return s
+	}
+	v, controllers, err := stack.Kubernetes(ctx)
+	s.Kubernetes, s.Controllers = v, controllers
+	if err != nil {
+		s.Notes = append(s.Notes, "cluster unknown: "+err.Error())
+	}
+	return s
+}

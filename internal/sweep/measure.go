@@ -1,0 +1,100 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/llm-platform/harness/internal/gpu"
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/measurement"
+	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/scrape"
+	"github.com/llm-platform/harness/internal/stats"
+)
+
+// measure runs the cell once and converts it. The server's counters and
+// the GPU window are opened after the warm-up (measurement.Spec.AfterWarmup), so
+// they cover the measured requests only.
+func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entry, load.Summary, error) {
+	var before scrape.Snapshot
+	beforeErr := errors.New("not scraped")
+	var began time.Time
+	var cpu0 time.Duration
+	var gc0 uint64
+	prog := newProgress(r.progress, name, c.Plan)
+	opened := false
+	spec := measurement.Spec{
+		Target:  measurement.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout},
+		Payload: c.Payload, Plan: c.Plan,
+		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
+		Observe: prog,
+		AfterWarmup: func(ctx context.Context) {
+			if r.metrics {
+				sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+				before, beforeErr = scrape.Take(sctx, r.hc, r.endpoint)
+				cancel()
+			}
+			if r.sampler != nil {
+				r.sampler.BeginCell(name)
+			}
+			opened = true
+			began, cpu0, gc0 = time.Now(), processCPU(), gcPauseNs()
+			prog.start()
+		},
+	}
+	res, err := measurement.Run(ctx, spec, r.cfg.payloads)
+	var wall, cpu, gcPause time.Duration
+	if opened {
+		prog.stop()
+		wall, cpu, gcPause = time.Since(began), processCPU()-cpu0, time.Duration(gcPauseNs()-gc0)
+	}
+	var gs *gpu.Window
+	if r.sampler != nil && opened {
+		st := r.sampler.EndCell()
+		gs = &st
+	}
+	if err != nil {
+		return report.Entry{}, load.Summary{}, err
+	}
+	var server *scrape.Delta
+	if r.metrics && beforeErr == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scrapeTimeout)
+		if after, err := scrape.Take(sctx, r.hc, r.endpoint); err == nil {
+			d := after.Since(before)
+			server = &d
+		}
+		cancel()
+	}
+	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
+	lc := report.CheckLoad(report.LoadInput{Open: c.Plan.Mode() == load.Open, OfferedRPS: c.Plan.Rate, Requests: res.Stats.Requests,
+		StartSpan: res.Stats.StartSpan, LagP99: res.Stats.Queue.P99, CapReached: res.Summary.CapReached, MaxInFlight: c.Plan.Concurrency(),
+		Wall: wall, CPU: cpu, Cores: runtime.GOMAXPROCS(0), GCPause: gcPause, Simulator: r.sim != nil})
+	rc.LoadCheck = &lc
+	if gs != nil {
+		if tokens := res.Stats.OutputTokens; tokens > 0 {
+			gs.JoulesPerToken = math.Round(gs.EnergyJ/float64(tokens)*1e4) / 1e4
+		}
+		rc.GPU = gs
+	}
+	return rc, res.Summary, nil
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcPauseNs is the garbage collector's stop-the-world pause total so far.
+func gcPauseNs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.PauseTotalNs
+}

@@ -1,0 +1,85 @@
+package sweep
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/report"
+)
+
+// Trial is one cell of the sweep: a payload on a plan, and which of its
+// repeats this is (1-based, of Of; zero values mean a single measurement).
+type Trial struct {
+	Payload    string
+	Plan       load.Plan
+	Repeat, Of int
+}
+
+// Name is the cell's name in reports.
+func (c Trial) Name() string {
+	if c.Plan.Mode() == load.Open {
+		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Plan.Rate)
+	}
+	return fmt.Sprintf("%s, %d VUs", c.Payload, c.Plan.VUs)
+}
+
+// SpecName is the Ginkgo entry's name: the cell's, with the repeat when
+// there are several ("short, 4 VUs, repeat 2 of 5").
+func (c Trial) SpecName() string {
+	if c.Of > 1 {
+		return fmt.Sprintf("%s, repeat %d of %d", c.Name(), c.Repeat, c.Of)
+	}
+	return c.Name()
+}
+
+// Last reports whether this is the cell's last repeat.
+func (c Trial) Last() bool { return c.Repeat >= c.Of }
+
+// Labels are the cell's Ginkgo labels, as key:value.
+func (c Trial) Labels() []string {
+	l := []string{"payload:" + c.Payload, "mode:" + string(c.Plan.Mode())}
+	if c.Plan.Mode() == load.Open {
+		return append(l, "rate:"+strconv.FormatFloat(c.Plan.Rate, 'f', -1, 64))
+	}
+	return append(l, fmt.Sprintf("vus:%d", c.Plan.VUs))
+}
+
+// Trials is the sweep in the order it runs: every cell once, then every
+// cell again, PERF_REPEATS times (round-robin, as benchstat advises), so
+// slow drift (thermals, other tenants) lands on every cell alike instead of
+// on whichever cell ran last.
+func (c Config) Trials() []Trial {
+	cells := c.Cells()
+	out := make([]Trial, 0, len(cells)*c.Repeats)
+	for r := 1; r <= c.Repeats; r++ {
+		for _, cell := range cells {
+			cell.Repeat, cell.Of = r, c.Repeats
+			out = append(out, cell)
+		}
+	}
+	return out
+}
+
+// Gate is the baseline gate's settings.
+func (c Config) Gate() report.Gate {
+	return report.Gate{Tolerance: c.Tolerance, Alpha: c.Alpha, MaxCV: c.MaxCV}
+}
+
+// Cells expands the configuration: for each payload, the closed-loop cells
+// by concurrency, then the open-loop cells by rate (one measurement each).
+func (c Config) Cells() []Trial {
+	var out []Trial
+	for _, p := range c.Payloads {
+		for _, v := range c.Concurrency {
+			out = append(out, Trial{Payload: p, Plan: load.Plan{VUs: v, Iterations: v * c.IterationsPerVU, Duration: c.Duration,
+				Warmup: v * c.Warmup, RampUp: c.RampUp}, Repeat: 1, Of: 1})
+		}
+		for _, r := range c.Rates {
+			out = append(out, Trial{Payload: p, Plan: load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration,
+				Warmup: int(math.Ceil(r)) * c.Warmup}, Repeat: 1, Of: 1})
+		}
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package sweep
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/llm-platform/harness/internal/report"
+)
+
+// judge gives a finished cell (its repeats combined) its verdict and the
+// reasons for it: errors and SLOs on its medians, the baseline gate, an
+// inconclusive gate under PERF_GATE_REQUIRED, and a load that missed its
+// plan under PERF_STRICT_LOAD.
+func (r *Runner) judge(c *report.Entry) {
+	r.judgeOwn(c)
+	if base := r.baselineCell(*c); base != nil {
+		cmp := report.Compare(*base, *c, r.cfg.Gate())
+		c.Baseline = &cmp
+		c.Reasons = append(c.Reasons, cmp.Reasons(r.cfg.Gate())...)
+		if cmp.Inconclusive != "" && r.cfg.GateRequired {
+			c.Reasons = append(c.Reasons, "PERF_GATE_REQUIRED: "+cmp.Inconclusive)
+		}
+	}
+	if lc := c.LoadCheck; lc != nil && lc.Verdict != report.LoadOK && r.cfg.StrictLoad {
+		c.Reasons = append(c.Reasons, "PERF_STRICT_LOAD: "+lc.Reason)
+	}
+	c.Verdict = report.Pass
+	if len(c.Reasons) > 0 {
+		c.Verdict = report.Fail
+	}
+}
+
+// judgeOwn adds the reasons the cell fails on its own: errors and SLOs.
+func (r *Runner) judgeOwn(c *report.Entry) {
+	if c.Requests == 0 {
+		c.Reasons = append(c.Reasons, "no request was sent")
+	}
+	if er := c.ErrorRate(); er > r.cfg.MaxErrorRate {
+		var parts []string
+		for _, k := range c.ErrorClasses() {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Errors[k], k))
+		}
+		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %g%% (%s)", er*100, r.cfg.MaxErrorRate*100, strings.Join(parts, ", ")))
+	}
+	if r.cfg.SLOTTFT > 0 && c.TTFT.P95 > ms(r.cfg.SLOTTFT) {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 TTFT %.1f ms > SLO %g ms", c.TTFT.P95, ms(r.cfg.SLOTTFT)))
+	}
+	if r.cfg.SLOE2E > 0 && c.E2E.P95 > ms(r.cfg.SLOE2E) {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 E2E %.1f ms > SLO %g ms", c.E2E.P95, ms(r.cfg.SLOE2E)))
+	}
+}
+
+func (r *Runner) baselineCell(c report.Entry) *report.Entry {
+	if r.baseline == nil {
+		return nil
+	}
+	return r.baseline.Find(c.Key())
+}

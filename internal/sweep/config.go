@@ -107,13 +107,28 @@ func positive[T int | float64](v T) error {
 
 func atoi(s string) (int, error)     { return strconv.Atoi(s) }
 func atof(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
-func nonNegInt(dst func(*Config) *int) func(*Config, string) error {
+func nonNegInt(dst func(*Config) *int) func(*Config, string) error { return wholeAtLeast(0, dst) }
+
+// wholeAtLeast parses a whole number of at least low into dst.
+func wholeAtLeast(low int, dst func(*Config) *int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q: want a whole number >= 0", v)
+		if err != nil || n < low {
+			return fmt.Errorf("%q: want a whole number >= %d", v, low)
 		}
 		*dst(c) = n
+		return nil
+	}
+}
+
+// number parses a number that ok accepts (want says which) into dst.
+func number(ok func(float64) bool, want string, dst func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || !ok(f) {
+			return fmt.Errorf("%q: want %s", v, want)
+		}
+		*dst(c) = f
 		return nil
 	}
 }
@@ -175,23 +190,9 @@ var Settings = []Setting{
 	{"PERF_SIM_PRESET", "perf.sim-preset", "rtx3060-tinyllama", "embedded simulator preset when PERF_TARGET is empty: rtx3060-tinyllama or fast",
 		func(c *Config, v string) error { c.SimPreset = v; return nil }},
 	{"PERF_SIM_RUN_CV", "perf.sim-run-cv", "0", "embedded simulator: run-to-run noise, the coefficient of variation of a speed factor drawn for every measured repeat (0.05 is 5%)",
-		func(c *Config, v string) error {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 || f >= 0.5 {
-				return fmt.Errorf("%q: want a fraction in [0, 0.5)", v)
-			}
-			c.SimRunCV = f
-			return nil
-		}},
+		number(func(f float64) bool { return f >= 0 && f < 0.5 }, "a fraction in [0, 0.5)", func(c *Config) *float64 { return &c.SimRunCV })},
 	{"PERF_SIM_SLOWDOWN", "perf.sim-slowdown", "1", "embedded simulator: scale every latency by this factor (1.15 is a 15% slower target)",
-		func(c *Config, v string) error {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 {
-				return fmt.Errorf("%q: want a factor > 0", v)
-			}
-			c.SimSlowdown = f
-			return nil
-		}},
+		number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimSlowdown })},
 	{"PERF_PAYLOADS_FILE", "perf.payloads-file", "", "payloads YAML; empty uses fixtures/payloads.yaml",
 		func(c *Config, v string) error { c.PayloadsFile = v; return nil }},
 	{"PERF_PAYLOADS", "perf.payloads", "short,long", "payload names, comma-separated",
@@ -229,25 +230,11 @@ var Settings = []Setting{
 	{"PERF_COMPARE", "perf.compare", "", "results.json of a run to show side by side, e.g. the same cells direct to the backend (the ingress overhead)",
 		func(c *Config, v string) error { c.Compare = v; return nil }},
 	{"PERF_REPEATS", "perf.repeats", "1", "measure each cell this many times, interleaved across the sweep; the gate needs 4 or more on both sides",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("%q: want a whole number >= 1", v)
-			}
-			c.Repeats = n
-			return nil
-		}},
+		wholeAtLeast(1, func(c *Config) *int { return &c.Repeats })},
 	{"PERF_TOLERANCE", "perf.tolerance", "0.07", "baseline gate: the smallest relative change of a median worth failing for",
 		fraction(func(c *Config) *float64 { return &c.Tolerance })},
 	{"PERF_ALPHA", "perf.alpha", "0.05", "baseline gate: significance level of the one-sided Mann-Whitney test over the repeats",
-		func(c *Config, v string) error {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 || f >= 1 {
-				return fmt.Errorf("%q: want a level between 0 and 1, e.g. 0.05", v)
-			}
-			c.Alpha = f
-			return nil
-		}},
+		number(func(f float64) bool { return f > 0 && f < 1 }, "a level between 0 and 1, e.g. 0.05", func(c *Config) *float64 { return &c.Alpha })},
 	{"PERF_MAX_CV", "perf.max-cv", "0.10", "a metric whose repeats vary more than this (coefficient of variation) is too noisy to gate on; 0 gates every metric",
 		fraction(func(c *Config) *float64 { return &c.MaxCV })},
 	{"PERF_STRICT_LOAD", "perf.strict-load", "0", "1 fails a cell whose load did not match its plan (client- or server-limited, see the load self-check); 0 warns",

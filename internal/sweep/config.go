@@ -105,8 +105,9 @@ func positive[T int | float64](v T) error {
 	return nil
 }
 
-func atoi(s string) (int, error)                                   { return strconv.Atoi(s) }
-func atof(s string) (float64, error)                               { return strconv.ParseFloat(s, 64) }
+func atoi(s string) (int, error)     { return strconv.Atoi(s) }
+func atof(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+
 func nonNegInt(dst func(*Config) *int) func(*Config, string) error { return wholeAtLeast(0, dst) }
 
 // wholeAtLeast parses a whole number of at least low into dst.

@@ -59,8 +59,9 @@ type junitFailure struct {
 
 func secs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 
-// cellProperties are a cell's figures as name/value pairs.
-func cellProperties(c Entry) []junitProperty {
+// cellProperties are a cell's figures, and the stack they were measured
+// on, as name/value pairs.
+func (r *Results) cellProperties(c Entry) []junitProperty {
 	p := func(n string, v float64) junitProperty { return junitProperty{n, trim(v)} }
 	props := []junitProperty{
 		{"payload", c.Payload}, {"mode", c.Mode},
@@ -75,6 +76,19 @@ func cellProperties(c Entry) []junitProperty {
 	}
 	for _, k := range c.ErrorClasses() {
 		props = append(props, p("errors_"+k, float64(c.Errors[k])))
+	}
+	if c.ResponseTTFT != nil && c.ResponseE2E != nil && c.Queue != nil {
+		props = append(props, p("queue_p99_ms", c.Queue.P99), p("response_ttft_p50_ms", c.ResponseTTFT.P50),
+			p("response_ttft_p95_ms", c.ResponseTTFT.P95), p("response_e2e_p95_ms", c.ResponseE2E.P95))
+	}
+	for _, kv := range [][2]string{{"server_version", r.Stack.ServerVersion}, {"route", r.Stack.Route},
+		{"kubernetes_version", r.Stack.Kubernetes}, {"controllers", strings.Join(r.Stack.Controllers, ",")}} {
+		if kv[1] != "" {
+			props = append(props, junitProperty{kv[0], kv[1]})
+		}
+	}
+	if len(r.BaselineStackDiffers) > 0 {
+		props = append(props, junitProperty{"baseline_stack_differs", strings.Join(r.BaselineStackDiffers, "; ")})
 	}
 	if g := c.GPU; g != nil {
 		props = append(props, p("gpu_utilization_avg_pct", g.UtilAvg), p("gpu_memory_used_max_mib", g.MemUsedMax),
@@ -112,7 +126,7 @@ func (r *Results) WriteJUnit(w io.Writer) error {
 		s := junitSuite{
 			Name: "perf: " + c.Name(), Tests: 1, Time: secs(c.DurationS),
 			Timestamp:  r.Start.UTC().Format("2006-01-02T15:04:05"),
-			Properties: cellProperties(c),
+			Properties: r.cellProperties(c),
 		}
 		tc := junitCase{
 			Name: c.Name(), Classname: "perf." + c.Payload, Time: secs(c.DurationS),

@@ -197,6 +197,15 @@ func TestJUnitGoldenAndSchema(t *testing.T) {
 	}
 	golden(t, "junit.golden.xml", b.Bytes())
 	validateJUnit(t, b.Bytes())
+	// What the verdicts rest on reaches CI too: intervals, p-values, the
+	// gate's warning, the load self-check, response time and the stack.
+	for _, want := range []string{`name="rps_lo"`, `name="baseline_p_rps" value="0.004"`, `name="gate_warning" value="inconclusive: needs PERF_REPEATS ≥ 4`,
+		`name="load_check" value="client-limited"`, `name="response_ttft_p95_ms" value="20.4"`, `name="server_version" value="0.11.0"`,
+		`name="baseline_stack_differs"`} {
+		if !bytes.Contains(b.Bytes(), []byte(want)) {
+			t.Errorf("junit.xml lacks %s", want)
+		}
+	}
 }
 
 // validateJUnit checks doc against the published junit-10.xsd with xmllint

@@ -25,7 +25,7 @@ func TestSweepAgainstEmbeddedSimulator(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{"target: embedded simulator (preset fast)", "model: TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-		"TTFT p50", "1 VUs", "4 VUs", "50/s"} {
+		"TTFT p50", "1 VU", "4 VUs", "50/s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
@@ -91,7 +91,7 @@ func TestInterruptKeepsFinishedRequests(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "interrupted in cell 1 of 2") {
 		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(out.String(), "1 VUs") || strings.Contains(out.String(), "2 VUs") {
+	if !strings.Contains(out.String(), "1 VU") || strings.Contains(out.String(), "2 VUs") {
 		t.Errorf("want the interrupted first cell only:\n%s", out.String())
 	}
 }

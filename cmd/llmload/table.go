@@ -21,7 +21,7 @@ func writeTable(w io.Writer, rs []measurement.Result) {
 	fmt.Fprintln(tw, "payload\tload\treqs\tok\terrors\tRPS\ttok/s\tTTFT p50\tTTFT p95\tITL p50\tITL p95\tE2E p50\tE2E p95\tE2E p99\tgoodput\t")
 	for _, r := range rs {
 		c := r.Stats
-		loadCol := fmt.Sprintf("%d VUs", r.Plan.VUs)
+		loadCol := load.VUs(r.Plan.VUs)
 		if r.Plan.Mode() == load.Open {
 			loadCol = fmt.Sprintf("%g/s", r.Plan.Rate)
 		}

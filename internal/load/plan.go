@@ -170,3 +170,11 @@ func (p Plan) WarmupPlan() (w Plan, ok bool) {
 	}
 	return w, true
 }
+
+// VUs names a closed loop's concurrency for people: "1 VU", "4 VUs".
+func VUs(n int) string {
+	if n == 1 {
+		return "1 VU"
+	}
+	return fmt.Sprintf("%d VUs", n)
+}

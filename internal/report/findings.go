@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+
+	"github.com/llm-platform/harness/internal/load"
 )
 
 // Knee thresholds: a step up in concurrency is past the saturation knee
@@ -48,10 +50,10 @@ func FindKnee(cells []Entry) Knee {
 // String is the finding in a sentence.
 func (k Knee) String() string {
 	if !k.Found {
-		return fmt.Sprintf("no saturation knee: RPS kept scaling up to %d VUs", k.Max)
+		return "no saturation knee: RPS kept scaling up to " + load.VUs(k.Max)
 	}
-	return fmt.Sprintf("saturation knee at %d VUs: going to %d VUs (x%.3g) raised RPS by %+.0f%% while p95 E2E rose %+.0f%%",
-		k.At, k.Next, k.ConcGrowth, (k.RPSGrowth-1)*100, (k.P95Growth-1)*100)
+	return fmt.Sprintf("saturation knee at %s: going to %s (x%.3g) raised RPS by %+.0f%% while p95 E2E rose %+.0f%%",
+		load.VUs(k.At), load.VUs(k.Next), k.ConcGrowth, (k.RPSGrowth-1)*100, (k.P95Growth-1)*100)
 }
 
 // MeetsSLOs reports whether a cell meets the run's SLOs (on p95) without

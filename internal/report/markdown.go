@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/llm-platform/harness/internal/load"
 )
 
 // gpuColumns renders util, memory, power and J/token for a table.
@@ -172,12 +174,12 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 			if c.Payload != p {
 				continue
 			}
-			load := fmt.Sprintf("%d VUs", c.Concurrency)
+			where := load.VUs(c.Concurrency)
 			if c.Mode == "open" {
-				load = fmt.Sprintf("%g req/s", c.Rate)
+				where = fmt.Sprintf("%g req/s", c.Rate)
 			}
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
-				load, c.Requests, errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
+				where, c.Requests, errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
 				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), withInterval(c, "itl_p50_ms", c.ITL.P50, f1), f1(c.ITL.P95), f1(c.E2E.P50),
 				withInterval(c, "e2e_p95_ms", c.E2E.P95, f1), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
 		}
@@ -220,8 +222,8 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 		}
 		if r.Settings.SLOTTFTms > 0 || r.Settings.SLOE2Ems > 0 {
 			if best, ok := r.BestCell(p); ok {
-				fmt.Fprintf(b, "- **%s**: the best concurrency meeting the SLOs is %d VUs (%.2f RPS, p95 TTFT %.1f ms, p95 E2E %.1f ms).\n",
-					p, best.Concurrency, best.RPS, best.TTFT.P95, best.E2E.P95)
+				fmt.Fprintf(b, "- **%s**: the best concurrency meeting the SLOs is %s (%.2f RPS, p95 TTFT %.1f ms, p95 E2E %.1f ms).\n",
+					p, load.VUs(best.Concurrency), best.RPS, best.TTFT.P95, best.E2E.P95)
 			} else if len(cells) > 0 {
 				fmt.Fprintf(b, "- **%s**: no concurrency met the SLOs.\n", p)
 			}

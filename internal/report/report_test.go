@@ -128,7 +128,7 @@ func TestMarkdownGolden(t *testing.T) {
 	golden(t, "report.golden.md", b.Bytes())
 	for _, want := range []string{
 		"none sampled (NVML not available", "saturation knee at 4 VUs", "| 94 (throttled) | 10812 | 151 | 2.354 |", "client_abort", "499", "**regressed**",
-		"inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 5)", "| 1.70 [1.67–1.73] |", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VUs | 14.00 | 14.40 | +0.40 (not tested) |", "(**p = 0.016**)", "- **short, 4 req/s**: client-limited: the harness used 95% of its 2 cores", "| pass (client-limited) |", "**Warning: the baseline measured another stack** (server_version: 0.10.2 -> 0.11.0)", "controller `registry.k8s.io/ingress-nginx/controller:v1.15.1`", "| short, 4 req/s | 2.5 | 14.8 / 15.1 | 18.5 / 20.4 | 530.0 / 534.0 |", "+2.70 (not tested)", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
+		"inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 5)", "| 1.70 [1.67–1.73] |", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VU | 14.00 | 14.40 | +0.40 (not tested) |", "(**p = 0.016**)", "- **short, 4 req/s**: client-limited: the harness used 95% of its 2 cores", "| pass (client-limited) |", "**Warning: the baseline measured another stack** (server_version: 0.10.2 -> 0.11.0)", "controller `registry.k8s.io/ingress-nginx/controller:v1.15.1`", "| short, 4 req/s | 2.5 | 14.8 / 15.1 | 18.5 / 20.4 | 530.0 / 534.0 |", "+2.70 (not tested)", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)

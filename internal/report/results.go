@@ -201,7 +201,7 @@ func (c Entry) Name() string {
 	if c.Mode == string(load.Open) {
 		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Rate)
 	}
-	return fmt.Sprintf("%s, %d VUs", c.Payload, c.Concurrency)
+	return c.Payload + ", " + load.VUs(c.Concurrency)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }

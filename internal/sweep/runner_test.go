@@ -129,7 +129,7 @@ func TestRunnerRepeats(t *testing.T) {
 	for _, c := range trials {
 		names = append(names, c.SpecName())
 	}
-	if want := "short, 1 VUs, repeat 1 of 3|short, 2 VUs, repeat 1 of 3|short, 1 VUs, repeat 2 of 3"; !strings.HasPrefix(strings.Join(names, "|"), want) || len(trials) != 6 {
+	if want := "short, 1 VU, repeat 1 of 3|short, 2 VUs, repeat 1 of 3|short, 1 VU, repeat 2 of 3"; !strings.HasPrefix(strings.Join(names, "|"), want) || len(trials) != 6 {
 		t.Fatalf("trials %q", names)
 	}
 	for i, c := range trials[:4] { // short 1 and 2 VUs, repeats 1 and 2

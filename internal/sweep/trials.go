@@ -22,7 +22,7 @@ func (c Trial) Name() string {
 	if c.Plan.Mode() == load.Open {
 		return fmt.Sprintf("%s, %g req/s", c.Payload, c.Plan.Rate)
 	}
-	return fmt.Sprintf("%s, %d VUs", c.Payload, c.Plan.VUs)
+	return c.Payload + ", " + load.VUs(c.Plan.VUs)
 }
 
 // SpecName is the Ginkgo entry's name: the cell's, with the repeat when

@@ -29,6 +29,14 @@ BASELINE ?= fixtures/baselines/local.json
 
 BENCH_TIME ?= 1s
 
+# The commit the suites are built from, for the report's "Harness commit":
+# test binaries carry no VCS stamp, and a binary copied to a GPU machine has
+# no checkout beside it (internal/provenance).
+HARNESS_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+HARNESS_DIRTY  := $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true || echo false)
+PROVENANCE     := -X github.com/llm-platform/harness/internal/provenance.Commit=$(HARNESS_COMMIT) -X github.com/llm-platform/harness/internal/provenance.Dirty=$(HARNESS_DIRTY)
+GINKGO_PERF    := $(GO) tool ginkgo --ldflags="$(PROVENANCE)"
+
 .PHONY: help
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -139,7 +147,7 @@ test-e2e-lab: $(LAB_BIN)/.built $(LLMD_SIM)
 
 .PHONY: perf
 perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/
-	$(GO) tool ginkgo $(GINKGO_FLAGS) ./perf
+	$(GINKGO_PERF) $(GINKGO_FLAGS) ./perf
 
 # The sweep direct to llm-d-inference-sim, then through nginx configured
 # from the lab overlay's Ingress with Host llm.local; the second report
@@ -148,15 +156,15 @@ LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_V
 .PHONY: perf-lab
 perf-lab: tools test-deps ## the sweep direct and through the lab ingress; reports in $(PERF_REPORT_DIR)/{direct,ingress}
 	$(GO) run ./cmd/ingresslab -llmd $(LLMD_SIM) -- sh -c '\
-	  $(LAB_PERF_ENV) PERF_TARGET=$$BACKEND_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GO) tool ginkgo $(GINKGO_FLAGS) ./perf && \
+	  $(LAB_PERF_ENV) PERF_TARGET=$$BACKEND_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
 	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
-	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GO) tool ginkgo $(GINKGO_FLAGS) ./perf'
+	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf'
 
 # docs/load_test_report.md: a report generated from the embedded simulator,
 # its charts in docs/load-test-report/ (the report says it is simulated).
 .PHONY: docs-report
 docs-report: ## regenerate docs/load_test_report.md from a run on the embedded simulator
-	PERF_REPORT_DIR=docs/load-test-report $(GO) tool ginkgo ./perf
+	PERF_REPORT_DIR=docs/load-test-report $(GINKGO_PERF) ./perf
 	sed -e 's#](\([a-z0-9-]*\.svg\))#](load-test-report/\1)#' docs/load-test-report/report.md > docs/load_test_report.md
 	rm -f docs/load-test-report/report.md docs/load-test-report/results.json docs/load-test-report/junit.xml
 
@@ -172,7 +180,7 @@ GPU_CHECK_DIR := .gpu-check
 gpu-check: ## build the GPU check for a GPU machine into .gpu-check/ (run .gpu-check/run-gpu-check.sh there)
 	@mkdir -p $(GPU_CHECK_DIR)
 	CGO_ENABLED=1 $(GO) test -c -o $(GPU_CHECK_DIR)/gpucheck.test ./perf/gpucheck
-	CGO_ENABLED=1 $(GO) test -c -o $(GPU_CHECK_DIR)/perf.test ./perf
+	CGO_ENABLED=1 $(GO) test -c -ldflags "$(PROVENANCE)" -o $(GPU_CHECK_DIR)/perf.test ./perf
 	CGO_ENABLED=1 $(GO) test -c -o $(GPU_CHECK_DIR)/nvml.test ./internal/gpu/nvml
 	cp fixtures/gpu/load.py fixtures/gpu/run-gpu-check.sh $(GPU_CHECK_DIR)/
 	@echo "copy $(GPU_CHECK_DIR)/ to the GPU machine and run $(GPU_CHECK_DIR)/run-gpu-check.sh (docs/gpu-check.md)"

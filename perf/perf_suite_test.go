@@ -7,6 +7,7 @@ package perf_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,15 +31,28 @@ const setupTimeout = 30 * time.Minute
 // suite is the sweep's state, set up once in BeforeSuite.
 var suite struct {
 	cfg    sweep.Config
+	cfgErr error
 	runner *sweep.Runner
+}
+
+// TestMain resolves the configuration before any test runs, so that the
+// line naming the k6 variables taken is the suite's first (k6's names are
+// generic: a stray BASE_URL in a CI shell must not change a target
+// unnoticed).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	suite.cfg, suite.cfgErr = flags.Config(os.Getenv, moduleRoot())
+	if line := suite.cfg.K6Line(); line != "" {
+		fmt.Println(line)
+	}
+	os.Exit(m.Run())
 }
 
 func TestPerf(t *testing.T) {
 	gctune.Apply(os.Getenv)
-	var err error
-	if suite.cfg, err = flags.Config(os.Getenv, moduleRoot()); err != nil {
+	if suite.cfgErr != nil {
 		// Fail before any spec or request: the message names the setting.
-		t.Fatalf("perf configuration: %v", err)
+		t.Fatalf("perf configuration: %v", suite.cfgErr)
 	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "perf")

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 // TestRunsCommandBehindNginx: the command sees INGRESS_URL and BACKEND_URL,
@@ -13,10 +15,7 @@ import (
 func TestRunsCommandBehindNginx(t *testing.T) {
 	bin := os.Getenv("LLMD_INFERENCE_SIM")
 	if bin == "" {
-		if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("LLMD_INFERENCE_SIM is not set: run make test")
-		}
-		t.Skip("LLMD_INFERENCE_SIM not set")
+		simtest.Missing(t, "LLMD_INFERENCE_SIM not set: make test builds llm-d-inference-sim")
 	}
 	out := filepath.Join(t.TempDir(), "models.json")
 	code, err := run(context.Background(), []string{"-llmd", bin, "-overlay", filepath.Join("..", "..", "manifests", "overlays", "lab"), "--",

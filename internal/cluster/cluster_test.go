@@ -2,13 +2,13 @@ package cluster
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/llm-platform/harness/internal/sim/simtest"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -78,10 +78,7 @@ func TestKustomizeOverlays(t *testing.T) {
 func requireKubectl(t *testing.T) {
 	t.Helper()
 	if _, err := execLookPath("kubectl"); err != nil {
-		if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("kubectl not installed")
-		}
-		t.Skip("kubectl not installed")
+		simtest.Missing(t, "kubectl not installed (the README requires it)")
 	}
 }
 

@@ -36,10 +36,7 @@ func requireNginx(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
 		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
-				t.Fatal(ErrNoNginx)
-			}
-			t.Skip(ErrNoNginx.Error())
+			simtest.Missing(t, ErrNoNginx.Error())
 		}
 	}
 }

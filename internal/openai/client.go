@@ -157,6 +157,9 @@ func New(cfg Config) (*Client, error) {
 		DisableCompression: true,
 		ForceAttemptHTTP2:  true,
 	}
+	if cfg.TLS != nil {
+		tr.TLSClientConfig = cfg.TLS.Clone()
+	}
 	header := http.Header{"Content-Type": {"application/json"}}
 	if req.Stream {
 		header.Set("Accept", "text/event-stream")

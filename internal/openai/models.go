@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ type Endpoint struct {
 	Host string
 	// APIKey, when set, is sent as a bearer token.
 	APIKey string
+	// TLS is the https set-up (TLSConfig); nil is Go's defaults.
+	TLS *tls.Config
 }
 
 // Validate reports a malformed BaseURL, naming the field.

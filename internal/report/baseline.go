@@ -120,8 +120,8 @@ func (c Comparison) Reasons(g Gate) []string {
 	var out []string
 	for _, m := range c.Metrics {
 		if m.Regressed {
-			out = append(out, fmt.Sprintf("baseline: %s %s -> %s (%+.1f%%, tolerance %g%%, p = %s < %g)",
-				m.Name, trim(m.Baseline), trim(m.Current), m.DeltaPct, g.Tolerance*100, trim(m.P), g.Alpha))
+			out = append(out, fmt.Sprintf("baseline: %s %s -> %s (%+.1f%%, tolerance %s%%, p = %s < %g)",
+				m.Name, trim(m.Baseline), trim(m.Current), m.DeltaPct, Percent(g.Tolerance), trim(m.P), g.Alpha))
 		}
 	}
 	return out

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +27,10 @@ func (c Entry) gpuColumns() []string {
 	}
 	return []string{util, fmt.Sprintf("%.0f", g.MemUsedMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JoulesPerToken)}
 }
+
+// Percent renders a fraction as a percentage to four significant digits,
+// so 0.07 reads "7", not "7.000000000000001".
+func Percent(fraction float64) string { return strconv.FormatFloat(fraction*100, 'g', 4, 64) }
 
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
 func f2(x float64) string { return fmt.Sprintf("%.2f", x) }
@@ -90,6 +97,7 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	r.writeResults(&b)
 	b.WriteString(r.responseSection())
 	b.WriteString(r.loadSection())
+	b.WriteString(r.serverSection())
 	r.writeCharts(&b, charts)
 	r.writeFindings(&b)
 	if r.Settings.Compare != "" {
@@ -117,6 +125,12 @@ func (r *Results) writeHeader(b *bytes.Buffer) {
 		}
 		fmt.Fprintf(b, "> **Interrupted.** The sweep stopped early: %d cells finished; a cell marked interrupted holds the requests that finished before the stop.\n\n", n)
 	}
+	if !r.Settings.Stream {
+		b.WriteString("> **Non-streamed.** Requests asked for whole responses (`PERF_STREAM=0`), as `hey` sends them: TTFT is the time to the whole response and equals E2E; ITL and TPOT are not measured.\n\n")
+	}
+	if r.Settings.InsecureSkipVerify {
+		b.WriteString("> **Warning: the target's TLS certificate was not verified** (`PERF_INSECURE_SKIP_VERIFY=1`): anything between the harness and the target could have answered.\n\n")
+	}
 
 }
 
@@ -132,11 +146,22 @@ func (r *Results) writeEnvironment(b *bytes.Buffer) {
 	}
 	fmt.Fprintf(b, "| Target | %s |\n| Model | `%s` |\n", target, r.Model)
 	fmt.Fprintf(b, "| Stack | %s |\n", r.stackLine())
-	commit := r.GitCommit
-	if commit == "" {
-		commit = "unknown"
+	commit := "unknown"
+	if r.GitCommit != "" {
+		commit = "`" + r.GitCommit + "`"
+		if r.GitDirty {
+			commit += " (dirty tree: uncommitted changes)"
+		}
 	}
-	fmt.Fprintf(b, "| Harness commit | `%s` |\n", commit)
+	fmt.Fprintf(b, "| Harness commit | %s |\n", commit)
+	fmt.Fprintf(b, "| Requests | %s |\n", r.requestsLine())
+	if len(r.Settings.K6Variables) > 0 {
+		names := slices.Sorted(maps.Keys(r.Settings.K6Variables))
+		for i, n := range names {
+			names[i] = fmt.Sprintf("`%s=%s`", n, r.Settings.K6Variables[n])
+		}
+		fmt.Fprintf(b, "| k6 variables taken | %s |\n", strings.Join(names, ", "))
+	}
 	fmt.Fprintf(b, "| Run | %s to %s UTC (%s) |\n", r.Start.UTC().Format("2006-01-02 15:04:05"), r.End.UTC().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Second))
 	if len(r.GPUs) == 0 {
 		fmt.Fprintf(b, "| GPU | none sampled (%s) |\n", r.GPUReason)
@@ -154,8 +179,8 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 	if r.Settings.Repeats > 1 {
 		fmt.Fprintf(b, "Each cell was measured %d times, interleaved across the sweep; a figure is the median over the repeats, and "+
 			"`median [lo–hi]` gives its confidence interval from order statistics (at %d repeats: the min–max range, a %.2f%% interval; "+
-			"results.json has each level and every repeat). A cell whose gated metrics vary by more than %g%% (coefficient of variation) is marked too noisy to gate on. ",
-			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), r.Settings.MaxCV*100)
+			"results.json has each level and every repeat). A cell whose gated metrics vary by more than %s%% (coefficient of variation) is marked too noisy to gate on. ",
+			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), Percent(r.Settings.MaxCV))
 	}
 	if len(r.GPUs) == 0 {
 		b.WriteString("GPU columns are empty: no GPU was sampled (see Environment).\n\n")
@@ -180,7 +205,7 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 			}
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
 				where, c.Requests, errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
-				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), withInterval(c, "itl_p50_ms", c.ITL.P50, f1), f1(c.ITL.P95), f1(c.E2E.P50),
+				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(f1(c.ITL.P95)), f1(c.E2E.P50),
 				withInterval(c, "e2e_p95_ms", c.E2E.P95, f1), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
 		}
 		b.WriteString("\n")
@@ -270,6 +295,50 @@ func (r *Results) loadSection() string {
 	return head + b.String() + "\n"
 }
 
+// serverSection is what the target's own /metrics counted beside what the
+// harness measured: a proxy's overhead, or requests the client counted and
+// the server did not, show here. A metric the target does not expose reads
+// "not exposed", never 0.
+func (r *Results) serverSection() string {
+	exposed := false
+	for _, c := range r.Cells {
+		exposed = exposed || c.Server != nil
+	}
+	if len(r.Cells) == 0 {
+		return ""
+	}
+	if !exposed {
+		return "## The server's view\n\nThe target exposes no vLLM metrics at `/metrics`: the server's own counts are not exposed.\n\n"
+	}
+	var b strings.Builder
+	b.WriteString("## The server's view\n\nWhat the target's `/metrics` counted over each cell's measured requests (of the repeat whose RPS is the median), " +
+		"beside the harness's own figures. The server's TTFT leaves out the network and any proxy; a gap between the two is their share.\n\n" +
+		"| cell | server requests | client successes | generation tokens | prompt tokens | server TTFT mean ms | client TTFT mean ms | server E2E mean ms | client E2E mean ms | running / waiting after |\n" +
+		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range r.Cells {
+		s := c.Server
+		if s == nil {
+			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | |\n", c.Name(), c.medianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
+			c.medianRepeat().Successes, exposedValue(s.GenerationTokens, "%.0f"), exposedValue(s.PromptTokens, "%.0f"),
+			exposedValue(s.TTFTMeanMs, "%.1f"), f1(c.TTFT.Mean), exposedValue(s.E2EMeanMs, "%.1f"), f1(c.E2E.Mean),
+			exposedValue(s.RunningAfter, "%.0f"), exposedValue(s.WaitingAfter, "%.0f"))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// exposedValue renders a server metric, or "not exposed" for a metric the
+// target lacks.
+func exposedValue(v *float64, format string) string {
+	if v == nil {
+		return "not exposed"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
 // responseSection sets open-loop cells' response time (from the intended
 // start, the client's lateness included: the coordinated-omission-corrected
 // view) beside their service time (from the actual start).
@@ -320,9 +389,33 @@ func (r *Results) stackLine() string {
 	return out
 }
 
+// itl is an ITL cell: "—" for a non-streamed run, which has no token gaps.
+func (r *Results) itl(v string) string {
+	if !r.Settings.Stream {
+		return "—"
+	}
+	return v
+}
+
+// requestsLine says how requests were sent: streamed or not, and the trust
+// of an https target.
+func (r *Results) requestsLine() string {
+	out := "streamed (`stream: true`, usage in the last chunk)"
+	if !r.Settings.Stream {
+		out = "non-streamed (`stream: false`, as hey sends them): TTFT equals E2E"
+	}
+	switch {
+	case r.Settings.InsecureSkipVerify:
+		out += "; TLS certificate **not verified**"
+	case r.Settings.CAFile != "":
+		out += fmt.Sprintf("; TLS trusted through `%s`", r.Settings.CAFile)
+	}
+	return out
+}
+
 func (r *Results) thresholds() string {
 	s := r.Settings
-	parts := []string{fmt.Sprintf("error rate ≤ %g%%", s.MaxErrorRate*100)}
+	parts := []string{fmt.Sprintf("error rate ≤ %s%%", Percent(s.MaxErrorRate))}
 	if s.SLOTTFTms > 0 {
 		parts = append(parts, fmt.Sprintf("p95 TTFT ≤ %g ms", s.SLOTTFTms))
 	}
@@ -330,7 +423,7 @@ func (r *Results) thresholds() string {
 		parts = append(parts, fmt.Sprintf("p95 E2E ≤ %g ms", s.SLOE2Ems))
 	}
 	if s.Baseline != "" {
-		parts = append(parts, fmt.Sprintf("baseline `%s`: a regression beyond %g%% with p < %g", s.Baseline, s.Tolerance*100, s.Alpha))
+		parts = append(parts, fmt.Sprintf("baseline `%s`: a regression beyond %s%% with p < %g", s.Baseline, Percent(s.Tolerance), s.Alpha))
 	}
 	if s.Repeats > 1 {
 		parts = append(parts, fmt.Sprintf("%d repeats per cell", s.Repeats))
@@ -412,11 +505,11 @@ func delta(d Difference) string {
 func (r *Results) baselineSection() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Baseline comparison\n\nAgainst `%s`. Method: each gated metric is compared over the repeats of both runs. "+
-		"It regresses only when its median moved the wrong way by more than %g%% "+
+		"It regresses only when its median moved the wrong way by more than %s%% "+
 		"**and** a one-sided Mann–Whitney U test between the baseline's repeats and this run's gives p < %g. "+
 		"With too few repeats for p to ever get below %g the comparison is inconclusive: the cell passes with a warning "+
-		"(fails with PERF_GATE_REQUIRED=1). A metric whose repeats vary by more than %g%% on either side is too noisy to gate on.\n\n",
-		r.Settings.Baseline, r.Settings.Tolerance*100, r.Settings.Alpha, r.Settings.Alpha, r.Settings.MaxCV*100)
+		"(fails with PERF_GATE_REQUIRED=1). A metric whose repeats vary by more than %s%% on either side is too noisy to gate on.\n\n",
+		r.Settings.Baseline, Percent(r.Settings.Tolerance), r.Settings.Alpha, r.Settings.Alpha, Percent(r.Settings.MaxCV))
 	if len(r.BaselineStackDiffers) > 0 {
 		fmt.Fprintf(&b, "> **Warning: the baseline measured another stack** (%s). A difference below may be the stack's, not a regression.\n\n",
 			strings.Join(r.BaselineStackDiffers, "; "))

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/llm-platform/harness/internal/sample"
@@ -22,6 +23,18 @@ type Run struct {
 	E2Ep50     float64 `json:"e2e_p50_ms"`
 	E2Ep95     float64 `json:"e2e_p95_ms"`
 	GoodputRPS float64 `json:"goodput_rps"`
+}
+
+// medianRepeat is the repeat whose RPS is the median (the lower middle
+// one for an even count), the one whose GPU and server figures the cell
+// keeps (Combine); the cell's own figures for a cell without repeats.
+func (c Entry) medianRepeat() Run {
+	if len(c.Repeats) == 0 {
+		return c.run()
+	}
+	byRPS := slices.Clone(c.Repeats)
+	slices.SortStableFunc(byRPS, func(a, b Run) int { return cmp.Compare(a.RPS, b.RPS) })
+	return byRPS[(len(byRPS)-1)/2]
 }
 
 // run is a single measurement's Run.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/gpu"
+	"github.com/llm-platform/harness/internal/scrape"
+	"github.com/llm-platform/harness/internal/sim/simtest"
 	"github.com/llm-platform/harness/internal/stack"
 )
 
@@ -86,14 +88,18 @@ func sampleRun() *Results {
 		Stack: stack.Stack{ServerVersion: "0.11.0", Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", URL: "http://192.168.49.2", Host: "llm.local",
 			Route: "/v1/chat/completions", Kubernetes: "v1.32.9", Controllers: []string{"registry.k8s.io/ingress-nginx/controller:v1.15.1"}},
 		BaselineStackDiffers: []string{"server_version: 0.10.2 -> 0.11.0"},
-		GitCommit:            "0123456789abcdef", GPUReason: "NVML not available: libnvidia-ml.so.1 not found",
+		GitCommit:            "0123456789abcdef", GitDirty: true, GPUReason: "NVML not available: libnvidia-ml.so.1 not found",
 		Settings: Settings{MaxErrorRate: 0.01, SLOTTFTms: 40, SLOE2Ems: 900, Baseline: "baselines/main.json", Tolerance: DefaultTolerance,
-			Repeats: 5, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV},
+			Repeats: 5, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV, Stream: true, CAFile: "certs/llm-local-ca.pem",
+			K6Variables: map[string]string{"VUS": "4", "BASE_URL": "https://llm.local/v1/chat/completions"}},
 		Payloads: map[string]Payload{"short": {MaxTokens: 64}, "long": {MaxTokens: 256}},
 	}
 	short := []Entry{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
 	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
+	// The server's view: one cell's counters, one metric the target lacks.
+	v := func(f float64) *float64 { return &f }
+	short[0].Server = &scrape.Delta{Requests: v(4), GenerationTokens: v(256), TTFTMeanMs: v(12.5), E2EMeanMs: v(470), RunningAfter: v(0), WaitingAfter: v(0)}
 	short[1].GPU = &gpu.Window{Devices: []gpu.DeviceStats{}, UtilAvg: 93.5, MemUsedMax: 10812, PowerAvg: 151.25, EnergyJ: 2410.5, JoulesPerToken: 2.354, TempMax: 71, Throttled: true}
 	long := []Entry{repeated(cell("long", 1, 0.48, 26, 2073), speeds...), repeated(cell("long", 4, 1.7, 27, 2316), speeds...)}
 	base := repeated(cell("long", 4, 2.1, 27, 2000), speeds...)
@@ -190,6 +196,31 @@ func TestSimulatedRunSaysSo(t *testing.T) {
 	}
 }
 
+// A non-streamed run (PERF_STREAM=0) and an unverified TLS target say so at
+// the top of the report; ITL, which such a run cannot see, is not shown.
+func TestNonStreamedAndInsecureSaySo(t *testing.T) {
+	r := sampleRun()
+	r.Settings.Stream, r.Settings.InsecureSkipVerify, r.Settings.CAFile = false, true, ""
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"**Non-streamed.**", "TTFT is the time to the whole response and equals E2E",
+		"**Warning: the target's TLS certificate was not verified**", "| Requests | non-streamed (`stream: false`, as hey sends them): TTFT equals E2E; TLS certificate **not verified** |",
+		"| 1 VU | 4 | 0 | 1.90 | 121.6 | 14.4 | 18.0 | — | — |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	r.Settings.Stream, r.Settings.InsecureSkipVerify = true, false
+	b.Reset()
+	_ = r.WriteMarkdown(&b, nil)
+	if strings.Contains(b.String(), "Non-streamed") || strings.Contains(b.String(), "not verified") {
+		t.Error("a streamed, verified run warns")
+	}
+}
+
 func TestJUnitGoldenAndSchema(t *testing.T) {
 	var b bytes.Buffer
 	if err := sampleRun().WriteJUnit(&b); err != nil {
@@ -214,10 +245,7 @@ func validateJUnit(t *testing.T, doc []byte) {
 	t.Helper()
 	xmllint, err := exec.LookPath("xmllint")
 	if err != nil {
-		if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("xmllint not found: make test installs libxml2-utils")
-		}
-		t.Skip("xmllint not found (Debian package libxml2-utils): schema validation skipped")
+		simtest.Missing(t, "xmllint not found (Debian package libxml2-utils, which make test installs): schema validation skipped")
 	}
 	f := filepath.Join(t.TempDir(), "junit.xml")
 	if err := os.WriteFile(f, doc, 0o644); err != nil {
@@ -280,7 +308,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 2`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 3`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -296,10 +324,10 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema3.json": `{"schema": 3, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema4.json": `{"schema": 4, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2]")) {
+		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}
@@ -384,7 +412,7 @@ func TestSchema1Loads(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Find("short/closed/4")
-	if r.Schema != 1 || c == nil || len(c.Repeats) != 1 || c.Repeats[0].RPS != c.RPS || c.Stats["rps"].N != 1 || r.Settings.Repeats != 1 {
+	if r.Schema != 1 || c == nil || len(c.Repeats) != 1 || c.Repeats[0].RPS != c.RPS || c.Stats["rps"].N != 1 || r.Settings.Repeats != 1 || !r.Settings.Stream {
 		t.Fatalf("schema 1 cell %+v", c)
 	}
 	cmp := Compare(*c, repeated(*c, speeds...), testGate)

@@ -1,6 +1,6 @@
 // Package report turns a sweep's cells into the files a team reads and a CI
-// consumes: results.json (the machine contract, schema 1, documented in
-// docs/results-schema.md; schema 1 is still read), report.md with SVG charts, and junit.xml. It also
+// consumes: results.json (the machine contract, schema 3, documented in
+// docs/results-schema.md; schemas 1 and 2 are still read), report.md with SVG charts, and junit.xml. It also
 // loads a stored results.json as a baseline and compares cells against it.
 //
 // It knows nothing of HTTP or Ginkgo: it takes plain values (stats.Figures,
@@ -31,11 +31,12 @@ import (
 
 // Schema is the results.json schema version this package writes. Parse
 // reads it and every earlier one (Schemas).
-const Schema = 2
+const Schema = 3
 
 // Schemas are the versions Parse reads. Schema 1 had no repeats: each of
-// its cells reads as one repeat.
-var Schemas = []int{1, 2}
+// its cells reads as one repeat. Schemas 1 and 2 always streamed, and wrote
+// 0 for a server metric the target did not expose.
+var Schemas = []int{1, 2, 3}
 
 // Verdicts of a cell.
 const (
@@ -57,8 +58,10 @@ type Results struct {
 	// BaselineStackDiffers names what differs from the baseline's stack
 	// ("server_version: 0.11.0 -> 0.11.1"); absent when nothing does.
 	BaselineStackDiffers []string `json:"baseline_stack_differs,omitempty"`
-	// GitCommit is the harness checkout's commit ("" when unknown).
+	// GitCommit is the commit the harness was built from ("" when unknown);
+	// GitDirty says its tree had uncommitted changes.
 	GitCommit string `json:"git_commit"`
+	GitDirty  bool   `json:"git_dirty"`
 	// GPUs is null when no GPU was sampled; GPUReason says why.
 	GPUs      []GPU  `json:"gpus"`
 	GPUReason string `json:"gpu_reason,omitempty"`
@@ -121,6 +124,14 @@ type Settings struct {
 	// GateRequired fails a cell whose gate is inconclusive
 	// (PERF_GATE_REQUIRED).
 	GateRequired bool `json:"gate_required"`
+	// Stream says requests were streamed (PERF_STREAM); without it TTFT is
+	// the whole response's time.
+	Stream bool `json:"stream"`
+	// K6Variables are the k6 variables the run took, with their values.
+	K6Variables map[string]string `json:"k6_variables,omitempty"`
+	// CAFile and InsecureSkipVerify are an https target's trust.
+	CAFile             string `json:"ca_file,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
 }
 
 // Dist is a latency distribution in milliseconds.
@@ -340,6 +351,9 @@ func Parse(b []byte) (*Results, error) {
 	}
 	if r.Settings.Repeats == 0 {
 		r.Settings.Repeats = 1
+	}
+	if r.Schema < 3 {
+		r.Settings.Stream = true // before PERF_STREAM every request streamed
 	}
 	return &r, nil
 }

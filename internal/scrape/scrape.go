@@ -27,29 +27,48 @@ import (
 // maxBody bounds a scrape: vLLM's exposition is tens of KiB.
 const maxBody = 8 << 20
 
-// The vLLM metrics read, by name.
+// The vLLM metrics read. vLLM names its counters with the _total suffix
+// (what prometheus_client exposes); some simulators use the bare name: both
+// are read.
+var names = map[string]func(*Snapshot) *Value{
+	"vllm:num_requests_running":    func(s *Snapshot) *Value { return &s.Running },
+	"vllm:num_requests_waiting":    func(s *Snapshot) *Value { return &s.Waiting },
+	"vllm:request_success_total":   func(s *Snapshot) *Value { return &s.Successes },
+	"vllm:request_success":         func(s *Snapshot) *Value { return &s.Successes },
+	"vllm:generation_tokens_total": func(s *Snapshot) *Value { return &s.GenerationTokens },
+	"vllm:generation_tokens":       func(s *Snapshot) *Value { return &s.GenerationTokens },
+	"vllm:prompt_tokens_total":     func(s *Snapshot) *Value { return &s.PromptTokens },
+	"vllm:prompt_tokens":           func(s *Snapshot) *Value { return &s.PromptTokens },
+}
+
+// The histograms read: their sums and counts give the server's own means.
 const (
-	mRunning   = "vllm:num_requests_running"
-	mWaiting   = "vllm:num_requests_waiting"
-	mSuccess   = "vllm:request_success_total"
-	mGenTokens = "vllm:generation_tokens_total"
-	mPrompt    = "vllm:prompt_tokens_total"
-	mTTFT      = "vllm:time_to_first_token_seconds"
-	mE2E       = "vllm:e2e_request_latency_seconds"
+	mTTFT = "vllm:time_to_first_token_seconds"
+	mE2E  = "vllm:e2e_request_latency_seconds"
 )
 
 // ErrNoVLLMMetrics means the endpoint answered but exposes no vLLM metric.
 var ErrNoVLLMMetrics = errors.New("scrape: no vllm:* metrics exposed")
 
+// Value is one metric's value, and whether the target exposes it at all: a
+// metric it lacks is unknown, never 0.
+type Value struct {
+	V  float64
+	OK bool
+}
+
+// Of is an exposed value.
+func Of(v float64) Value { return Value{V: v, OK: true} }
+
 // Snapshot is the vLLM metrics at one instant, summed over label sets
 // (several models or engines on one server add up).
 type Snapshot struct {
-	Running, Waiting   float64
-	Successes          float64
-	GenerationTokens   float64
-	PromptTokens       float64
-	TTFTSum, TTFTCount float64
-	E2ESum, E2ECount   float64
+	Running, Waiting   Value
+	Successes          Value
+	GenerationTokens   Value
+	PromptTokens       Value
+	TTFTSum, TTFTCount Value
+	E2ESum, E2ECount   Value
 }
 
 // Take scrapes e's /metrics.
@@ -80,31 +99,19 @@ func Parse(r io.Reader) (Snapshot, error) {
 	var s Snapshot
 	found := false
 	for name, f := range families {
-		var dst *float64
 		switch name {
-		case mRunning:
-			dst = &s.Running
-		case mWaiting:
-			dst = &s.Waiting
-		case mSuccess:
-			dst = &s.Successes
-		case mGenTokens:
-			dst = &s.GenerationTokens
-		case mPrompt:
-			dst = &s.PromptTokens
 		case mTTFT:
 			s.TTFTSum, s.TTFTCount = histogram(f)
-			found = true
-			continue
 		case mE2E:
 			s.E2ESum, s.E2ECount = histogram(f)
-			found = true
-			continue
 		default:
-			continue
+			dst, ok := names[name]
+			if !ok {
+				continue
+			}
+			*dst(&s) = Of(value(f))
 		}
 		found = true
-		*dst = value(f)
 	}
 	if !found {
 		return Snapshot{}, ErrNoVLLMMetrics
@@ -127,57 +134,74 @@ func value(f *dto.MetricFamily) float64 {
 	return v
 }
 
-func histogram(f *dto.MetricFamily) (sum, count float64) {
+func histogram(f *dto.MetricFamily) (sum, count Value) {
 	for _, m := range f.GetMetric() {
 		if h := m.GetHistogram(); h != nil {
-			sum += h.GetSampleSum()
-			count += float64(h.GetSampleCount())
+			sum, count = Of(sum.V+h.GetSampleSum()), Of(count.V+float64(h.GetSampleCount()))
 		}
 	}
 	return sum, count
 }
 
-// Delta is what the server counted between two snapshots.
+// Delta is what the server counted between two snapshots. A field is nil
+// (null in results.json) when the target does not expose its metric.
 type Delta struct {
-	Requests         float64 `json:"requests"`
-	GenerationTokens float64 `json:"generation_tokens"`
-	PromptTokens     float64 `json:"prompt_tokens"`
+	Requests         *float64 `json:"requests"`
+	GenerationTokens *float64 `json:"generation_tokens"`
+	PromptTokens     *float64 `json:"prompt_tokens"`
 	// TTFTMeanMs and E2EMeanMs are the server's own means over the cell,
-	// from its histograms' sums and counts; NaN-free: 0 when no request ended.
-	TTFTMeanMs float64 `json:"ttft_mean_ms"`
-	E2EMeanMs  float64 `json:"e2e_mean_ms"`
+	// from its histograms' sums and counts; 0 when no request ended.
+	TTFTMeanMs *float64 `json:"ttft_mean_ms"`
+	E2EMeanMs  *float64 `json:"e2e_mean_ms"`
 	// RunningAfter and WaitingAfter are the gauges at the end: non-zero
 	// means requests were still in the server when the cell ended.
-	RunningAfter float64 `json:"running_after"`
-	WaitingAfter float64 `json:"waiting_after"`
+	RunningAfter *float64 `json:"running_after"`
+	WaitingAfter *float64 `json:"waiting_after"`
 }
 
 // Since returns the change from before to s. A counter that went down (the
 // server restarted mid-cell) yields the after value, as Prometheus' rate()
 // treats a reset.
 func (s Snapshot) Since(before Snapshot) Delta {
-	d := Delta{
+	return Delta{
 		Requests:         counterDelta(before.Successes, s.Successes),
 		GenerationTokens: counterDelta(before.GenerationTokens, s.GenerationTokens),
 		PromptTokens:     counterDelta(before.PromptTokens, s.PromptTokens),
-		RunningAfter:     s.Running,
-		WaitingAfter:     s.Waiting,
+		TTFTMeanMs:       meanMs(counterDelta(before.TTFTSum, s.TTFTSum), counterDelta(before.TTFTCount, s.TTFTCount)),
+		E2EMeanMs:        meanMs(counterDelta(before.E2ESum, s.E2ESum), counterDelta(before.E2ECount, s.E2ECount)),
+		RunningAfter:     gauge(s.Running),
+		WaitingAfter:     gauge(s.Waiting),
 	}
-	d.TTFTMeanMs = meanMs(counterDelta(before.TTFTSum, s.TTFTSum), counterDelta(before.TTFTCount, s.TTFTCount))
-	d.E2EMeanMs = meanMs(counterDelta(before.E2ESum, s.E2ESum), counterDelta(before.E2ECount, s.E2ECount))
-	return d
 }
 
-func counterDelta(before, after float64) float64 {
-	if after < before {
-		return after
+func gauge(v Value) *float64 {
+	if !v.OK {
+		return nil
 	}
-	return after - before
+	return &v.V
 }
 
-func meanMs(sum, count float64) float64 {
-	if count == 0 {
-		return 0
+// counterDelta is after - before. A counter absent before but present after
+// started from 0: a labelled counter has no series until its first
+// increment (vLLM's request_success_total before any request finished).
+func counterDelta(before, after Value) *float64 {
+	if !after.OK {
+		return nil
 	}
-	return math.Round(sum/count*1e6) / 1e3
+	d := after.V - before.V
+	if after.V < before.V {
+		d = after.V
+	}
+	return &d
+}
+
+func meanMs(sum, count *float64) *float64 {
+	if sum == nil || count == nil {
+		return nil
+	}
+	m := 0.0
+	if *count > 0 {
+		m = math.Round(*sum / *count * 1e6) / 1e3
+	}
+	return &m
 }

@@ -3,6 +3,7 @@ package scrape_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,19 +38,50 @@ func TestDeltaAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := after.Since(before)
-	if d.Requests != 3 || d.GenerationTokens != 15 || d.PromptTokens != 18 || d.RunningAfter != 0 {
-		t.Errorf("delta %+v", d)
+	if !is(d.Requests, 3) || !is(d.GenerationTokens, 15) || !is(d.PromptTokens, 18) || !is(d.RunningAfter, 0) {
+		t.Errorf("delta %s", show(d))
 	}
-	if d.TTFTMeanMs < 20 || d.TTFTMeanMs > 25 || d.E2EMeanMs < 24 || d.E2EMeanMs > 30 {
-		t.Errorf("server means: TTFT %v ms, E2E %v ms", d.TTFTMeanMs, d.E2EMeanMs)
+	if d.TTFTMeanMs == nil || d.E2EMeanMs == nil || *d.TTFTMeanMs < 20 || *d.TTFTMeanMs > 25 || *d.E2EMeanMs < 24 || *d.E2EMeanMs > 30 {
+		t.Errorf("server means: %s", show(d))
 	}
 }
 
+func is(p *float64, v float64) bool { return p != nil && *p == v }
+
+// show renders a Delta with its nulls.
+func show(d scrape.Delta) string {
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
 func TestCounterReset(t *testing.T) {
-	before := scrape.Snapshot{Successes: 100, GenerationTokens: 6400}
-	after := scrape.Snapshot{Successes: 7, GenerationTokens: 448}
-	if d := after.Since(before); d.Requests != 7 || d.GenerationTokens != 448 {
-		t.Errorf("after a restart: %+v", d)
+	before := scrape.Snapshot{Successes: scrape.Of(100), GenerationTokens: scrape.Of(6400)}
+	after := scrape.Snapshot{Successes: scrape.Of(7), GenerationTokens: scrape.Of(448)}
+	if d := after.Since(before); !is(d.Requests, 7) || !is(d.GenerationTokens, 448) {
+		t.Errorf("after a restart: %s", show(d))
+	}
+}
+
+// A metric the target does not expose is null, never 0; vLLM's counter
+// names with _total and the bare names some simulators use both count.
+func TestUnexposedIsNull(t *testing.T) {
+	const only = "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 2\n" +
+		"# TYPE vllm:request_success counter\nvllm:request_success{finished_reason=\"length\"} %d\n"
+	before, err := scrape.Parse(strings.NewReader(fmt.Sprintf(only, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := scrape.Parse(strings.NewReader(fmt.Sprintf(only, 9)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.Since(before)
+	if !is(d.Requests, 4) || !is(d.RunningAfter, 2) || d.GenerationTokens != nil || d.PromptTokens != nil ||
+		d.TTFTMeanMs != nil || d.E2EMeanMs != nil || d.WaitingAfter != nil {
+		t.Fatalf("delta %s", show(d))
+	}
+	if got := show(d); !strings.Contains(got, `"generation_tokens":null`) || !strings.Contains(got, `"requests":4`) {
+		t.Errorf("JSON %s", got)
 	}
 }
 

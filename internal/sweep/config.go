@@ -6,16 +6,19 @@
 package sweep
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/llm-platform/harness/internal/gpu"
+	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/report"
@@ -63,6 +66,17 @@ type Config struct {
 	GPU                         string
 	GPUInterval                 time.Duration
 	RequireGPU                  bool
+	// Stream sends streamed requests (PERF_STREAM, default on); off, they
+	// are whole responses as hey sends them, and TTFT equals E2E.
+	Stream bool
+	// CAFile and InsecureSkipVerify are an https target's trust.
+	CAFile             string
+	InsecureSkipVerify bool
+	// Iterations is k6's ITERATIONS: total requests per closed-loop cell,
+	// shared by its VUs; 0 means IterationsPerVU per VU.
+	Iterations int
+	// K6 holds the k6 variables that were taken, by name, with their values.
+	K6 map[string]string
 
 	payloads payload.Set
 }
@@ -256,6 +270,65 @@ var Settings = []Setting{
 		boolean(func(c *Config) *bool { return &c.RequireGPU })},
 	{"PERF_PROGRESS", "perf.progress", "1", "a live line per running cell on a terminal; 0 turns it off",
 		boolean(func(c *Config) *bool { return &c.Progress })},
+	{"PERF_STREAM", "perf.stream", "1", "0 sends non-streamed requests, as hey does: TTFT then equals E2E and ITL is not measured",
+		boolean(func(c *Config) *bool { return &c.Stream })},
+	{"PERF_CA_FILE", "perf.ca-file", "", "PEM bundle of the CA that signed an https target's certificate (added to the system's roots)",
+		func(c *Config, v string) error { c.CAFile = v; return nil }},
+	{"PERF_INSECURE_SKIP_VERIFY", "perf.insecure-skip-verify", "0", "1 skips verification of an https target's certificate; the report warns",
+		boolean(func(c *Config) *bool { return &c.InsecureSkipVerify })},
+}
+
+// K6Variable is one of the k6 `-e` variables the team's scripts read
+// (`k6 run ... -e BASE_URL=... -e PAYLOAD_TYPE=short -e VUS=4 -e
+// ITERATIONS=192`), accepted with k6's meaning, and the setting it stands
+// for. Setting both is an error, even when they agree: the names are
+// generic, and a stray BASE_URL in a CI shell must never change a target
+// silently.
+type K6Variable struct {
+	Name, Twin, Help string
+	set              func(c *Config, v string) error
+}
+
+// K6Variables lists them, in the README's order.
+var K6Variables = []K6Variable{
+	{"BASE_URL", "PERF_TARGET", "the full chat-completions URL, e.g. http://llm.local/v1/chat/completions; the target and Host come from it, and a path before /v1/chat/completions is kept as the API's base. A base URL is accepted too",
+		func(c *Config, v string) (err error) { c.Target, err = targetOf(v); return }},
+	{"PAYLOAD_TYPE", "PERF_PAYLOADS", "a payload name",
+		func(c *Config, v string) error { c.Payloads = []string{strings.TrimSpace(v)}; return nil }},
+	{"VUS", "PERF_CONCURRENCY", "one concurrency",
+		func(c *Config, v string) error {
+			var n int
+			if err := wholeAtLeast(1, func(*Config) *int { return &n })(c, v); err != nil {
+				return err
+			}
+			c.Concurrency = []int{n}
+			return nil
+		}},
+	{"ITERATIONS", "PERF_ITERATIONS_PER_VU", "total requests in each closed-loop cell, shared by its VUs (k6's shared-iterations): 192 at 4 VUs is 48 per VU",
+		wholeAtLeast(1, func(c *Config) *int { return &c.Iterations })},
+}
+
+// targetOf is the base URL in a k6 BASE_URL: the URL without the API's
+// path (/v1/chat/completions, or /v1), keeping any path before it.
+func targetOf(v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%q: %w", v, err)
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return "", fmt.Errorf("%q: want a URL such as http://llm.local/v1/chat/completions", v)
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("%q: a query or fragment is not sent; remove it", v)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	for _, api := range []string{"/v1/chat/completions", "/v1"} {
+		if strings.HasSuffix(p, api) {
+			p = strings.TrimSuffix(p, api)
+			break
+		}
+	}
+	u.Path, u.RawPath = p, ""
+	return u.String(), nil
 }
 
 // Flags holds the flag values registered on a FlagSet.
@@ -289,7 +362,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		Requests: 100, Warmup: -1, Timeout: openai.DefaultTimeout, ReadyTimeout: DefaultReadyTimeout,
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
 		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
-		GPUInterval: gpu.DefaultInterval,
+		GPUInterval: gpu.DefaultInterval, Stream: true,
 	}
 	for _, s := range Settings {
 		v, from := env(s.Env), s.Env
@@ -303,7 +376,10 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 			return Config{}, fmt.Errorf("sweep: %s: %w", from, err)
 		}
 	}
-	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile} {
+	if err := c.takeK6(env, set); err != nil {
+		return Config{}, err
+	}
+	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile, &c.CAFile} {
 		if *p != "" && base != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -321,6 +397,47 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		}
 	}
 	return c, c.validate()
+}
+
+// takeK6 applies the k6 variables that are set, refusing one whose twin
+// (variable or flag) is set too.
+func (c *Config) takeK6(env func(string) string, flagSet map[string]bool) error {
+	flagOf := map[string]string{}
+	for _, s := range Settings {
+		flagOf[s.Env] = s.Flag
+	}
+	for _, k := range K6Variables {
+		v := env(k.Name)
+		if v == "" {
+			continue
+		}
+		if env(k.Twin) != "" || flagSet[flagOf[k.Twin]] {
+			return fmt.Errorf("sweep: %s and %s are both set (k6's name and this harness's for the same thing): set one", k.Name, k.Twin)
+		}
+		if err := k.set(c, v); err != nil {
+			return fmt.Errorf("sweep: %s (k6): %w", k.Name, err)
+		}
+		if c.K6 == nil {
+			c.K6 = map[string]string{}
+		}
+		c.K6[k.Name] = v
+	}
+	return nil
+}
+
+// K6Line names the k6 variables taken and what each became, for the
+// suite's first output line; "" when none was.
+func (c Config) K6Line() string {
+	var parts []string
+	for _, k := range K6Variables {
+		if v, ok := c.K6[k.Name]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%s (for %s)", k.Name, v, k.Twin))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "perf: taken from k6 variables: " + strings.Join(parts, ", ")
 }
 
 // validate checks what one field alone cannot show, naming the setting.
@@ -361,6 +478,16 @@ func (c *Config) validate() error {
 	case c.GPUInterval < gpu.MinInterval:
 		return fmt.Errorf("sweep: PERF_GPU_INTERVAL: %v: must be at least %v", c.GPUInterval, gpu.MinInterval)
 	}
+	if c.Iterations > 0 {
+		for _, v := range c.Concurrency {
+			if v > c.Iterations {
+				return fmt.Errorf("sweep: ITERATIONS: %d is fewer than %s: every VU needs at least one request", c.Iterations, load.VUs(v))
+			}
+		}
+	}
+	if _, err := c.TLS(); err != nil {
+		return fmt.Errorf("sweep: PERF_CA_FILE: %w", err)
+	}
 	if c.Baseline != "" {
 		if _, err := report.Load(c.Baseline); err != nil {
 			return fmt.Errorf("sweep: PERF_BASELINE: %w", err)
@@ -373,6 +500,9 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// TLS is the https target's trust (PERF_CA_FILE, PERF_INSECURE_SKIP_VERIFY).
+func (c Config) TLS() (*tls.Config, error) { return openai.TLSConfig(c.CAFile, c.InsecureSkipVerify) }
 
 // PayloadSet is the loaded payloads.
 func (c Config) PayloadSet() payload.Set { return c.payloads }

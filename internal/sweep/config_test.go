@@ -172,7 +172,7 @@ func FuzzSetting(f *testing.F) {
 			return
 		}
 		s := Settings[i]
-		if s.Env == "PERF_PAYLOADS_FILE" || s.Env == "PERF_BASELINE" || s.Env == "PERF_COMPARE" {
+		if s.Env == "PERF_PAYLOADS_FILE" || s.Env == "PERF_BASELINE" || s.Env == "PERF_COMPARE" || s.Env == "PERF_CA_FILE" {
 			return // paths: reading arbitrary files is not what is fuzzed here
 		}
 		_, err := resolve(t, map[string]string{s.Env: v})
@@ -180,4 +180,80 @@ func FuzzSetting(f *testing.F) {
 			t.Fatalf("%s=%q: error names no setting: %v", s.Env, v, err)
 		}
 	})
+}
+
+// The team's k6 command's variables, taken with k6's meaning: the target
+// from the full chat-completions URL, one payload, one concurrency, and
+// ITERATIONS shared by the VUs (no divisibility needed).
+func TestK6Variables(t *testing.T) {
+	c, err := resolve(t, map[string]string{"BASE_URL": "http://llm.local/v1/chat/completions", "PAYLOAD_TYPE": "short", "VUS": "4", "ITERATIONS": "192"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := c.Cells()
+	if c.Target != "http://llm.local" || c.Host != "" || len(cells) != 1 || cells[0].Name() != "short, 4 VUs" || cells[0].Plan.Iterations != 192 ||
+		c.Warmup != 1 || len(c.K6) != 4 {
+		t.Fatalf("config %+v, cells %+v", c, cells)
+	}
+	if line := c.K6Line(); line != "perf: taken from k6 variables: BASE_URL=http://llm.local/v1/chat/completions (for PERF_TARGET), "+
+		"PAYLOAD_TYPE=short (for PERF_PAYLOADS), VUS=4 (for PERF_CONCURRENCY), ITERATIONS=192 (for PERF_ITERATIONS_PER_VU)" {
+		t.Errorf("first line %q", line)
+	}
+	c, err = resolve(t, map[string]string{"VUS": "4", "ITERATIONS": "10"})
+	if err != nil || c.Cells()[0].Plan.Iterations != 10 || c.Cells()[0].Plan.VUs != 4 {
+		t.Errorf("10 iterations at 4 VUs: %v %+v", err, c.Cells())
+	}
+	if c, _ := resolve(t, nil); c.K6Line() != "" || c.K6 != nil {
+		t.Errorf("no k6 variable set: %q", c.K6Line())
+	}
+	for in, want := range map[string]string{
+		"http://gw/llm/v1/chat/completions":           "http://gw/llm",
+		"http://llm.local":                            "http://llm.local",
+		"http://llm.local/":                           "http://llm.local",
+		"http://llm.local/v1":                         "http://llm.local",
+		"https://llm.local:8443/v1/chat/completions/": "https://llm.local:8443",
+		"http://10.0.0.1/team/llm":                    "http://10.0.0.1/team/llm",
+	} {
+		c, err := resolve(t, map[string]string{"BASE_URL": in})
+		if err != nil || c.Target != want {
+			t.Errorf("BASE_URL=%s: target %q, %v; want %q", in, c.Target, err, want)
+		}
+	}
+}
+
+func TestK6VariableErrors(t *testing.T) {
+	for _, tc := range []struct {
+		env   map[string]string
+		flags []string
+		want  string
+	}{
+		{map[string]string{"BASE_URL": "http://a", "PERF_TARGET": "http://a"}, nil, "BASE_URL and PERF_TARGET are both set"},
+		{map[string]string{"PAYLOAD_TYPE": "short", "PERF_PAYLOADS": "long"}, nil, "PAYLOAD_TYPE and PERF_PAYLOADS are both set"},
+		{map[string]string{"VUS": "4"}, []string{"-perf.concurrency=4"}, "VUS and PERF_CONCURRENCY are both set"},
+		{map[string]string{"ITERATIONS": "192", "PERF_ITERATIONS_PER_VU": "48"}, nil, "ITERATIONS and PERF_ITERATIONS_PER_VU are both set"},
+		{map[string]string{"BASE_URL": "llm.local/v1/chat/completions"}, nil, "BASE_URL (k6)"},
+		{map[string]string{"BASE_URL": "http://llm.local/v1/chat/completions?x=1"}, nil, "a query or fragment is not sent"},
+		{map[string]string{"VUS": "0"}, nil, "VUS (k6)"},
+		{map[string]string{"VUS": "2,4"}, nil, "VUS (k6)"},
+		{map[string]string{"ITERATIONS": "x"}, nil, "ITERATIONS (k6)"},
+		{map[string]string{"VUS": "4", "ITERATIONS": "2"}, nil, "ITERATIONS: 2 is fewer than 4 VUs"},
+		{map[string]string{"PAYLOAD_TYPE": "huge"}, nil, "PERF_PAYLOADS"},
+	} {
+		if _, err := resolve(t, tc.env, tc.flags...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: %v, want %q", tc.env, tc.flags, err, tc.want)
+		}
+	}
+}
+
+// The README's k6 table names every k6 variable with its twin.
+func TestREADMEListsK6Variables(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range K6Variables {
+		if !strings.Contains(string(b), fmt.Sprintf("| `%s` | `%s` |", k.Name, k.Twin)) {
+			t.Errorf("README's k6 table lacks %s (%s)", k.Name, k.Twin)
+		}
+	}
 }

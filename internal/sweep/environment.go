@@ -2,21 +2,10 @@ package sweep
 
 import (
 	"context"
-	"os/exec"
-	"strings"
 
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/stack"
 )
-
-// gitCommit is the harness checkout's commit, "" outside a git checkout.
-func gitCommit(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // probeStack records what is measured. The cluster is asked only for a
 // real target: the embedded simulator runs in this process, whatever

@@ -28,7 +28,7 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 	prog := newProgress(r.progress, name, c.Plan)
 	opened := false
 	spec := measurement.Spec{
-		Target:  measurement.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout},
+		Target:  measurement.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout, NoStream: !r.cfg.Stream},
 		Payload: c.Payload, Plan: c.Plan,
 		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
 		Observe: prog,

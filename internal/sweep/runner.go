@@ -14,6 +14,7 @@ import (
 
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/provenance"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim"
@@ -50,11 +51,16 @@ type Runner struct {
 // configured), waits for it to serve /v1/models, picks the model, and loads
 // the baseline. progress, when not nil, gets a live line per running cell.
 func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error) {
-	r := &Runner{cfg: cfg, hc: &http.Client{Timeout: scrapeTimeout}, progress: progress, pending: map[string][]report.Entry{}}
+	tlsConfig, err := cfg.TLS()
+	if err != nil {
+		return nil, fmt.Errorf("sweep: PERF_CA_FILE: %w", err)
+	}
+	r := &Runner{cfg: cfg, progress: progress, pending: map[string][]report.Entry{}}
 	if !cfg.Progress {
 		r.progress = nil
 	}
-	r.endpoint = openai.Endpoint{BaseURL: cfg.Target, Host: cfg.Host, APIKey: cfg.APIKey}
+	r.endpoint = openai.Endpoint{BaseURL: cfg.Target, Host: cfg.Host, APIKey: cfg.APIKey, TLS: tlsConfig}
+	r.hc = r.endpoint.HTTPClient(scrapeTimeout)
 	simulator := ""
 	if cfg.Target == "" {
 		preset, err := sim.Preset(cfg.SimPreset)
@@ -100,13 +106,15 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	_, serr := scrape.Take(sctx, r.hc, r.endpoint)
 	cancel()
 	r.metrics = serr == nil
+	build := provenance.Harness(ctx)
 	r.results = report.Results{
 		Schema: report.Schema, Start: time.Now(), End: time.Now(),
 		Target: report.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
-		Model:  r.model, GitCommit: gitCommit(ctx), GPUs: gpus, GPUReason: gpuReason,
+		Model:  r.model, GitCommit: build.Commit, GitDirty: build.Dirty, GPUs: gpus, GPUReason: gpuReason,
 		Settings: report.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
 			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance, Compare: cfg.Compare,
-			Repeats: cfg.Repeats, Alpha: cfg.Alpha, MaxCV: cfg.MaxCV, GateRequired: cfg.GateRequired},
+			Repeats: cfg.Repeats, Alpha: cfg.Alpha, MaxCV: cfg.MaxCV, GateRequired: cfg.GateRequired,
+			Stream: cfg.Stream, K6Variables: cfg.K6, CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
 		Payloads: map[string]report.Payload{},
 		Cells:    []report.Entry{},
 	}
@@ -142,6 +150,9 @@ func (r *Runner) waitReady(ctx context.Context) ([]string, error) {
 		models, err := openai.ListModels(ctx, r.hc, r.endpoint)
 		if err == nil {
 			return models, nil
+		}
+		if openai.IsCertificateError(err) { // waiting cannot fix it
+			return nil, fmt.Errorf("sweep: target %s: %w", r.endpoint.BaseURL, openai.ExplainTLS(err, "PERF_CA_FILE", "PERF_INSECURE_SKIP_VERIFY"))
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"flag"
 	"net/http"
 	"net/http/httptest"
@@ -57,7 +58,7 @@ func TestRunnerAgainstSimulator(t *testing.T) {
 		t.Errorf("verdict %s, reasons %v", c.Verdict, c.Reasons)
 	}
 	// The server's counters cover the measured requests only (the warm-up ran before the scrape).
-	if c.Server == nil || c.Server.Requests != float64(c.Successes) {
+	if c.Server == nil || c.Server.Requests == nil || *c.Server.Requests != float64(c.Successes) {
 		t.Errorf("server delta %+v for %d successes", c.Server, c.Successes)
 	}
 	res, err := report.Load(filepath.Join(cfg.ReportDir, report.FileResults))
@@ -226,5 +227,85 @@ func TestRunnerWithoutMetrics(t *testing.T) {
 	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
 	if err != nil || c.Verdict != report.Pass || c.Server != nil {
 		t.Fatalf("verdict %s, server %+v, err %v", c.Verdict, c.Server, err)
+	}
+}
+
+// PERF_STREAM=0 sends whole responses, as hey does: TTFT is the whole
+// response's time and equals E2E, and the results say the run was not
+// streamed.
+func TestRunnerNonStreamed(t *testing.T) {
+	url := simtest.Start(t, sim.Config{TTFT: 5 * time.Millisecond, ITL: time.Millisecond})
+	cfg := config(t, map[string]string{"PERF_TARGET": url, "PERF_STREAM": "0", "PERF_WARMUP": "0"})
+	r, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Successes != 4 || c.TTFT != c.E2E || c.ITL.P50 != 0 || c.E2E.P50 < 5 {
+		t.Errorf("non-streamed cell: %d ok, TTFT %+v, E2E %+v, ITL %+v", c.Successes, c.TTFT, c.E2E, c.ITL)
+	}
+	if r.Results().Settings.Stream {
+		t.Error("results say streamed")
+	}
+}
+
+// tlsTarget is the simulator behind an https server whose certificate no
+// system trusts, and a PEM file of that certificate.
+func tlsTarget(t *testing.T) (url, caFile string) {
+	t.Helper()
+	s, err := sim.New(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(s)
+	t.Cleanup(func() { srv.Close(); _ = s.Close() })
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL, caFile
+}
+
+// An https target with a private CA: untrusted, the sweep stops at once
+// naming the two settings that fix it; with PERF_CA_FILE it runs; with
+// PERF_INSECURE_SKIP_VERIFY it runs, and the results say so.
+func TestRunnerTLS(t *testing.T) {
+	url, caFile := tlsTarget(t)
+	cfg := config(t, map[string]string{"PERF_TARGET": url, "PERF_READY_TIMEOUT": "2m"})
+	_, err := Start(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "PERF_CA_FILE") || !strings.Contains(err.Error(), "PERF_INSECURE_SKIP_VERIFY=1") ||
+		strings.Contains(err.Error(), "not ready within") {
+		t.Fatalf("untrusted certificate: %v; want an immediate error naming PERF_CA_FILE and PERF_INSECURE_SKIP_VERIFY", err)
+	}
+	for name, env := range map[string]map[string]string{
+		"ca file":  {"PERF_TARGET": url, "PERF_CA_FILE": caFile},
+		"insecure": {"PERF_TARGET": url, "PERF_INSECURE_SKIP_VERIFY": "1"},
+	} {
+		cfg := config(t, env)
+		r, err := Start(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+		r.Close()
+		if err != nil || c.Successes != 4 || c.Server == nil {
+			t.Errorf("%s: %v, %d ok, server %v", name, err, c.Successes, c.Server)
+		}
+		if s := r.Results().Settings; s.InsecureSkipVerify != (name == "insecure") || s.CAFile != env["PERF_CA_FILE"] {
+			t.Errorf("%s: settings %+v", name, s)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if _, err := Register(fs).Config(func(k string) string {
+		return map[string]string{"PERF_TARGET": url, "PERF_CA_FILE": bad}[k]
+	}, ""); err == nil || !strings.Contains(err.Error(), "PERF_CA_FILE") || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("a file with no certificate: %v", err)
 	}
 }

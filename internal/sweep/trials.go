@@ -73,7 +73,11 @@ func (c Config) Cells() []Trial {
 	var out []Trial
 	for _, p := range c.Payloads {
 		for _, v := range c.Concurrency {
-			out = append(out, Trial{Payload: p, Plan: load.Plan{VUs: v, Iterations: v * c.IterationsPerVU, Duration: c.Duration,
+			iterations := v * c.IterationsPerVU
+			if c.Iterations > 0 {
+				iterations = c.Iterations // k6's ITERATIONS: shared by the VUs
+			}
+			out = append(out, Trial{Payload: p, Plan: load.Plan{VUs: v, Iterations: iterations, Duration: c.Duration,
 				Warmup: v * c.Warmup, RampUp: c.RampUp}, Repeat: 1, Of: 1})
 		}
 		for _, r := range c.Rates {

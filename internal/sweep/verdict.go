@@ -40,7 +40,7 @@ func (r *Runner) judgeOwn(c *report.Entry) {
 		for _, k := range c.ErrorClasses() {
 			parts = append(parts, fmt.Sprintf("%d %s", c.Errors[k], k))
 		}
-		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %g%% (%s)", er*100, r.cfg.MaxErrorRate*100, strings.Join(parts, ", ")))
+		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %s%% (%s)", er*100, report.Percent(r.cfg.MaxErrorRate), strings.Join(parts, ", ")))
 	}
 	if r.cfg.SLOTTFT > 0 && c.TTFT.P95 > ms(r.cfg.SLOTTFT) {
 		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 TTFT %.1f ms > SLO %g ms", c.TTFT.P95, ms(r.cfg.SLOTTFT)))

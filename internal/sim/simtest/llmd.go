@@ -19,6 +19,17 @@ type T interface {
 	Logf(format string, args ...any)
 }
 
+// Missing reports a tool a test needs and does not have: a skip that says
+// so, or a failure under HARNESS_REQUIRE_TOOLS=1 (as make test sets, having
+// installed every tool), so that a check never passes by not running.
+func Missing(t T, msg string) {
+	t.Helper()
+	if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
+		t.Fatal(msg + " (HARNESS_REQUIRE_TOOLS=1 makes this a failure)")
+	}
+	t.Skip(msg)
+}
+
 // StartLLMD runs llm-d-inference-sim (an independent vLLM simulator, built
 // by `make tools`) on a free loopback port for the test's lifetime. Without
 // the binary the test is skipped, or fails when HARNESS_REQUIRE_TOOLS=1 (as
@@ -27,10 +38,7 @@ func StartLLMD(t T, args ...string) string {
 	t.Helper()
 	bin := os.Getenv("LLMD_INFERENCE_SIM")
 	if bin == "" {
-		if os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("LLMD_INFERENCE_SIM is not set: run `make test`, which builds llm-d-inference-sim")
-		}
-		t.Skip("LLMD_INFERENCE_SIM not set: `make test` builds llm-d-inference-sim and runs this cross-check")
+		Missing(t, "LLMD_INFERENCE_SIM not set: `make test` builds llm-d-inference-sim and runs this cross-check")
 	}
 	p, err := llmd.Start(context.Background(), bin, args...)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/llm-platform/harness/e2e"
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -42,9 +43,13 @@ var _ = Describe("the ingress", Label("needs:cluster", "needs:ingress", "lab-ok"
 		}
 		if url != "" {
 			// A real cluster: its controller serves the Ingress.
-			in.Plane = e2e.ExternalPlane{T: ingress.Target{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model}}
+			// An https ingress with a private CA (routine for llm.local):
+			// E2E_CA_FILE is that CA's PEM bundle.
+			trust, err := openai.TLSConfig(os.Getenv("E2E_CA_FILE"), false)
+			Expect(err).NotTo(HaveOccurred(), "E2E_CA_FILE")
+			in.Plane = e2e.ExternalPlane{T: ingress.Target{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model, TLS: trust}}
 			if b := os.Getenv("E2E_BACKEND_URL"); b != "" {
-				in.Direct = &ingress.Target{URL: b, Model: model}
+				in.Direct = &ingress.Target{URL: b, Model: model, TLS: trust}
 			}
 			in.Reconfigure = duration("E2E_INGRESS_RECONFIGURE_TIMEOUT", 2*time.Minute)
 		} else {
@@ -63,7 +68,13 @@ var _ = Describe("the ingress", Label("needs:cluster", "needs:ingress", "lab-ok"
 		}
 		// The route answers before the first spec's request (a real vLLM
 		// may still be loading the model: the controller answers 503).
-		Eventually(func() error { return ingress.CheckModels(ctx, in.Plane.Target()) }).WithContext(ctx).
+		Eventually(func() error {
+			err := ingress.CheckModels(ctx, in.Plane.Target())
+			if openai.IsCertificateError(err) { // waiting cannot fix it
+				return StopTrying("the ingress's certificate").Wrap(openai.ExplainTLS(err, "set E2E_CA_FILE to its CA's PEM bundle"))
+			}
+			return err
+		}).WithContext(ctx).
 			WithTimeout(p.Timeouts.Deploy).WithPolling(2 * time.Second).Should(Succeed())
 		in.Pace, err = ingress.MeasurePace(ctx, in.Plane.Target())
 		Expect(err).NotTo(HaveOccurred())

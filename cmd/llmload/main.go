@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -60,6 +59,8 @@ type options struct {
 	warmup                      int
 	timeout, idle               time.Duration
 	noStream                    bool
+	caFile                      string
+	insecure                    bool
 	records                     string
 	slo                         stats.SLO
 	jsonOut                     bool
@@ -89,6 +90,8 @@ func parse(args []string) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", openai.DefaultTimeout, "per-request deadline (past it the request is client_abort)")
 	fs.DurationVar(&o.idle, "idle-timeout", openai.DefaultIdleTimeout, "longest server silence (past it: timeout)")
 	fs.BoolVar(&o.noStream, "no-stream", false, "send stream: false (TTFT then equals E2E)")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM bundle of the CA that signed an https target's certificate")
+	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify an https target's certificate")
 	fs.StringVar(&o.records, "records", "", "write every request's record to this JSONL file")
 	fs.DurationVar(&o.slo.TTFT, "slo-ttft", 0, "goodput SLO on TTFT (0: unset)")
 	fs.DurationVar(&o.slo.TPOT, "slo-tpot", 0, "goodput SLO on TPOT (0: unset)")
@@ -183,8 +186,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	trust, err := openai.TLSConfig(o.caFile, o.insecure)
+	if err != nil {
+		return fmt.Errorf("-ca-file: %w", err)
+	}
 	t := measurement.Target{
-		Endpoint: openai.Endpoint{BaseURL: o.target, Host: o.host, APIKey: o.apiKey},
+		Endpoint: openai.Endpoint{BaseURL: o.target, Host: o.host, APIKey: o.apiKey, TLS: trust},
 		Model:    o.model, Timeout: o.timeout, IdleTimeout: o.idle, NoStream: o.noStream,
 	}
 	if t.BaseURL == "" {
@@ -214,10 +221,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if t.Model == "" {
 		lctx, cancel := context.WithTimeout(ctx, modelLookupTimeout)
-		models, err := openai.ListModels(lctx, &http.Client{}, t.Endpoint)
+		hc := t.HTTPClient(modelLookupTimeout)
+		models, err := openai.ListModels(lctx, hc, t.Endpoint)
+		hc.CloseIdleConnections()
 		cancel()
 		if err != nil {
-			return err
+			return openai.ExplainTLS(err, "set -ca-file to its CA's PEM bundle, or -insecure-skip-verify")
 		}
 		t.Model = models[0]
 	}

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/sim"
 	"go.uber.org/goleak"
 )
 
@@ -93,5 +96,29 @@ func TestInterruptKeepsFinishedRequests(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "1 VU") || strings.Contains(out.String(), "2 VUs") {
 		t.Errorf("want the interrupted first cell only:\n%s", out.String())
+	}
+}
+
+// An https target with a private CA: refused with what to set, then
+// trusted through -ca-file.
+func TestHTTPSTarget(t *testing.T) {
+	s, err := sim.New(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(s)
+	defer func() { srv.Close(); _ = s.Close() }()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-target", srv.URL, "-payload", "short", "-vus", "2", "-iterations", "4"}
+	var out strings.Builder
+	if err := run(context.Background(), args, &out); err == nil || !strings.Contains(err.Error(), "set -ca-file") {
+		t.Fatalf("untrusted: %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), append(args, "-ca-file", ca, "-json"), &out); err != nil || !strings.Contains(out.String(), `"successes":4`) {
+		t.Fatalf("trusted: %v\n%s", err, out.String())
 	}
 }

@@ -3,6 +3,7 @@ package ingress
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,10 +19,28 @@ import (
 // a real cluster's controller) and the Host it routes on.
 type Target struct {
 	URL, Host, Model string
+	// TLS is an https ingress's trust (E2E_CA_FILE); nil is Go's defaults.
+	TLS *tls.Config
 }
 
+// endpoint is t as the client addresses it.
+func (t Target) endpoint() openai.Endpoint {
+	return openai.Endpoint{BaseURL: t.URL, Host: t.Host, TLS: t.TLS}
+}
+
+// httpClient sends t's requests other than completions. A check sends a
+// handful, often polled: no connection is kept for reuse.
+func (t Target) httpClient() *http.Client {
+	c := t.endpoint().HTTPClient(requestTimeout)
+	c.Transport.(*http.Transport).DisableKeepAlives = true
+	return c
+}
+
+// requestTimeout bounds each request the checks send outside completions.
+const requestTimeout = time.Minute
+
 func (t Target) client(cfg openai.Config) (*openai.Client, error) {
-	cfg.Endpoint = openai.Endpoint{BaseURL: t.URL, Host: t.Host}
+	cfg.Endpoint = t.endpoint()
 	cfg.Model = t.Model
 	if cfg.Messages == nil {
 		cfg.Messages = []openai.Message{{Role: "user", Content: "Say something."}}
@@ -48,7 +67,7 @@ func (t Target) get(ctx context.Context, host, path string) (int, []byte, error)
 		return 0, nil, err
 	}
 	req.Host = host
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := t.httpClient().Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -59,7 +78,7 @@ func (t Target) get(ctx context.Context, host, path string) (int, []byte, error)
 
 // CheckModels: /v1/models through the ingress lists the model.
 func CheckModels(ctx context.Context, t Target) error {
-	ids, err := openai.ListModels(ctx, http.DefaultClient, openai.Endpoint{BaseURL: t.URL, Host: t.Host})
+	ids, err := openai.ListModels(ctx, t.httpClient(), t.endpoint())
 	if err != nil {
 		return err
 	}
@@ -102,7 +121,7 @@ func CheckBodyLimit(ctx context.Context, t Target, limit int) error {
 	}
 	req.Host = t.Host
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := t.httpClient().Do(req)
 	if err != nil {
 		return err
 	}

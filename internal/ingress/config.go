@@ -60,6 +60,14 @@ type Settings struct {
 type Config struct {
 	Listen string // host:port
 	Routes []Route
+	// TLS, when set, serves https on Listen with this certificate, as the
+	// controller does for an Ingress with a tls section.
+	TLS *TLSFiles
+}
+
+// TLSFiles are a PEM certificate (chain) and its key.
+type TLSFiles struct {
+	Cert, Key string
 }
 
 var sizeRE = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
@@ -177,12 +185,18 @@ http {
   fastcgi_temp_path %[1]s/tmp/fastcgi;
   uwsgi_temp_path %[1]s/tmp/uwsgi;
   scgi_temp_path %[1]s/tmp/scgi;
-  # Like the controller's default backend: an unknown host gets 404.
+`, prefix, LogFormat)
+	listen := c.Listen
+	if c.TLS != nil {
+		listen += " ssl"
+		fmt.Fprintf(&b, "  ssl_certificate %s;\n  ssl_certificate_key %s;\n", c.TLS.Cert, c.TLS.Key)
+	}
+	fmt.Fprintf(&b, `  # Like the controller's default backend: an unknown host gets 404.
   server {
-    listen %[3]s default_server;
+    listen %s default_server;
     location / { return 404; }
   }
-`, prefix, LogFormat, c.Listen)
+`, listen)
 	hosts := map[string][]Route{}
 	for _, r := range c.Routes {
 		hosts[r.Host] = append(hosts[r.Host], r)
@@ -194,7 +208,7 @@ http {
 	sort.Strings(names)
 	for _, h := range names {
 		routes := hosts[h]
-		fmt.Fprintf(&b, "  server {\n    listen %s;\n    server_name %s;\n    client_max_body_size %s;\n", c.Listen, h, routes[0].Settings.BodySize)
+		fmt.Fprintf(&b, "  server {\n    listen %s;\n    server_name %s;\n    client_max_body_size %s;\n", listen, h, routes[0].Settings.BodySize)
 		for _, r := range routes {
 			loc := r.Path
 			if r.Exact {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/harness/internal/attempts"
+	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
@@ -237,5 +238,44 @@ func TestTokensToOutlast(t *testing.T) {
 				t.Errorf("TokensToOutlast(%v, %+v) = %d, %v; want %d, error %v", tc.d, tc.p, n, err, tc.want, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestTLSIngress: an https ingress for llm.local whose certificate a
+// private CA signed (generated here), as nginx serves it. The checks trust
+// it through the CA's PEM file (E2E_CA_FILE), sending llm.local as the
+// server name although they dial 127.0.0.1; without the CA they fail with a
+// certificate error that names the settings to set.
+func TestTLSIngress(t *testing.T) {
+	certs := simtest.NewCerts(t, t.TempDir(), "llm.local")
+	through, _, n := labWith(t, manifestIngress(t), sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}, func(c *Config) {
+		c.TLS = &TLSFiles{Cert: certs.Cert, Key: certs.Key}
+	})
+	if !strings.HasPrefix(n.URL, "https://127.0.0.1:") {
+		t.Fatalf("nginx at %s", n.URL)
+	}
+	ctx := context.Background()
+	err := CheckModels(ctx, through)
+	if !openai.IsCertificateError(err) || !strings.Contains(openai.ExplainTLS(err, "set E2E_CA_FILE to its CA's PEM bundle").Error(), "set E2E_CA_FILE") {
+		t.Fatalf("untrusted: %v, want a certificate error", err)
+	}
+	if through.TLS, err = openai.TLSConfig(certs.CA, false); err != nil {
+		t.Fatal(err)
+	}
+	for name, check := range map[string]func() error{
+		"models":       func() error { return CheckModels(ctx, through) },
+		"chat":         func() error { return CheckChat(ctx, through) },
+		"unknown host": func() error { return CheckUnknownHost(ctx, through) },
+	} {
+		if err := check(); err != nil {
+			t.Errorf("%s over https: %v", name, err)
+		}
+	}
+	if through.TLS, err = openai.TLSConfig("", true); err != nil {
+		t.Fatal(err)
+	}
+	through.Host = ""
+	if err := CheckModels(ctx, through); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("insecure, without the Host: %v, want nginx's 404 for an unknown host", err)
 	}
 }

@@ -68,7 +68,11 @@ func Start(c Config, prefix string) (*Nginx, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("ingress: start nginx: %w", err)
 	}
-	n := &Nginx{URL: "http://" + c.Listen, Prefix: prefix, cmd: cmd, done: make(chan error, 1)}
+	scheme := "http://"
+	if c.TLS != nil {
+		scheme = "https://"
+	}
+	n := &Nginx{URL: scheme + c.Listen, Prefix: prefix, cmd: cmd, done: make(chan error, 1)}
 	go func() { n.done <- cmd.Wait() }()
 	deadline := time.Now().Add(StartTimeout)
 	for {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"slices"
 	"time"
 
@@ -46,7 +45,7 @@ func (p Pace) MaxOutput() int { return max(1, p.Context-PromptAllowance) }
 // leaves prefill and the network out.
 func MeasurePace(ctx context.Context, t Target) (Pace, error) {
 	p := Pace{Context: DefaultContext}
-	if models, err := openai.Models(ctx, http.DefaultClient, openai.Endpoint{BaseURL: t.URL, Host: t.Host}); err == nil {
+	if models, err := openai.Models(ctx, t.httpClient(), t.endpoint()); err == nil {
 		for _, m := range models {
 			if m.ID == t.Model && m.MaxModelLen > 0 {
 				p.Context = m.MaxModelLen

@@ -157,9 +157,7 @@ func New(cfg Config) (*Client, error) {
 		DisableCompression: true,
 		ForceAttemptHTTP2:  true,
 	}
-	if cfg.TLS != nil {
-		tr.TLSClientConfig = cfg.TLS.Clone()
-	}
+	tr.TLSClientConfig = cfg.tlsClient()
 	header := http.Header{"Content-Type": {"application/json"}}
 	if req.Stream {
 		header.Set("Accept", "text/event-stream")

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -43,10 +44,26 @@ func TLSConfig(caFile string, insecure bool) (*tls.Config, error) {
 func (e Endpoint) HTTPClient(timeout time.Duration) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
-	if e.TLS != nil {
-		tr.TLSClientConfig = e.TLS.Clone()
-	}
+	tr.TLSClientConfig = e.tlsClient()
 	return &http.Client{Timeout: timeout, Transport: tr}
+}
+
+// tlsClient is the transport's TLS set-up: e.TLS, and with a Host override
+// the server name sent (SNI) and verified is that host's, not the
+// address's: https://192.168.49.2 with Host llm.local reaches the ingress's
+// llm.local certificate, as a browser at https://llm.local would.
+func (e Endpoint) tlsClient() *tls.Config {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if e.TLS != nil {
+		c = e.TLS.Clone()
+	}
+	if e.Host != "" && c.ServerName == "" {
+		c.ServerName = e.Host
+		if h, _, err := net.SplitHostPort(e.Host); err == nil {
+			c.ServerName = h
+		}
+	}
+	return c
 }
 
 // IsCertificateError reports whether err is a failed verification of the
@@ -59,12 +76,12 @@ func IsCertificateError(err error) bool {
 	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify)
 }
 
-// ExplainTLS adds what to do to a certificate error: the two settings that
-// fix it, named by the caller (PERF_CA_FILE or E2E_CA_FILE, ...). Other
-// errors come back unchanged.
-func ExplainTLS(err error, caSetting, insecureSetting string) error {
+// ExplainTLS adds what to do to a certificate error, in the caller's terms
+// (the settings that fix it, e.g. "set PERF_CA_FILE to its CA's PEM
+// bundle"). Other errors come back unchanged.
+func ExplainTLS(err error, fix string) error {
 	if !IsCertificateError(err) {
 		return err
 	}
-	return fmt.Errorf("%w (the target's certificate is not trusted: set %s to its CA's PEM bundle, or %s=1 to skip verification)", err, caSetting, insecureSetting)
+	return fmt.Errorf("%w (the target's certificate is not trusted: %s)", err, fix)
 }

@@ -152,7 +152,7 @@ func (r *Runner) waitReady(ctx context.Context) ([]string, error) {
 			return models, nil
 		}
 		if openai.IsCertificateError(err) { // waiting cannot fix it
-			return nil, fmt.Errorf("sweep: target %s: %w", r.endpoint.BaseURL, openai.ExplainTLS(err, "PERF_CA_FILE", "PERF_INSECURE_SKIP_VERIFY"))
+			return nil, fmt.Errorf("sweep: target %s: %w", r.endpoint.BaseURL, openai.ExplainTLS(err, "set PERF_CA_FILE to its CA's PEM bundle, or PERF_INSECURE_SKIP_VERIFY=1 to skip verification"))
 		}
 		select {
 		case <-ctx.Done():

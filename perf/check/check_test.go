@@ -6,6 +6,7 @@ package check_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/attempts"
+	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -184,6 +186,41 @@ func TestTeamsK6Command(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(both.dir, report.FileResults)); err == nil {
 		t.Error("a refused configuration wrote results")
+	}
+}
+
+// TestHTTPSIngress: the suite through an https nginx for llm.local whose
+// certificate a private CA signed, trusted through PERF_CA_FILE, with the
+// address dialled and llm.local sent as Host and server name.
+func TestHTTPSIngress(t *testing.T) {
+	backend := simtest.StartProcess(t, "-preset", "fast")
+	certs := simtest.NewCerts(t, t.TempDir(), "llm.local")
+	listen, err := ingress.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ingress.Start(ingress.Config{Listen: listen, TLS: &ingress.TLSFiles{Cert: certs.Cert, Key: certs.Key},
+		Routes: []ingress.Route{{Host: "llm.local", Path: "/", Backend: strings.TrimPrefix(backend, "http://"),
+			Settings: ingress.Settings{ReadTimeout: time.Minute, SendTimeout: time.Minute, BodySize: "1m", RequestBuffering: true}}}}, t.TempDir())
+	if errors.Is(err, ingress.ErrNoNginx) {
+		simtest.Missing(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop() })
+	run := runSuite(t, map[string]string{"PERF_TARGET": n.URL, "PERF_HOST": "llm.local", "PERF_CA_FILE": certs.CA})
+	if run.err != nil {
+		t.Fatalf("suite through https failed: %v\n%s", run.err, run.output)
+	}
+	res := run.results(t)
+	md, _ := os.ReadFile(filepath.Join(run.dir, report.FileMarkdown))
+	if len(res.Cells) != 2 || res.Cells[1].Successes != 12 || res.Settings.CAFile != certs.CA || !bytes.Contains(md, []byte("TLS trusted through")) {
+		t.Errorf("results: %d cells, settings %+v", len(res.Cells), res.Settings)
+	}
+	untrusted := runSuite(t, map[string]string{"PERF_TARGET": n.URL, "PERF_HOST": "llm.local"})
+	if untrusted.err == nil || !strings.Contains(untrusted.output, "set PERF_CA_FILE") {
+		t.Errorf("untrusted: %v\n%s", untrusted.err, untrusted.output)
 	}
 }
 

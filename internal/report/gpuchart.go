@@ -82,7 +82,7 @@ func gpuTimelineChart(r io.Reader) *Chart {
 	if len(order) == 0 {
 		return nil
 	}
-	c := &Chart{Title: "GPU utilisation over time (utilization.gpu: a kernel was running)", XLabel: "seconds", YLabel: "%", Marks: marks, FixedYMax: 100}
+	c := &Chart{Title: "GPU utilisation over time (utilization.gpu: a kernel was running)", XLabel: "seconds", XUnit: "s", YLabel: "%", Marks: marks, FixedYMax: 100}
 	for _, d := range order {
 		c.Series = append(c.Series, *series[d])
 	}

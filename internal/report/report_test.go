@@ -178,6 +178,36 @@ func TestGPUTimelineChart(t *testing.T) {
 	}
 }
 
+// A timeline's x axis gets round ticks across its range, and marks that
+// fall close together keep their labels apart: numbers on the plot (one
+// too close to the last is left off), labels in a key under it.
+func TestTimelineTicksAndMarks(t *testing.T) {
+	var pts []Point
+	for i := range 200 {
+		pts = append(pts, Point{X: float64(i) * 0.48, Y: 50})
+	}
+	c := Chart{Title: "t", XLabel: "seconds", XUnit: "s", YLabel: "%", FixedYMax: 100, Series: []Series{{Name: "GPU 0", Points: pts}},
+		Marks: []Mark{{X: 0, Label: "short; 1 VU"}, {X: 0.2, Label: "short; 2 VUs"}, {X: 40, Label: "long; 1 VU"}}}
+	svg := string(c.SVG())
+	for _, tick := range []string{">0<", ">20<", ">40<", ">80<"} {
+		if !strings.Contains(svg, `text-anchor="middle"`+tick) {
+			t.Errorf("no x tick %s", tick)
+		}
+	}
+	if strings.Contains(svg, `text-anchor="middle">95.52<`) {
+		t.Error("the last sample's time is labelled instead of a round tick")
+	}
+	for _, want := range []string{"1: short; 1 VU, from 0 s", "2: short; 2 VUs, from 0.2 s", "3: long; 1 VU, from 40 s",
+		`text-anchor="middle">1</text>`, `text-anchor="middle">3</text>`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+	if strings.Contains(svg, `text-anchor="middle">2</text>`) {
+		t.Error("mark 2's number, 0.9 px from mark 1's, was drawn over it")
+	}
+}
+
 func TestSimulatedRunSaysSo(t *testing.T) {
 	r := sampleRun()
 	r.Target = Target{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}

@@ -1,0 +1,57 @@
+package docs_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/llm-platform/harness/internal/report"
+)
+
+var update = flag.Bool("update", false, "rewrite load_test_report.md from load-test-report/results.json (make docs-report)")
+
+// reportDir holds the sample run's results.json and charts.
+const reportDir = "load-test-report"
+
+// chartLink points report.md's chart links into reportDir.
+var chartLink = regexp.MustCompile(`\]\(([a-z0-9-]+\.svg)\)`)
+
+// TestLoadTestReportIsCurrent: docs/load_test_report.md and its charts are
+// what `make docs-report` writes. Rendered again from the sample run's
+// results.json by this commit's report code, they must match byte for byte:
+// a change to the report's shape fails here until `make docs-report` runs
+// in the same change. With -update (what make docs-report runs after the
+// sweep) it writes them instead.
+func TestLoadTestReportIsCurrent(t *testing.T) {
+	r, err := report.Load(filepath.Join(reportDir, report.FileResults))
+	if err != nil {
+		t.Fatalf("%v (make docs-report writes it)", err)
+	}
+	if r.Target.Simulator == "" {
+		t.Fatalf("the sample report must come from the embedded simulator (make docs-report), not %s", r.Target.URL)
+	}
+	charts := r.Charts()
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b, charts); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"load_test_report.md": chartLink.ReplaceAll(b.Bytes(), []byte("]("+reportDir+"/$1)"))}
+	for name, svg := range charts {
+		files[filepath.Join(reportDir, name)] = svg
+	}
+	for path, want := range files {
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("docs/%s is stale: it is not what this commit's report code renders from docs/%s/results.json; run make docs-report (err %v)", path, reportDir, err)
+		}
+	}
+}

@@ -54,7 +54,7 @@ ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)-$(call key,tools/lint/go.mod tools/lint/go.sum)
 
 .PHONY: tools
-tools: $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; about 10 minutes once)
+tools: $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; 8.5 minutes cold on 2 cores)
 
 $(ACTIONLINT):
 	@mkdir -p $(CACHE)

@@ -101,3 +101,61 @@ func TestREADMEAndCodeAgreeOnVariables(t *testing.T) {
 	}
 	t.Logf("%d variables named in the README, %d read by the Go code", len(named), len(read))
 }
+
+// TestLayoutNamesEveryPackage: the README's layout and docs/architecture.md
+// name every Go package and command, so neither goes stale when one is
+// added or renamed.
+func TestLayoutNamesEveryPackage(t *testing.T) {
+	readme := read(t, filepath.Join("..", "README.md"))
+	layout := readme[strings.Index(readme, "## Layout"):]
+	arch := read(t, "architecture.md")
+	for _, root := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join("..", root), func(p string, d os.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			if files, _ := filepath.Glob(filepath.Join(p, "*.go")); len(files) == 0 {
+				return nil
+			}
+			rel, _ := filepath.Rel("..", p)
+			name := strings.TrimPrefix(strings.TrimPrefix(filepath.ToSlash(rel), "internal/"), "cmd/")
+			if !strings.Contains(layout, "`"+name+"`") {
+				t.Errorf("README's layout does not name %s", rel)
+			}
+			if !strings.Contains(arch, "`"+filepath.ToSlash(rel)+"`") {
+				t.Errorf("docs/architecture.md does not name %s", rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLinksResolve: every relative link in the README and docs/ points at
+// a file of this repository, and the team's overview's documents keep their
+// names (it links them) and are linked from the README.
+func TestLinksResolve(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	pages, _ := filepath.Glob("*.md")
+	pages = append(pages, filepath.Join("..", "README.md"))
+	for _, page := range pages {
+		for _, m := range link.FindAllStringSubmatch(read(t, page), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
+				t.Errorf("%s links %s, which does not exist", page, target)
+			}
+		}
+	}
+	readme := read(t, filepath.Join("..", "README.md"))
+	for _, doc := range []string{"phase-1-infrastructure-setup.md", "phase-2-initial-load-testing-hey.md", "phase-3-investigation-stall.md",
+		"phase-4-stabilization-k6-ingress.md", "phase-5-verification-results.md", "load_test_report.md", "production_readiness.md"} {
+		if !strings.Contains(readme, "(docs/"+doc+")") {
+			t.Errorf("the README does not link docs/%s", doc)
+		}
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -213,4 +215,21 @@ var _ = ReportAfterSuite("e2e junit", func(r Report) {
 	if err := os.MkdirAll(suite.settings.reportDir, 0o755); err == nil {
 		_ = reporters.GenerateJUnitReport(r, filepath.Join(suite.settings.reportDir, "e2e-junit.xml"))
 	}
+})
+
+// On the lab every lab-ok spec must run: one that skipped itself (a missing
+// tool, a variable a make target did not pass) proves nothing, yet the run
+// would read green. Specs left out by the label filter carry no skip
+// message and are not counted.
+var _ = ReportAfterSuite("every lab-ok spec ran on the lab", func(r Report) {
+	if suite.cluster == nil || suite.settings.cluster.Kind != cluster.Lab {
+		return
+	}
+	var skipped []string
+	for _, s := range r.SpecReports {
+		if s.State == types.SpecStateSkipped && s.Failure.Message != "" && slices.Contains(s.Labels(), "lab-ok") {
+			skipped = append(skipped, s.FullText()+": "+s.Failure.Message)
+		}
+	}
+	Expect(skipped).To(BeEmpty(), "lab-ok specs skipped themselves on the lab")
 })

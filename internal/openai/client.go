@@ -1,6 +1,6 @@
 // Package openai is the streaming chat-completions client the load engine
 // drives: one call is one request, measured into a record.Record exactly as
-// the README's "What is measured" defines TTFT, ITL, TPOT, E2E, token
+// docs/metrics.md defines TTFT, ITL, TPOT, E2E, token
 // counts and error classes.
 //
 // The request body is encoded once per Client (every request of a cell is the

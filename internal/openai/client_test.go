@@ -129,7 +129,7 @@ func TestNoStream(t *testing.T) {
 }
 
 // TestRequestOnTheWire checks what a vLLM server receives: the body fields
-// the README's "What is measured" names, the Host override and the bearer token.
+// docs/metrics.md names, the Host override and the bearer token.
 func TestRequestOnTheWire(t *testing.T) {
 	got := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,7 @@
 // stats aggregator folds it and the JSONL sink writes it.
 //
 // It is plain data with a few derived getters so that the metric definitions
-// (README.md, "What is measured") live in exactly one place. It imports nothing of ours.
+// (docs/metrics.md) live in exactly one place. It imports nothing of ours.
 package record
 
 import "time"
@@ -11,7 +11,7 @@ import "time"
 // Class is the error class of a failed request. The empty Class means success.
 type Class string
 
-// The error classes (README.md, "What is measured"). A request gets
+// The error classes (docs/metrics.md). A request gets
 // exactly one.
 const (
 	OK              Class = ""

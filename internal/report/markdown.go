@@ -284,7 +284,7 @@ func (r *Results) loadSection() string {
 	}
 	who := "the harness"
 	if sim {
-		who = "the harness (with the embedded simulator in the same process)"
+		who = "the harness and the embedded simulator, which share its process,"
 	}
 	head := fmt.Sprintf("### Load self-check\n\nWhether each cell applied the load it planned: in open loop the rate started against the rate offered and the schedule's lag, "+
 		"blamed on the server when requests fell due with every in-flight slot busy and on the client otherwise; in both modes the CPU use of %s "+

@@ -1,5 +1,5 @@
 // Package stats folds request records into a cell's figures (defined in
-// the README, "What is measured"): counts, errors by class, RPS, output tokens per second, goodput, and
+// docs/metrics.md): counts, errors by class, RPS, output tokens per second, goodput, and
 // TTFT, ITL, TPOT, E2E and queue-time distributions in HDR histograms
 // (github.com/HdrHistogram/hdrhistogram-go: microsecond resolution, 3
 // significant digits, fixed memory whatever the request count).

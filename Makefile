@@ -50,6 +50,11 @@ LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwo
 LAB_NAME     ?= llm-lab
 K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
+# vegeta, the open-loop load generator make bench-rate compares the engine
+# with; its own module, so bumping it rebuilds nothing else.
+VEGETA_VERSION := v12.13.0
+VEGETA := $(CACHE)/vegeta-$(VEGETA_VERSION)-$(call key,tools/bench/go.mod tools/bench/go.sum)
+
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)-$(call key,tools/lint/go.mod tools/lint/go.sum)
 
@@ -59,6 +64,10 @@ tools: $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) ## build the external tools t
 $(ACTIONLINT):
 	@mkdir -p $(CACHE)
 	cd tools/lint && $(GO) build -o $@ github.com/rhysd/actionlint/cmd/actionlint
+
+$(VEGETA):
+	@mkdir -p $(CACHE)
+	cd tools/bench && $(GO) build -o $@ github.com/tsenart/vegeta/v12
 
 $(LLMD_SIM):
 	@mkdir -p $(CACHE)
@@ -210,6 +219,14 @@ bench: hey ## benchmarks: SSE decoder, 256 streams, 1M open-loop requests, engin
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -benchtime $(BENCH_TIME) ./internal/sse
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./internal/stats ./internal/clock
 	$(GO) test -run '^$$' -bench 'Streams256|VersusHey|OpenLoopMillion' -benchtime 1x -timeout 20m ./internal/measurement
+
+# The open loop against vegeta at 1,000, 2,000 and 3,000 requests/s on
+# llm-d-inference-sim (TTFT 2 ms, non-streamed, 64 tokens), the tools
+# alternating over RATE_ROUNDS rounds (docs/benchmarks.md).
+RATE_ROUNDS ?= 3
+.PHONY: bench-rate
+bench-rate: $(LLMD_SIM) $(VEGETA) ## the open loop against vegeta at 1-3k requests/s (achieved rate, p50/p99, queue p99, CPU per 1k requests)
+	VEGETA=$(VEGETA) LLMD_INFERENCE_SIM=$(LLMD_SIM) RATE_ROUNDS=$(RATE_ROUNDS) $(GO) test -run '^$$' -bench RateVersusVegeta -benchtime 1x -timeout 30m -v ./internal/measurement
 
 # The regression gate's error rates on the simulator's noise model (run
 # CV 5%, 5 repeats a side): GATE_TRIALS trials, about 1.7 s each.

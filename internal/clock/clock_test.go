@@ -63,6 +63,42 @@ func TestUntil(t *testing.T) {
 	}
 }
 
+// TestTimer: a goroutine's own precise timer wakes at its instant, never
+// before; a past instant returns at once; Stop ends a blocked wait and
+// every later one.
+func TestTimer(t *testing.T) {
+	tm := NewTimer()
+	defer tm.Close()
+	if !tm.Precise() {
+		t.Log("no timerfd here: the fallback runtime timer is tested")
+	}
+	if !tm.Until(time.Now().Add(-time.Second)) {
+		t.Error("a past instant must return true at once")
+	}
+	for range 3 {
+		due := time.Now().Add(2 * time.Millisecond)
+		if !tm.Until(due) || time.Now().Before(due) {
+			t.Fatal("woke before its instant")
+		}
+	}
+	done := make(chan bool)
+	go func() { done <- tm.Until(time.Now().Add(time.Hour)) }()
+	time.Sleep(10 * time.Millisecond) // let the wait block
+	tm.Stop()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Error("a stopped wait reported its instant")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not end the blocked wait")
+	}
+	if tm.Until(time.Now().Add(-time.Second)) || tm.Until(time.Now().Add(time.Millisecond)) {
+		t.Error("waits after Stop must report false")
+	}
+	tm.Stop() // twice is fine
+}
+
 // TestEarlierWaiterRearms: a later-registered, earlier instant is not held
 // up behind the armed one.
 func TestEarlierWaiterRearms(t *testing.T) {

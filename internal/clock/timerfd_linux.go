@@ -12,14 +12,21 @@ import (
 // Clock falls back to runtime timers (and Precise reports false).
 func New() *Clock {
 	c := &Clock{done: make(chan struct{})}
+	if tm := newTimerfd(); tm != nil {
+		c.tm = tm
+		go c.loop()
+	}
+	return c
+}
+
+// newTimerfd is a monotonic timerfd, or nil when the kernel refuses one.
+func newTimerfd() *timerfd {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return c
+		return nil
 	}
 	// A non-blocking descriptor makes os.File read it through the netpoller.
-	c.tm = &timerfd{f: os.NewFile(uintptr(fd), "timerfd"), fd: fd}
-	go c.loop()
-	return c
+	return &timerfd{f: os.NewFile(uintptr(fd), "timerfd"), fd: fd}
 }
 
 // Precise reports whether the Clock has sub-millisecond wake-ups.

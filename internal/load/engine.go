@@ -46,6 +46,10 @@ type Summary struct {
 	// of the plan's MaxInFlight slots was busy: lateness the server caused
 	// (it could not keep up), not the client. Zero in closed loop.
 	CapReached int64 `json:"cap_reached"`
+	// Workers is how many workers the open loop started: it grows them as
+	// requests overlap, up to MaxInFlight, so this is about the most
+	// requests that were in flight at once, plus one. Zero in closed loop.
+	Workers int `json:"workers,omitzero"`
 }
 
 // Run validates p, runs its warm-up, then its measured requests, and returns
@@ -105,12 +109,14 @@ func (ph *phase) do(rec *record.Record, worker int, intended time.Time) {
 func run(ctx context.Context, p Plan, d Doer, s Sink) Summary {
 	ph := &phase{ctx: ctx, doer: d, sink: s}
 	start := time.Now()
+	workers := 0
 	if p.Mode() == Closed {
 		runClosed(ph, p, start)
 	} else {
-		runOpen(ph, p, start)
+		workers = runOpen(ph, p, start)
 	}
 	return Summary{
+		Workers:     workers,
 		Mode:        p.Mode(),
 		Start:       start,
 		End:         time.Now(),
@@ -150,53 +156,64 @@ func runClosed(ph *phase, p Plan, start time.Time) {
 	wg.Wait()
 }
 
-// runOpen releases requests on the pacer's schedule to a pool of
-// MaxInFlight workers. The scheduler computes each intended start from the
-// schedule alone; a worker that picks a request up late starts it at once
-// and the record's queue time says how late.
-func runOpen(ph *phase, p Plan, start time.Time) {
-	workers := p.Concurrency()
-	clk := clock.New() // runtime timers would start requests up to 1 ms late
-	defer clk.Close()
-	due := make(chan time.Time, workers)
-	go func() {
-		defer close(due)
-		pc := newPacer(p)
-		for i := 0; p.Requests == 0 || i < p.Requests; i++ {
-			off := pc.next()
-			if p.Duration > 0 && off >= p.Duration {
-				return
-			}
-			select {
-			case due <- start.Add(off):
-			case <-ph.ctx.Done():
-				return
-			}
-		}
-	}()
+// runOpen keeps the open loop's schedule with one pacer and a pool of
+// workers. The pacer computes each intended start from the pacer's count
+// (never the clock), waits for it on its own precise timer, and hands the
+// request to an idle worker; starts that are already due when it wakes go
+// out in the same wake, so at high rates one wake serves several requests.
+// The pool grows lazily: with no worker idle the pacer starts one more, up
+// to MaxInFlight; at the cap it waits for a worker to come free, and the
+// request's queue time says how late it started (the server could not
+// keep up). The package doc has the profile behind this design.
+func runOpen(ph *phase, p Plan, start time.Time) (workers int) {
+	tm := clock.NewTimer()
+	defer tm.Close()
+	stop := context.AfterFunc(ph.ctx, tm.Stop)
+	defer stop()
+	// Unbuffered: a hand-off succeeds only to a worker waiting for one.
+	jobs := make(chan time.Time)
 	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			rec := new(record.Record)
-			wt := clk.NewWaiter()
-			var busyUntil time.Time
-			for t := range due {
-				// Overdue when this worker takes it, and this worker was
-				// still running its previous request when it fell due: no
-				// slot was free (a free worker waits on due and takes a
-				// request at once), so the server, not the client, held it.
-				if busyUntil.After(t) && time.Since(t) > capSlack {
-					ph.capReached.Add(1)
-				}
-				if !wt.Until(ph.ctx, t) {
-					continue // drain: the scheduler stops on ctx too
-				}
-				ph.do(rec, w, t)
-				busyUntil = time.Now()
-			}
-		})
+	worker := func(w int, first time.Time) {
+		rec := new(record.Record)
+		ph.do(rec, w, first)
+		for t := range jobs {
+			ph.do(rec, w, t)
+		}
 	}
+	pc, limit := newPacer(p), p.Concurrency()
+schedule:
+	for i := 0; p.Requests == 0 || i < p.Requests; i++ {
+		off := pc.next()
+		if p.Duration > 0 && off >= p.Duration {
+			break
+		}
+		t := start.Add(off)
+		if !tm.Until(t) {
+			break // the run's context ended
+		}
+		select {
+		case jobs <- t: // an idle worker took it
+			continue
+		default:
+		}
+		if workers < limit {
+			w := workers
+			workers++
+			wg.Go(func() { worker(w, t) })
+			continue
+		}
+		select { // every slot busy: the request waits for one
+		case jobs <- t:
+		case <-ph.ctx.Done():
+			break schedule
+		}
+		if time.Since(t) > capSlack {
+			ph.capReached.Add(1)
+		}
+	}
+	close(jobs)
 	wg.Wait()
+	return workers
 }
 
 // capSlack is how overdue a request must be picked up to count toward

@@ -240,6 +240,9 @@ func TestCapReached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if saturated.Workers != 2 {
+		t.Errorf("saturated: %d workers, want the cap, 2", saturated.Workers)
+	}
 	if saturated.CapReached < 15 {
 		t.Errorf("2 slots for 40 ms requests at 100/s: %d of 30 requests found the cap reached, want most", saturated.CapReached)
 	}
@@ -249,5 +252,10 @@ func TestCapReached(t *testing.T) {
 	}
 	if roomy.CapReached != 0 {
 		t.Errorf("64 slots for 1 ms requests: %d requests found the cap reached", roomy.CapReached)
+	}
+	// The pool grows only as requests overlap: 1 ms requests 10 ms apart
+	// need one worker running and one waiting, not 64.
+	if roomy.Workers > 4 {
+		t.Errorf("64 slots for 1 ms requests 10 ms apart: %d workers started, want a few", roomy.Workers)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/sweep"
 )
@@ -21,12 +22,26 @@ func entries() []TableEntry {
 	return out
 }
 
-// The table is Ordered so cells run as configured (repeats interleaved) (each payload by rising
-// concurrency) rather than in Ginkgo's default order, which sorts entries
-// that share a code location by name ("16 VUs" before "2 VUs"): the report,
-// an interrupted run and a GPU's thermal history all read in sweep order.
-// ContinueOnFailure keeps one failed cell from skipping the rest.
+// The table is Ordered so cells run as configured (repeats interleaved,
+// each payload by rising concurrency) rather than in Ginkgo's default
+// order, which sorts entries that share a code location by name ("16 VUs"
+// before "2 VUs"): the report, an interrupted run and a GPU's thermal
+// history all read in sweep order. ContinueOnFailure keeps one failed cell
+// from skipping the rest. With PERF_SEARCH the matrix gives way to one
+// capacity search per payload, whose probes are the cells.
 var _ = Describe("perf sweep", Label("perf"), Serial, Ordered, ContinueOnFailure, func() {
+	if suite.cfg.Search != "" {
+		for _, p := range suite.cfg.Payloads {
+			It("finds the capacity of "+p, Label("payload:"+p, "search:"+suite.cfg.Search), func(ctx SpecContext) {
+				suite.runner.OnProbe(func(pr capacity.Probe) { AddReportEntry("probe", sweep.ProbeLine(suite.cfg.Search, pr)) })
+				_, err := suite.runner.Search(ctx, p)
+				Expect(err).NotTo(HaveOccurred())
+				res := suite.runner.Results()
+				AddReportEntry("capacity of "+p, res.CapacitySentence(p))
+			})
+		}
+		return
+	}
 	DescribeTable("cell",
 		func(ctx SpecContext, c sweep.Trial) {
 			rc, final, err := suite.runner.RunCell(ctx, c)

@@ -65,5 +65,6 @@ func (r *Results) Charts() map[string][]byte {
 		Series: r.seriesOf(" E2E p95", false, func(c Entry) float64 { return c.E2E.P95 })})
 	ttft := append(r.seriesOf(" p50", false, func(c Entry) float64 { return c.TTFT.P50 }), r.seriesOf(" p95", true, func(c Entry) float64 { return c.TTFT.P95 })...)
 	add(ChartTTFT, Chart{Title: "Time to first token against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true, Series: ttft})
+	r.capacityCharts(add)
 	return out
 }

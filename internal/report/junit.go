@@ -156,6 +156,10 @@ func (r *Results) WriteJUnit(w io.Writer) error {
 		out.Failures += s.Failures
 		out.Suites = append(out.Suites, s)
 	}
+	for _, p := range r.capacityPayloads() {
+		out.Suites = append(out.Suites, r.capacitySuite(p))
+		out.Tests++
+	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -166,4 +170,21 @@ func (r *Results) WriteJUnit(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// capacitySuite is a search's answer, as properties CI can track
+// (capacity, capacity_lo, capacity_hi, capacity_complete, capacity_binding)
+// and one testcase whose output is the answer's sentence. The search
+// itself does not fail: its answer is a figure, which a probe's own cell
+// judges.
+func (r *Results) capacitySuite(payload string) junitSuite {
+	c := r.Capacity[payload]
+	props := []junitProperty{{"payload", payload}, {"kind", c.Kind}, {"capacity", trim(c.Value)}, {"capacity_lo", trim(c.Lo)},
+		{"capacity_hi", trim(c.Hi)}, {"capacity_complete", strconv.FormatBool(c.Complete)}, {"probes", strconv.Itoa(len(c.Probes))}}
+	if len(c.Binding) > 0 {
+		props = append(props, junitProperty{"capacity_binding", strings.Join(c.Binding, "; ")})
+	}
+	return junitSuite{Name: "perf: capacity of " + payload, Tests: 1, Time: secs(c.DurationS),
+		Timestamp: r.Start.UTC().Format("2006-01-02T15:04:05"), Properties: props,
+		Cases: []junitCase{{Name: "capacity of " + payload, Classname: "perf.capacity", Time: secs(c.DurationS), SystemOut: r.CapacitySentence(payload)}}}
 }

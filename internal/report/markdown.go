@@ -98,6 +98,7 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 	b.WriteString(r.responseSection())
 	b.WriteString(r.loadSection())
 	b.WriteString(r.serverSection())
+	b.WriteString(r.capacitySection())
 	r.writeCharts(&b, charts)
 	r.writeFindings(&b)
 	if r.Settings.Compare != "" {

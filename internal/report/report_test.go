@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim/simtest"
@@ -97,6 +98,15 @@ func sampleRun() *Results {
 	short := []Entry{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
 	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
+	// A capacity search of the long payload: 4 passed, 8 and 5 broke p95 TTFT.
+	probe := func(load float64, verdict string, ttfts ...float64) capacity.Probe {
+		return capacity.Probe{Load: load, Verdict: verdict, Values: map[string][]float64{MetricTTFTp95: ttfts, MetricErrorRate: make([]float64, len(ttfts))}}
+	}
+	r.Capacity = map[string]capacity.Result{"long": {Kind: capacity.Concurrency, Value: 4, Lo: 4, Hi: 5, Complete: true, DurationS: 42.5,
+		Objectives: []capacity.Objective{{Metric: MetricTTFTp95, Limit: 40}, {Metric: MetricErrorRate, Limit: 0.01}},
+		Binding:    []string{"ttft_p95_ms ≤ 40"},
+		Probes: []capacity.Probe{probe(1, capacity.Pass, 25, 26, 25, 27), probe(2, capacity.Pass, 26, 27, 26, 28), probe(4, capacity.Pass, 30, 31, 29, 33),
+			probe(8, capacity.Fail, 90, 95, 92, 99), probe(6, capacity.Fail, 60, 61, 64, 66), probe(5, capacity.Fail, 44, 48, 46, 51)}}}
 	// The server's view: one cell's counters, one metric the target lacks.
 	v := func(f float64) *float64 { return &f }
 	short[0].Server = &scrape.Delta{Requests: v(4), GenerationTokens: v(256), TTFTMeanMs: v(12.5), E2EMeanMs: v(470), RunningAfter: v(0), WaitingAfter: v(0)}
@@ -338,7 +348,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 3`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -354,10 +364,10 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema4.json": `{"schema": 4, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema5.json": `{"schema": 5, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3]")) {
+		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}

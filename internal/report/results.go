@@ -20,6 +20,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/record"
@@ -31,12 +32,12 @@ import (
 
 // Schema is the results.json schema version this package writes. Parse
 // reads it and every earlier one (Schemas).
-const Schema = 3
+const Schema = 4
 
 // Schemas are the versions Parse reads. Schema 1 had no repeats: each of
 // its cells reads as one repeat. Schemas 1 and 2 always streamed, and wrote
-// 0 for a server metric the target did not expose.
-var Schemas = []int{1, 2, 3}
+// 0 for a server metric the target did not expose. Schema 4 added capacity.
+var Schemas = []int{1, 2, 3, 4}
 
 // Verdicts of a cell.
 const (
@@ -72,6 +73,9 @@ type Results struct {
 	// Interrupted is set when the sweep stopped before its last cell.
 	Interrupted bool    `json:"interrupted"`
 	Cells       []Entry `json:"cells"`
+	// Capacity is each payload's capacity search (PERF_SEARCH); absent
+	// from a sweep.
+	Capacity map[string]capacity.Result `json:"capacity,omitempty"`
 }
 
 // Target says what was measured.

@@ -227,3 +227,35 @@ func normalUpper(ranks []float64, n, m int, observed float64) float64 {
 	z := (observed - mean - 0.5) / math.Sqrt(variance)
 	return 0.5 * math.Erfc(z/math.Sqrt2)
 }
+
+// SignTest asks of a few repeats whether their median lies below or above
+// limit, without assuming a distribution: under a median equal to limit,
+// each repeat falls above it with probability 1/2. It returns the one-sided
+// p-value for "the median is below limit" (small when few repeats exceed
+// it) and for "the median is above limit" (small when few fall below).
+// A repeat equal to limit counts against both. With n unanimous repeats
+// the p-value is 1/2^n: 4 repeats reach 0.0625, 5 reach 0.031.
+func SignTest(xs []float64, limit float64) (pBelow, pAbove float64) {
+	n := len(xs)
+	if n == 0 {
+		return 1, 1
+	}
+	var below, above int
+	for _, x := range xs {
+		switch {
+		case x < limit:
+			below++
+		case x > limit:
+			above++
+		}
+	}
+	// P(Binomial(n, 1/2) <= k).
+	cdf := func(k int) float64 {
+		p := 0.0
+		for i := 0; i <= k; i++ {
+			p += binom(n, i)
+		}
+		return math.Min(1, p*math.Pow(0.5, float64(n)))
+	}
+	return cdf(n - below), cdf(n - above)
+}

@@ -92,3 +92,22 @@ func TestMinP(t *testing.T) {
 		t.Errorf("MinRepeats(0.01) = %d, want 5", got)
 	}
 }
+
+func TestSignTest(t *testing.T) {
+	for _, tc := range []struct {
+		xs           []float64
+		limit        float64
+		below, above float64
+	}{
+		{[]float64{1, 2, 3, 4}, 10, 0.0625, 1},          // 4 of 4 below: 1/16
+		{[]float64{11, 12, 13, 14, 15}, 10, 1, 0.03125}, // 5 of 5 above: 1/32
+		{[]float64{1, 2, 11, 3}, 10, 0.3125, 0.9375},    // 3 of 4 below: P(B<=1) = 5/16
+		{[]float64{10, 10, 10}, 10, 1, 1},               // at the limit: no evidence either way
+		{nil, 10, 1, 1},
+	} {
+		b, a := SignTest(tc.xs, tc.limit)
+		if math.Abs(b-tc.below) > 1e-12 || math.Abs(a-tc.above) > 1e-12 {
+			t.Errorf("SignTest(%v, %v) = %v, %v; want %v, %v", tc.xs, tc.limit, b, a, tc.below, tc.above)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
@@ -42,6 +43,7 @@ type Config struct {
 	Target, Host, Model, APIKey string
 	SimPreset                   string
 	SimRunCV, SimSlowdown       float64
+	SimMaxNumSeqs               int
 	PayloadsFile                string
 	Payloads                    []string
 	Concurrency                 []int
@@ -77,6 +79,14 @@ type Config struct {
 	Iterations int
 	// K6 holds the k6 variables that were taken, by name, with their values.
 	K6 map[string]string
+	// Search replaces the matrix with a capacity search ("concurrency" or
+	// "rate"); its bounds and decision settings follow.
+	Search           string
+	SearchMax        float64
+	SearchResolution float64
+	SearchMaxRepeats int
+	SearchBudget     time.Duration
+	MinGoodRatio     float64
 
 	payloads payload.Set
 }
@@ -208,6 +218,8 @@ var Settings = []Setting{
 		number(func(f float64) bool { return f >= 0 && f < 0.5 }, "a fraction in [0, 0.5)", func(c *Config) *float64 { return &c.SimRunCV })},
 	{"PERF_SIM_SLOWDOWN", "perf.sim-slowdown", "1", "embedded simulator: scale every latency by this factor (1.15 is a 15% slower target)",
 		number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimSlowdown })},
+	{"PERF_SIM_MAX_NUM_SEQS", "perf.sim-max-num-seqs", "", "embedded simulator: how many sequences run at once (vLLM's --max-num-seqs; the preset's when empty); more wait, so this is its capacity under a TTFT SLO",
+		wholeAtLeast(1, func(c *Config) *int { return &c.SimMaxNumSeqs })},
 	{"PERF_PAYLOADS_FILE", "perf.payloads-file", "", "payloads YAML; empty uses fixtures/payloads.yaml",
 		func(c *Config, v string) error { c.PayloadsFile = v; return nil }},
 	{"PERF_PAYLOADS", "perf.payloads", "short,long", "payload names, comma-separated",
@@ -276,6 +288,24 @@ var Settings = []Setting{
 		func(c *Config, v string) error { c.CAFile = v; return nil }},
 	{"PERF_INSECURE_SKIP_VERIFY", "perf.insecure-skip-verify", "0", "1 skips verification of an https target's certificate; the report warns",
 		boolean(func(c *Config) *bool { return &c.InsecureSkipVerify })},
+	{"PERF_SEARCH", "perf.search", "", "concurrency or rate: instead of the matrix, search each payload's capacity, the highest load meeting the SLOs (needs PERF_SLO_TTFT_MS, PERF_SLO_E2E_MS or PERF_MIN_GOOD_RATIO)",
+		func(c *Config, v string) error {
+			if v != capacity.Concurrency && v != capacity.Rate {
+				return fmt.Errorf("%q: want %s or %s", v, capacity.Concurrency, capacity.Rate)
+			}
+			c.Search = v
+			return nil
+		}},
+	{"PERF_SEARCH_MAX", "perf.search-max", "256", "the largest load a search tries: VUs, or requests/s",
+		number(func(f float64) bool { return f >= 1 }, "a load >= 1", func(c *Config) *float64 { return &c.SearchMax })},
+	{"PERF_SEARCH_RESOLUTION", "perf.search-resolution", "0.05", "a rate search stops when its bracket is this narrow, relative to its low end",
+		number(func(f float64) bool { return f > 0 && f < 1 }, "a fraction between 0 and 1", func(c *Config) *float64 { return &c.SearchResolution })},
+	{"PERF_SEARCH_MAX_REPEATS", "perf.search-max-repeats", "10", "repeats a search probe may take before it counts as failed, undecided",
+		wholeAtLeast(4, func(c *Config) *int { return &c.SearchMaxRepeats })},
+	{"PERF_SEARCH_BUDGET", "perf.search-budget", "", "wall time a search may take per payload; when it ends, the bracket reached is reported",
+		dur(func(c *Config) *time.Duration { return &c.SearchBudget })},
+	{"PERF_MIN_GOOD_RATIO", "perf.min-good-ratio", "", "SLO on goodput_rps / rps: the share of requests meeting every SLO a cell must reach",
+		fraction(func(c *Config) *float64 { return &c.MinGoodRatio })},
 }
 
 // K6Variable is one of the k6 `-e` variables the team's scripts read
@@ -363,6 +393,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
 		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
 		GPUInterval: gpu.DefaultInterval, Stream: true,
+		SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
 	}
 	for _, s := range Settings {
 		v, from := env(s.Env), s.Env
@@ -487,6 +518,21 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.TLS(); err != nil {
 		return fmt.Errorf("sweep: PERF_CA_FILE: %w", err)
+	}
+	if c.Search != "" {
+		switch {
+		case c.SLOTTFT == 0 && c.SLOE2E == 0 && c.MinGoodRatio == 0:
+			return errors.New("sweep: PERF_SEARCH: a search needs an SLO to search against: set PERF_SLO_TTFT_MS, PERF_SLO_E2E_MS or " +
+				"PERF_MIN_GOOD_RATIO (PERF_MAX_ERROR_RATE always applies, but alone it is no capacity target)")
+		case c.Repeats > 1:
+			return errors.New("sweep: PERF_REPEATS: a search decides each probe's repeats itself (up to PERF_SEARCH_MAX_REPEATS); unset PERF_REPEATS")
+		case c.Search == capacity.Concurrency && c.SearchMax != math.Trunc(c.SearchMax):
+			return fmt.Errorf("sweep: PERF_SEARCH_MAX: %v: a concurrency search needs a whole number of VUs", c.SearchMax)
+		case c.Baseline != "":
+			return errors.New("sweep: PERF_BASELINE: a search's probes are not a baseline's cells; gate a sweep, not a search")
+		case c.Search == capacity.Concurrency && c.Iterations > 0 && float64(c.Iterations) < c.SearchMax:
+			return fmt.Errorf("sweep: ITERATIONS: %d is fewer than PERF_SEARCH_MAX (%v VUs): every VU needs at least one request", c.Iterations, c.SearchMax)
+		}
 	}
 	if c.Baseline != "" {
 		if _, err := report.Load(c.Baseline); err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/provenance"
@@ -39,6 +40,7 @@ type Runner struct {
 	progress io.Writer    // nil: no live line
 	sampler  *gpu.Sampler // nil without a GPU
 	gpuFile  *os.File
+	onProbe  func(capacity.Probe)
 
 	mu      sync.Mutex // guards results and pending
 	results report.Results
@@ -68,6 +70,9 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 			return nil, err
 		}
 		preset.RunCV, preset.Slowdown = cfg.SimRunCV, cfg.SimSlowdown
+		if cfg.SimMaxNumSeqs > 0 {
+			preset.MaxNumSeqs = cfg.SimMaxNumSeqs
+		}
 		if r.sim, err = sim.Start(preset, ""); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/report"
@@ -307,5 +308,68 @@ func TestRunnerTLS(t *testing.T) {
 		return map[string]string{"PERF_TARGET": url, "PERF_CA_FILE": bad}[k]
 	}, ""); err == nil || !strings.Contains(err.Error(), "PERF_CA_FILE") || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("a file with no certificate: %v", err)
+	}
+}
+
+// TestSearchFindsTheSimulatorsCapacity: a simulator that runs at most M
+// sequences at once queues the rest, so in a closed loop every VU past M
+// makes some requests wait a whole generation before their first token.
+// With TTFT0 the first-token time and S = TTFT0 + (N-1)*ITL the time of a
+// full generation (no batch slowdown), the capacity under a p95 TTFT SLO L
+// with TTFT0 < L < TTFT0 + S is exactly M VUs: at M+1, one request in M+1
+// waits (more than 5%, so p95 sees it). Here M = 6, TTFT0 = 10 ms,
+// N = 64, ITL = 1 ms: S = 73 ms, and L = 30 ms.
+func TestSearchFindsTheSimulatorsCapacity(t *testing.T) {
+	const m = 6
+	url := simtest.Start(t, sim.Config{TTFT: 10 * time.Millisecond, ITL: time.Millisecond, MaxNumSeqs: m})
+	cfg := config(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "0", "PERF_SEARCH": "concurrency", "PERF_SEARCH_MAX": "32", "PERF_SLO_TTFT_MS": "30"})
+	r, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var probes []string
+	r.OnProbe(func(p capacity.Probe) { probes = append(probes, ProbeLine(cfg.Search, p)) })
+	res, err := r.Search(context.Background(), "short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("probes:\n%s", strings.Join(probes, "\n"))
+	if res.Value != m || res.Hi != m+1 || !res.Complete || len(res.Probes) > 8 || len(res.Binding) != 1 || res.Binding[0] != "ttft_p95_ms ≤ 30" {
+		t.Fatalf("capacity %v (bracket %v–%v, binding %v, %d probes), want %d", res.Value, res.Lo, res.Hi, res.Binding, len(res.Probes), m)
+	}
+	out := r.Results()
+	back, err := report.Load(filepath.Join(cfg.ReportDir, report.FileResults))
+	if err != nil || back.Capacity["short"].Value != m || len(out.Cells) != len(res.Probes) {
+		t.Fatalf("results.json: %v, capacity %+v, %d cells for %d probes", err, back.Capacity["short"], len(out.Cells), len(res.Probes))
+	}
+	md, _ := os.ReadFile(filepath.Join(cfg.ReportDir, report.FileMarkdown))
+	junit, _ := os.ReadFile(filepath.Join(cfg.ReportDir, report.FileJUnit))
+	for _, want := range []string{"## Capacity", "serves 6 concurrent users of the short payload at p95 TTFT ≤ 30 ms and an error rate ≤ 0% (bracket 6–7; binding: p95 TTFT ≤ 30 ms",
+		"![capacity probes of short](capacity-short.svg)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if !strings.Contains(string(junit), `<property name="capacity" value="6">`) || !strings.Contains(string(junit), `name="capacity_hi" value="7"`) {
+		t.Errorf("junit.xml lacks the capacity:\n%s", junit)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.ReportDir, "capacity-short.svg")); err != nil {
+		t.Error(err)
+	}
+}
+
+// A search needs something to search against, and says so before any
+// request.
+func TestSearchNeedsAnSLO(t *testing.T) {
+	for env, want := range map[string]map[string]string{
+		"a search needs an SLO to search against": {"PERF_SEARCH": "concurrency"},
+		"PERF_REPEATS: a search decides":          {"PERF_SEARCH": "rate", "PERF_SLO_E2E_MS": "100", "PERF_REPEATS": "3"},
+		"PERF_SEARCH_MAX: 2.5":                    {"PERF_SEARCH": "concurrency", "PERF_SLO_E2E_MS": "100", "PERF_SEARCH_MAX": "2.5"},
+		`PERF_SEARCH: "users"`:                    {"PERF_SEARCH": "users"},
+	} {
+		if _, err := resolve(t, want); err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%v: %v, want %q", want, err, env)
+		}
 	}
 }

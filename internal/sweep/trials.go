@@ -73,17 +73,25 @@ func (c Config) Cells() []Trial {
 	var out []Trial
 	for _, p := range c.Payloads {
 		for _, v := range c.Concurrency {
-			iterations := v * c.IterationsPerVU
-			if c.Iterations > 0 {
-				iterations = c.Iterations // k6's ITERATIONS: shared by the VUs
-			}
-			out = append(out, Trial{Payload: p, Plan: load.Plan{VUs: v, Iterations: iterations, Duration: c.Duration,
-				Warmup: v * c.Warmup, RampUp: c.RampUp}, Repeat: 1, Of: 1})
+			out = append(out, Trial{Payload: p, Plan: c.closedPlan(v), Repeat: 1, Of: 1})
 		}
 		for _, r := range c.Rates {
-			out = append(out, Trial{Payload: p, Plan: load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration,
-				Warmup: int(math.Ceil(r)) * c.Warmup}, Repeat: 1, Of: 1})
+			out = append(out, Trial{Payload: p, Plan: c.openPlan(r), Repeat: 1, Of: 1})
 		}
 	}
 	return out
+}
+
+// closedPlan is a closed-loop cell's plan at v VUs.
+func (c Config) closedPlan(v int) load.Plan {
+	iterations := v * c.IterationsPerVU
+	if c.Iterations > 0 {
+		iterations = c.Iterations // k6's ITERATIONS: shared by the VUs
+	}
+	return load.Plan{VUs: v, Iterations: iterations, Duration: c.Duration, Warmup: v * c.Warmup, RampUp: c.RampUp}
+}
+
+// openPlan is an open-loop cell's plan at rate r.
+func (c Config) openPlan(r float64) load.Plan {
+	return load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration, Warmup: int(math.Ceil(r)) * c.Warmup}
 }

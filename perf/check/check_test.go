@@ -224,6 +224,29 @@ func TestHTTPSIngress(t *testing.T) {
 	}
 }
 
+// TestCapacitySearchAgainstLLMD: llm-d-inference-sim runs at most
+// --max-num-seqs requests at once and queues the rest, so its capacity
+// under a TTFT SLO between its TTFT and a whole generation is that number
+// (the formula is in internal/sweep's TestSearchFindsTheSimulatorsCapacity).
+// The suite, as make perf runs it, finds it, and writes it everywhere.
+func TestCapacitySearchAgainstLLMD(t *testing.T) {
+	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "10ms", "--inter-token-latency", "2ms", "--max-num-seqs", "4")
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_SEARCH": "concurrency", "PERF_SEARCH_MAX": "16", "PERF_SLO_TTFT_MS": "25",
+		"PERF_CONCURRENCY": "", "PERF_ITERATIONS_PER_VU": "3"})
+	if run.err != nil {
+		t.Fatalf("search failed: %v\n%s", run.err, run.output)
+	}
+	res := run.results(t)
+	c, ok := res.Capacity["n16"]
+	if !ok || c.Value != 4 || c.Hi != 5 || !c.Complete {
+		t.Fatalf("capacity %+v, want 4 (bracket 4–5)\n%s", c, run.output)
+	}
+	t.Logf("%s", res.CapacitySentence("n16"))
+	if !strings.Contains(run.output, "capacity of n16") || !strings.Contains(run.output, "serves 4 concurrent users of the n16 payload") {
+		t.Errorf("the suite's output does not give the answer:\n%s", run.output)
+	}
+}
+
 // TestRegressionGate: a baseline of 4 repeats from a fast target; the same
 // target with its ITL doubled fails the gate (median moved and p < alpha);
 // an unchanged target passes; a single-repeat run is inconclusive, passing

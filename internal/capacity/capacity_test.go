@@ -1,0 +1,146 @@
+package capacity
+
+import (
+	"context"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+var ttft = []Objective{{Metric: "ttft_p95_ms", Limit: 100}, {Metric: "error_rate", Limit: 0}}
+
+// knee is a target whose p95 TTFT is 20 ms up to capacity and 600 ms past
+// it, with a few percent of noise, and no errors.
+func knee(capacity float64, seed uint64) Measure {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	return func(_ context.Context, load float64) (map[string]float64, error) {
+		v := 20.0
+		if load > capacity {
+			v = 600
+		}
+		return map[string]float64{"ttft_p95_ms": v * (1 + 0.05*rng.NormFloat64()), "error_rate": 0}, nil
+	}
+}
+
+func TestConcurrencySearchFindsTheKnee(t *testing.T) {
+	for _, capacity := range []float64{1, 11, 37, 64} {
+		res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 64}, ttft, knee(capacity, uint64(capacity)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Bracketing takes log2(64)+1 probes at most, bisecting log2 of the bracket.
+		if res.Value != capacity || !res.Complete || len(res.Probes) > 13 {
+			t.Errorf("capacity %v: found %v (bracket %v–%v, complete %v) in %d probes", capacity, res.Value, res.Lo, res.Hi, res.Complete, len(res.Probes))
+		}
+		if capacity < 64 && (res.Hi != capacity+1 || len(res.Binding) != 1 || res.Binding[0] != "ttft_p95_ms ≤ 100") {
+			t.Errorf("capacity %v: bracket %v–%v, binding %v", capacity, res.Lo, res.Hi, res.Binding)
+		}
+		if capacity == 64 && (res.Hi != 0 || !strings.Contains(res.Note, "up to the largest load tried")) {
+			t.Errorf("nothing failed up to max: %+v", res)
+		}
+		// Unanimous repeats decide in 4 (1/2^4 = 0.0625 < 0.1).
+		for _, p := range res.Probes {
+			if p.Repeats() != 4 {
+				t.Errorf("probe %v: %d repeats, want 4", p.Load, p.Repeats())
+			}
+		}
+	}
+}
+
+func TestRateSearchToResolution(t *testing.T) {
+	res, err := Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 1000}, ttft, knee(37.5, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Value > 37.5 || res.Hi <= 37.5 || (res.Hi-res.Lo)/res.Lo > DefaultResolution || !res.Complete {
+		t.Errorf("rate capacity 37.5: found %v, bracket %v–%v in %d probes", res.Value, res.Lo, res.Hi, len(res.Probes))
+	}
+}
+
+// A target whose p95 TTFT sits on the limit can be shown neither to meet
+// it nor to break it: the probe runs MaxRepeats and counts as failed.
+func TestStraddlingProbeIsUndecided(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	m := func(_ context.Context, load float64) (map[string]float64, error) {
+		v := 20.0
+		if load >= 4 {
+			v = 100 + 10*rng.NormFloat64()
+		}
+		return map[string]float64{"ttft_p95_ms": v, "error_rate": 0}, nil
+	}
+	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 16, MaxRepeats: 6}, ttft, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var undecided int
+	for _, p := range res.Probes {
+		if p.Verdict == Undecided {
+			undecided++
+			if p.Repeats() != 6 {
+				t.Errorf("undecided probe %v ran %d repeats, want 6", p.Load, p.Repeats())
+			}
+		}
+	}
+	if res.Value > 3 || undecided == 0 {
+		t.Errorf("found %v with %d undecided probes: %+v", res.Value, undecided, res.Probes)
+	}
+}
+
+// Errors bind too: an error rate over its allowance fails a probe.
+func TestErrorsBind(t *testing.T) {
+	m := func(_ context.Context, load float64) (map[string]float64, error) {
+		er := 0.0
+		if load > 5 {
+			er = 0.2
+		}
+		return map[string]float64{"ttft_p95_ms": 10, "error_rate": er}, nil
+	}
+	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 32}, ttft, m)
+	if err != nil || res.Value != 5 || len(res.Binding) != 1 || res.Binding[0] != "error_rate ≤ 0" {
+		t.Errorf("%v: found %v, binding %v", err, res.Value, res.Binding)
+	}
+}
+
+// An at-least objective (the share of good requests) holds above its limit.
+func TestAtLeastObjective(t *testing.T) {
+	good := []Objective{{Metric: "good_ratio", Limit: 0.9, AtLeast: true}}
+	m := func(_ context.Context, load float64) (map[string]float64, error) {
+		return map[string]float64{"good_ratio": 1 - load/100}, nil // 0.9 at 10
+	}
+	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 64}, good, m)
+	if err != nil || res.Value != 10 {
+		t.Errorf("%v: found %v, want 10 (good ratio 0.9 meets ≥ 0.9)", err, res.Value)
+	}
+}
+
+// When the budget ends, the result is the bracket reached, said so.
+func TestBudgetReportsTheBracket(t *testing.T) {
+	slow := knee(11, 1)
+	m := func(ctx context.Context, load float64) (map[string]float64, error) {
+		time.Sleep(2 * time.Millisecond)
+		return slow(ctx, load)
+	}
+	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 64, Budget: 50 * time.Millisecond}, ttft, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Complete || !strings.Contains(res.Note, "budget") || len(res.Probes) == 0 || res.DurationS < 0.05 {
+		t.Errorf("budget of 50 ms for 2 ms repeats: complete %v, note %q, %d probes in %v s", res.Complete, res.Note, len(res.Probes), res.DurationS)
+	}
+	if last := res.Probes[len(res.Probes)-1]; last.Verdict != Incomplete {
+		t.Errorf("the cut probe reads %s", last.Verdict)
+	}
+}
+
+func TestSettingsRejected(t *testing.T) {
+	for _, s := range []Settings{{Kind: "users", Start: 1, Max: 2}, {Kind: Concurrency, Start: 0, Max: 2}, {Kind: Concurrency, Start: 1.5, Max: 4},
+		{Kind: Rate, Start: 4, Max: 2}, {Kind: Rate, Start: 1, Max: 2, Confidence: 1}} {
+		if _, err := Search(context.Background(), s, ttft, knee(1, 1)); err == nil {
+			t.Errorf("%+v accepted", s)
+		}
+	}
+	if _, err := Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 2}, nil, knee(1, 1)); err == nil {
+		t.Error("no objective accepted")
+	}
+}

@@ -1,0 +1,177 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/llm-platform/harness/internal/capacity"
+)
+
+// The metrics a capacity search holds a probe's repeats to, by the names
+// results.json uses.
+const (
+	MetricTTFTp95   = "ttft_p95_ms"
+	MetricE2Ep95    = "e2e_p95_ms"
+	MetricGoodRatio = "good_ratio" // goodput_rps / rps: the share of requests meeting every SLO
+	MetricErrorRate = "error_rate"
+)
+
+// ObjectiveValues are one repeat's values of the search metrics.
+func ObjectiveValues(c Entry) map[string]float64 {
+	good := 0.0
+	if c.RPS > 0 {
+		good = c.GoodputRPS / c.RPS
+	}
+	return map[string]float64{MetricTTFTp95: c.TTFT.P95, MetricE2Ep95: c.E2E.P95, MetricGoodRatio: good, MetricErrorRate: c.ErrorRate()}
+}
+
+// objectiveText is an objective as a person reads it: "p95 TTFT ≤ 500 ms".
+func objectiveText(o capacity.Objective) string {
+	switch o.Metric {
+	case MetricTTFTp95:
+		return fmt.Sprintf("p95 TTFT ≤ %s ms", trim(o.Limit))
+	case MetricE2Ep95:
+		return fmt.Sprintf("p95 E2E ≤ %s ms", trim(o.Limit))
+	case MetricGoodRatio:
+		return fmt.Sprintf("a share of requests meeting every SLO ≥ %s%%", Percent(o.Limit))
+	case MetricErrorRate:
+		return fmt.Sprintf("an error rate ≤ %s%%", Percent(o.Limit))
+	}
+	return o.String()
+}
+
+// loadText is a search's load: "11 concurrent users", "37.5 requests/s".
+func loadText(kind string, at float64) string {
+	if kind == capacity.Rate {
+		return trim(at) + " requests/s"
+	}
+	if at == 1 {
+		return "1 concurrent user"
+	}
+	return fmt.Sprintf("%s concurrent users", trim(at))
+}
+
+// server names what was measured, for the capacity sentence.
+func (r *Results) server() string {
+	switch {
+	case r.Target.Simulator != "":
+		return "the embedded simulator (preset " + r.Target.Simulator + ")"
+	case len(r.GPUs) == 1:
+		return "one " + r.GPUs[0].Name
+	case len(r.GPUs) > 1:
+		return fmt.Sprintf("%d GPUs (%s)", len(r.GPUs), r.GPUs[0].Name)
+	}
+	return "the target"
+}
+
+// CapacitySentence is the search's answer in a sentence, with its figures:
+// "One NVIDIA GeForce RTX 3060 serves 11 concurrent users of the long
+// payload at p95 TTFT ≤ 500 ms (bracket 11–12; binding: p95 TTFT ≤ 500 ms)".
+func (r *Results) CapacitySentence(payload string) string {
+	s := r.capacitySentence(payload)
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (r *Results) capacitySentence(payload string) string {
+	c, ok := r.Capacity[payload]
+	if !ok {
+		return ""
+	}
+	var slos []string
+	for _, o := range c.Objectives {
+		slos = append(slos, objectiveText(o))
+	}
+	at := strings.Join(slos, " and ")
+	binding := make([]string, 0, len(c.Binding))
+	for _, b := range c.Binding {
+		for _, o := range c.Objectives {
+			if o.String() == b {
+				binding = append(binding, objectiveText(o))
+			}
+		}
+	}
+	probes := fmt.Sprintf("%d probes, %s s", len(c.Probes), trim(c.DurationS))
+	switch {
+	case c.Value == 0 && c.Hi > 0:
+		return fmt.Sprintf("%s cannot serve even %s of the %s payload at %s (broken: %s; %s).",
+			r.server(), loadText(c.Kind, c.Hi), payload, at, strings.Join(binding, ", "), probes)
+	case c.Value == 0:
+		return fmt.Sprintf("The %s payload's search found no answer: %s (%s).", payload, c.Note, probes)
+	case c.Hi == 0:
+		return fmt.Sprintf("%s serves at least %s of the %s payload at %s: %s (%s).",
+			r.server(), loadText(c.Kind, c.Value), payload, at, c.Note, probes)
+	case !c.Complete:
+		return fmt.Sprintf("%s serves at least %s of the %s payload at %s, and not %s (bracket %s–%s, not narrowed: %s; %s).",
+			r.server(), loadText(c.Kind, c.Value), payload, at, loadText(c.Kind, c.Hi), trim(c.Lo), trim(c.Hi), c.Note, probes)
+	}
+	return fmt.Sprintf("%s serves %s of the %s payload at %s (bracket %s–%s; binding: %s; %s).",
+		r.server(), loadText(c.Kind, c.Value), payload, at, trim(c.Lo), trim(c.Hi), strings.Join(binding, ", "), probes)
+}
+
+// capacityPayloads are the searched payloads in a fixed order.
+func (r *Results) capacityPayloads() []string { return slices.Sorted(maps.Keys(r.Capacity)) }
+
+// capacitySection is the searches' answers, each probe, and how a probe was
+// decided.
+func (r *Results) capacitySection() string {
+	if len(r.Capacity) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("## Capacity\n\n")
+	for _, p := range r.capacityPayloads() {
+		c := r.Capacity[p]
+		fmt.Fprintf(&b, "**%s.** %s\n\n", p, r.CapacitySentence(p))
+		b.WriteString("| load | repeats | verdict |")
+		for _, o := range c.Objectives {
+			fmt.Fprintf(&b, " %s median (limit %s) |", o.Metric, trim(o.Limit))
+		}
+		b.WriteString("\n|--:|--:|---|" + strings.Repeat("--:|", len(c.Objectives)) + "\n")
+		for _, pr := range slices.SortedFunc(slices.Values(c.Probes), func(a, b capacity.Probe) int { return cmp.Compare(a.Load, b.Load) }) {
+			fmt.Fprintf(&b, "| %s | %d | %s |", trim(pr.Load), pr.Repeats(), pr.Verdict)
+			for _, o := range c.Objectives {
+				fmt.Fprintf(&b, " %s |", trim(pr.Median(o.Metric)))
+			}
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "\n![capacity probes of %s](%s)\n\n", p, capacityChart(p))
+	}
+	b.WriteString("How a probe is decided: its repeats run back to back, and each objective is tested on their values with a one-sided sign test " +
+		"(no distribution assumed). A probe passes when every objective holds with 90% confidence (4 unanimous repeats give 93.75%), " +
+		"fails when any is broken with that confidence, and takes another repeat otherwise, up to PERF_SEARCH_MAX_REPEATS; " +
+		"a probe still undecided then counts as failed. The capacity is the highest load shown to pass.\n\n")
+	return b.String()
+}
+
+// capacityChart is the chart file of payload's probes.
+func capacityChart(payload string) string { return "capacity-" + payload + ".svg" }
+
+// capacityCharts draw each search's probes: load against the first
+// objective's median, with its limit drawn.
+func (r *Results) capacityCharts(add func(string, Chart)) {
+	for _, p := range r.capacityPayloads() {
+		c := r.Capacity[p]
+		if len(c.Objectives) == 0 || len(c.Probes) == 0 {
+			continue
+		}
+		o := c.Objectives[0]
+		probes := slices.SortedFunc(slices.Values(c.Probes), func(a, b capacity.Probe) int { return cmp.Compare(a.Load, b.Load) })
+		var pts, limit []Point
+		for _, pr := range probes {
+			pts = append(pts, Point{X: pr.Load, Y: pr.Median(o.Metric)})
+		}
+		limit = []Point{{X: probes[0].Load, Y: o.Limit}, {X: probes[len(probes)-1].Load, Y: o.Limit}}
+		xl := "concurrent VUs"
+		if c.Kind == capacity.Rate {
+			xl = "requests/s"
+		}
+		add(capacityChart(p), Chart{Title: fmt.Sprintf("Capacity search, %s: %s by probe", p, o.Metric), XLabel: xl, YLabel: o.Metric,
+			LogX: true, Series: []Series{{Name: "median of repeats", Points: pts}, {Name: "limit", Points: limit, Color: 1, Dashed: true}}})
+	}
+}

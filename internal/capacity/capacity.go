@@ -84,9 +84,18 @@ type Settings struct {
 	OnProbe func(Probe)
 }
 
-// Measure runs one repeat of a probe at load and returns each objective
-// metric's value for it.
-type Measure func(ctx context.Context, load float64) (map[string]float64, error)
+// Measure runs one repeat of a probe at load and returns what it showed.
+type Measure func(ctx context.Context, load float64) (Outcome, error)
+
+// Outcome is one repeat of a probe.
+type Outcome struct {
+	// Values holds each objective metric's value.
+	Values map[string]float64
+	// Failed, when set, says the repeat showed the load beyond capacity
+	// outright (e.g. "over-saturated": the server fell behind for good,
+	// shown with confidence of its own); the probe fails at once.
+	Failed string
+}
 
 // Verdicts of a probe.
 const (
@@ -268,12 +277,16 @@ func run(ctx context.Context, s Settings, objectives []Objective, measure Measur
 		if err := ctx.Err(); err != nil {
 			return p, err
 		}
-		v, err := measure(ctx, load)
+		out, err := measure(ctx, load)
 		if err != nil {
 			return p, err
 		}
 		for _, o := range objectives {
-			p.Values[o.Metric] = append(p.Values[o.Metric], v[o.Metric])
+			p.Values[o.Metric] = append(p.Values[o.Metric], out.Values[o.Metric])
+		}
+		if out.Failed != "" {
+			p.Verdict, p.Broken = Fail, []string{out.Failed}
+			return p, nil
 		}
 		held, broken, ps := decide(p, objectives, alpha)
 		switch {

@@ -14,12 +14,12 @@ var ttft = []Objective{{Metric: "ttft_p95_ms", Limit: 100}, {Metric: "error_rate
 // it, with a few percent of noise, and no errors.
 func knee(capacity float64, seed uint64) Measure {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	return func(_ context.Context, load float64) (map[string]float64, error) {
+	return func(_ context.Context, load float64) (Outcome, error) {
 		v := 20.0
 		if load > capacity {
 			v = 600
 		}
-		return map[string]float64{"ttft_p95_ms": v * (1 + 0.05*rng.NormFloat64()), "error_rate": 0}, nil
+		return Outcome{Values: map[string]float64{"ttft_p95_ms": v * (1 + 0.05*rng.NormFloat64()), "error_rate": 0}}, nil
 	}
 }
 
@@ -62,12 +62,12 @@ func TestRateSearchToResolution(t *testing.T) {
 // it nor to break it: the probe runs MaxRepeats and counts as failed.
 func TestStraddlingProbeIsUndecided(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	m := func(_ context.Context, load float64) (map[string]float64, error) {
+	m := func(_ context.Context, load float64) (Outcome, error) {
 		v := 20.0
 		if load >= 4 {
 			v = 100 + 10*rng.NormFloat64()
 		}
-		return map[string]float64{"ttft_p95_ms": v, "error_rate": 0}, nil
+		return Outcome{Values: map[string]float64{"ttft_p95_ms": v, "error_rate": 0}}, nil
 	}
 	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 16, MaxRepeats: 6}, ttft, m)
 	if err != nil {
@@ -89,12 +89,12 @@ func TestStraddlingProbeIsUndecided(t *testing.T) {
 
 // Errors bind too: an error rate over its allowance fails a probe.
 func TestErrorsBind(t *testing.T) {
-	m := func(_ context.Context, load float64) (map[string]float64, error) {
+	m := func(_ context.Context, load float64) (Outcome, error) {
 		er := 0.0
 		if load > 5 {
 			er = 0.2
 		}
-		return map[string]float64{"ttft_p95_ms": 10, "error_rate": er}, nil
+		return Outcome{Values: map[string]float64{"ttft_p95_ms": 10, "error_rate": er}}, nil
 	}
 	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 32}, ttft, m)
 	if err != nil || res.Value != 5 || len(res.Binding) != 1 || res.Binding[0] != "error_rate ≤ 0" {
@@ -105,8 +105,8 @@ func TestErrorsBind(t *testing.T) {
 // An at-least objective (the share of good requests) holds above its limit.
 func TestAtLeastObjective(t *testing.T) {
 	good := []Objective{{Metric: "good_ratio", Limit: 0.9, AtLeast: true}}
-	m := func(_ context.Context, load float64) (map[string]float64, error) {
-		return map[string]float64{"good_ratio": 1 - load/100}, nil // 0.9 at 10
+	m := func(_ context.Context, load float64) (Outcome, error) {
+		return Outcome{Values: map[string]float64{"good_ratio": 1 - load/100}}, nil // 0.9 at 10
 	}
 	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 64}, good, m)
 	if err != nil || res.Value != 10 {
@@ -117,7 +117,7 @@ func TestAtLeastObjective(t *testing.T) {
 // When the budget ends, the result is the bracket reached, said so.
 func TestBudgetReportsTheBracket(t *testing.T) {
 	slow := knee(11, 1)
-	m := func(ctx context.Context, load float64) (map[string]float64, error) {
+	m := func(ctx context.Context, load float64) (Outcome, error) {
 		time.Sleep(2 * time.Millisecond)
 		return slow(ctx, load)
 	}
@@ -142,5 +142,26 @@ func TestSettingsRejected(t *testing.T) {
 	}
 	if _, err := Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 2}, nil, knee(1, 1)); err == nil {
 		t.Error("no objective accepted")
+	}
+}
+
+// A repeat that shows the load beyond capacity outright (over-saturated)
+// fails its probe at once, whatever its values.
+func TestFailedRepeatFailsTheProbe(t *testing.T) {
+	m := func(_ context.Context, load float64) (Outcome, error) {
+		o := Outcome{Values: map[string]float64{"ttft_p95_ms": 10, "error_rate": 0}}
+		if load > 20 {
+			o.Failed = "over-saturated"
+		}
+		return o, nil
+	}
+	res, err := Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 100}, ttft, m)
+	if err != nil || res.Value > 20 || res.Value < 19 || res.Binding[0] != "over-saturated" {
+		t.Fatalf("%v: found %v, binding %v", err, res.Value, res.Binding)
+	}
+	for _, p := range res.Probes {
+		if p.Verdict == Fail && p.Repeats() != 1 {
+			t.Errorf("probe %v: %d repeats, want 1: an over-saturated repeat decides", p.Load, p.Repeats())
+		}
 	}
 }

@@ -19,13 +19,19 @@ const (
 	MetricErrorRate = "error_rate"
 )
 
-// ObjectiveValues are one repeat's values of the search metrics.
+// ObjectiveValues are one repeat's values of the search metrics. In open
+// loop the latencies are response times, from each request's intended
+// start: what a user of a server that is falling behind sees.
 func ObjectiveValues(c Entry) map[string]float64 {
 	good := 0.0
 	if c.RPS > 0 {
 		good = c.GoodputRPS / c.RPS
 	}
-	return map[string]float64{MetricTTFTp95: c.TTFT.P95, MetricE2Ep95: c.E2E.P95, MetricGoodRatio: good, MetricErrorRate: c.ErrorRate()}
+	ttft, e2e := c.TTFT.P95, c.E2E.P95
+	if c.ResponseTTFT != nil && c.ResponseE2E != nil {
+		ttft, e2e = c.ResponseTTFT.P95, c.ResponseE2E.P95
+	}
+	return map[string]float64{MetricTTFTp95: ttft, MetricE2Ep95: e2e, MetricGoodRatio: good, MetricErrorRate: c.ErrorRate()}
 }
 
 // objectiveText is an objective as a person reads it: "p95 TTFT ≤ 500 ms".

@@ -116,6 +116,9 @@ func (r *Results) cellProperties(c Entry) []junitProperty {
 			props = append(props, junitProperty{"load_check_reason", lc.Reason})
 		}
 	}
+	if e := c.EarlyStop; e != nil {
+		props = append(props, junitProperty{"early_stop", e.Rule}, p("early_stop_after_requests", float64(e.AfterRequests)))
+	}
 	return append(props, junitProperty{"verdict", c.Verdict})
 }
 

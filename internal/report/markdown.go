@@ -43,6 +43,9 @@ func verdictCell(c Entry) string {
 	case Interrupted:
 		return "**interrupted**"
 	}
+	if c.EarlyStop != nil {
+		return "**FAIL** (" + c.EarlyStop.Rule + ")"
+	}
 	return "**FAIL**"
 }
 

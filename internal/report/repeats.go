@@ -140,6 +140,13 @@ func Combine(runs []Entry) Entry {
 	c.TTFT, c.ITL, c.TPOT, c.E2E = dist(func(c Entry) Dist { return c.TTFT }), dist(func(c Entry) Dist { return c.ITL }),
 		dist(func(c Entry) Dist { return c.TPOT }), dist(func(c Entry) Dist { return c.E2E })
 	c.GPU, c.Server, c.LoadCheck = mid.GPU, mid.Server, mid.LoadCheck
+	c.EarlyStop = nil
+	for _, r := range runs {
+		if r.EarlyStop != nil {
+			c.EarlyStop = r.EarlyStop // the first repeat that stopped early
+			break
+		}
+	}
 	for _, r := range runs {
 		if r.LoadCheck != nil && r.LoadCheck.Verdict != LoadOK {
 			c.LoadCheck = r.LoadCheck

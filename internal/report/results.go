@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/record"
@@ -190,6 +191,9 @@ type Entry struct {
 	// Server is what the target's /metrics counted during the cell; null
 	// when it exposes none.
 	Server *scrape.Delta `json:"server"`
+	// EarlyStop says why the cell was stopped before its plan ended
+	// (PERF_STOP_EARLY): it could only fail. Absent when it ran to the end.
+	EarlyStop *earlystop.Decision `json:"early_stop,omitempty"`
 	// Baseline is the comparison with the stored run; null without one.
 	Baseline *Comparison `json:"baseline"`
 	// Compared holds the same cell's figures from the run named by

@@ -87,6 +87,9 @@ type Config struct {
 	SearchMaxRepeats int
 	SearchBudget     time.Duration
 	MinGoodRatio     float64
+	// StopEarly is "auto" (search probes and open-loop cells), "1" (every
+	// cell) or "0" (none).
+	StopEarly string
 
 	payloads payload.Set
 }
@@ -304,6 +307,15 @@ var Settings = []Setting{
 		wholeAtLeast(4, func(c *Config) *int { return &c.SearchMaxRepeats })},
 	{"PERF_SEARCH_BUDGET", "perf.search-budget", "", "wall time a search may take per payload; when it ends, the bracket reached is reported",
 		dur(func(c *Config) *time.Duration { return &c.SearchBudget })},
+	{"PERF_STOP_EARLY", "perf.stop-early", "auto", "stop a cell that can only fail (over-saturated, or an SLO broken with confidence): auto for search probes and open-loop cells, 1 for every cell, 0 never",
+		func(c *Config, v string) error {
+			switch v {
+			case "auto", "1", "0":
+				c.StopEarly = v
+				return nil
+			}
+			return fmt.Errorf("%q: want auto, 1 or 0", v)
+		}},
 	{"PERF_MIN_GOOD_RATIO", "perf.min-good-ratio", "", "SLO on goodput_rps / rps: the share of requests meeting every SLO a cell must reach",
 		fraction(func(c *Config) *float64 { return &c.MinGoodRatio })},
 }
@@ -393,7 +405,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
 		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
 		GPUInterval: gpu.DefaultInterval, Stream: true,
-		SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
+		StopEarly: "auto", SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
 	}
 	for _, s := range Settings {
 		v, from := env(s.Env), s.Env

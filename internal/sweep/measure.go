@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/measurement"
@@ -27,11 +28,24 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 	var gc0 uint64
 	prog := newProgress(r.progress, name, c.Plan)
 	opened := false
+	// Early stop: a detector watches the measured records and ends the
+	// cell's own context (not the suite's) when it can only fail.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var early *earlystop.Decision
+	var observe load.Sink = prog
+	if es := r.earlyStop(c); es.Active() {
+		det := earlystop.New(es, func(d earlystop.Decision) {
+			early = &d
+			cancel(errStoppedEarly)
+		})
+		observe = load.Tee(prog, det)
+	}
 	spec := measurement.Spec{
 		Target:  measurement.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout, NoStream: !r.cfg.Stream},
 		Payload: c.Payload, Plan: c.Plan,
 		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
-		Observe: prog,
+		Observe: observe,
 		AfterWarmup: func(ctx context.Context) {
 			if r.metrics {
 				sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
@@ -70,6 +84,10 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		cancel()
 	}
 	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
+	if early != nil && errors.Is(context.Cause(ctx), errStoppedEarly) {
+		rc.EarlyStop = early
+		res.Summary.Stopped = false // the cell's own decision, not the suite's stop
+	}
 	lc := report.CheckLoad(report.LoadInput{Open: c.Plan.Mode() == load.Open, OfferedRPS: c.Plan.Rate, Requests: res.Stats.Requests,
 		StartSpan: res.Stats.StartSpan, LagP99: res.Stats.Queue.P99, CapReached: res.Summary.CapReached, MaxInFlight: c.Plan.Concurrency(),
 		Wall: wall, CPU: cpu, Cores: runtime.GOMAXPROCS(0), GCPause: gcPause, Simulator: r.sim != nil})
@@ -81,6 +99,19 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		rc.GPU = gs
 	}
 	return rc, res.Summary, nil
+}
+
+// errStoppedEarly ends a cell's context when early stop fires.
+var errStoppedEarly = errors.New("sweep: stopped early")
+
+// earlyStop is which early-stop rules watch trial c: with PERF_STOP_EARLY
+// auto, search probes and open-loop cells; with 1, every cell.
+func (r *Runner) earlyStop(c Trial) earlystop.Settings {
+	on := r.cfg.StopEarly == "1" || r.cfg.StopEarly == "auto" && (r.cfg.Search != "" || c.Plan.Mode() == load.Open)
+	if !on {
+		return earlystop.Settings{}
+	}
+	return earlystop.Settings{OverSaturation: c.Plan.Mode() == load.Open, SLOTTFT: r.cfg.SLOTTFT, SLOE2E: r.cfg.SLOE2E}
 }
 
 // processCPU is the CPU time this process has used, user and system.

@@ -204,7 +204,7 @@ func (r *Runner) RunCell(ctx context.Context, c Trial) (rc report.Entry, final b
 	runs := append(r.pending[name], one)
 	r.pending[name] = runs
 	r.mu.Unlock()
-	if sum.Stopped {
+	if sum.Stopped { // the suite is stopping (an early stop is the cell's own, and judged)
 		rc = report.Combine(runs)
 		rc.Verdict = report.Interrupted
 		rc.Reasons = append(rc.Reasons, fmt.Sprintf("interrupted in repeat %d of %d: %d requests of it finished, %d were cut off", c.Repeat, c.Of, sum.Recorded, sum.Interrupted))

@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/report"
@@ -37,6 +39,22 @@ func config(t *testing.T, env map[string]string) Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// firstCell starts a runner on cfg and runs its first trial: the cell, and
+// the results after it.
+func firstCell(t *testing.T, cfg Config) (report.Entry, report.Results) {
+	t.Helper()
+	r, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, r.Results()
 }
 
 func TestRunnerAgainstSimulator(t *testing.T) {
@@ -236,20 +254,11 @@ func TestRunnerWithoutMetrics(t *testing.T) {
 // streamed.
 func TestRunnerNonStreamed(t *testing.T) {
 	url := simtest.Start(t, sim.Config{TTFT: 5 * time.Millisecond, ITL: time.Millisecond})
-	cfg := config(t, map[string]string{"PERF_TARGET": url, "PERF_STREAM": "0", "PERF_WARMUP": "0"})
-	r, err := Start(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, res := firstCell(t, config(t, map[string]string{"PERF_TARGET": url, "PERF_STREAM": "0", "PERF_WARMUP": "0"}))
 	if c.Successes != 4 || c.TTFT != c.E2E || c.ITL.P50 != 0 || c.E2E.P50 < 5 {
 		t.Errorf("non-streamed cell: %d ok, TTFT %+v, E2E %+v, ITL %+v", c.Successes, c.TTFT, c.E2E, c.ITL)
 	}
-	if r.Results().Settings.Stream {
+	if res.Settings.Stream {
 		t.Error("results say streamed")
 	}
 }
@@ -371,5 +380,34 @@ func TestSearchNeedsAnSLO(t *testing.T) {
 		if _, err := resolve(t, want); err == nil || !strings.Contains(err.Error(), env) {
 			t.Errorf("%v: %v, want %q", want, err, env)
 		}
+	}
+}
+
+// Early stop, both sides, on a simulator whose capacity is known: 2
+// sequences at once, each 64 tokens at 10 ms + 63 x 2 ms = 136 ms, so it
+// serves about 14.7 requests/s. At 40/s offered it falls behind for good:
+// the cell stops once that is shown, having finished far fewer than its
+// 120 requests, and fails "over-saturated". At 10/s it is busy (68%) but
+// stable, and runs to the end.
+func TestEarlyStopOverSaturated(t *testing.T) {
+	url := simtest.Start(t, sim.Config{TTFT: 10 * time.Millisecond, ITL: 2 * time.Millisecond, MaxNumSeqs: 2})
+	run := func(rate, stop string, requests int) report.Entry {
+		c, _ := firstCell(t, config(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "0", "PERF_CONCURRENCY": "none", "PERF_RATES": rate,
+			"PERF_REQUESTS": strconv.Itoa(requests), "PERF_STOP_EARLY": stop}))
+		return c
+	}
+	over := run("40", "auto", 120)
+	t.Logf("over-saturated: %d requests in %.2f s, %v", over.Requests, over.DurationS, over.Reasons)
+	if over.EarlyStop == nil || over.EarlyStop.Rule != earlystop.OverSaturated || over.Verdict != report.Fail || over.Requests > 60 ||
+		!strings.Contains(strings.Join(over.Reasons, " "), "stopped early, over-saturated") {
+		t.Fatalf("40/s against 14.7/s of capacity: early stop %+v, verdict %s, %d of 120 requests", over.EarlyStop, over.Verdict, over.Requests)
+	}
+	stable := run("10", "auto", 40)
+	if stable.EarlyStop != nil || stable.Requests != 40 || stable.Verdict != report.Pass {
+		t.Fatalf("10/s, busy but stable: early stop %+v, %d of 40 requests, verdict %s %v", stable.EarlyStop, stable.Requests, stable.Verdict, stable.Reasons)
+	}
+	off := run("40", "0", 60)
+	if off.EarlyStop != nil || off.Requests != 60 {
+		t.Fatalf("PERF_STOP_EARLY=0: early stop %+v, %d of 60 requests", off.EarlyStop, off.Requests)
 	}
 }

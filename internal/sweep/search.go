@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/report"
 )
@@ -74,7 +75,7 @@ func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, e
 			measureErr = err
 		}
 	}
-	res, err := capacity.Search(ctx, s, r.cfg.Objectives(), func(ctx context.Context, at float64) (map[string]float64, error) {
+	res, err := capacity.Search(ctx, s, r.cfg.Objectives(), func(ctx context.Context, at float64) (capacity.Outcome, error) {
 		t := r.cfg.trialAt(payload, at)
 		t.Repeat = len(runs) + 1
 		if r.sim != nil {
@@ -82,13 +83,17 @@ func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, e
 		}
 		one, sum, err := r.measure(ctx, t, fmt.Sprintf("%s, search probe, repeat %d", t.Name(), t.Repeat))
 		if err != nil {
-			return nil, err
+			return capacity.Outcome{}, err
 		}
 		if sum.Stopped {
-			return nil, ctx.Err()
+			return capacity.Outcome{}, ctx.Err()
 		}
 		runs = append(runs, one)
-		return report.ObjectiveValues(one), nil
+		out := capacity.Outcome{Values: report.ObjectiveValues(one)}
+		if e := one.EarlyStop; e != nil && e.Rule == earlystop.OverSaturated {
+			out.Failed = e.Rule // shown with its own confidence: the rate is past capacity
+		}
+		return out, nil
 	})
 	if err == nil {
 		err = measureErr

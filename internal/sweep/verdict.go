@@ -35,6 +35,9 @@ func (r *Runner) judgeOwn(c *report.Entry) {
 	if c.Requests == 0 {
 		c.Reasons = append(c.Reasons, "no request was sent")
 	}
+	if e := c.EarlyStop; e != nil {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("stopped early, %s, after %d requests: %s", e.Rule, e.AfterRequests, e.Reason))
+	}
 	if er := c.ErrorRate(); er > r.cfg.MaxErrorRate {
 		var parts []string
 		for _, k := range c.ErrorClasses() {

@@ -247,6 +247,27 @@ func TestCapacitySearchAgainstLLMD(t *testing.T) {
 	}
 }
 
+// TestEarlyStopAgainstLLMD: llm-d-inference-sim with --max-num-seqs 2 and
+// 16 tokens at 10 ms + 15 x 2 ms serves about 50 requests/s; offered 150/s
+// it falls behind for good, and the open-loop cell stops early, failing
+// "over-saturated", having finished far fewer than its 300 requests.
+func TestEarlyStopAgainstLLMD(t *testing.T) {
+	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "10ms", "--inter-token-latency", "2ms", "--max-num-seqs", "2")
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_CONCURRENCY": "none", "PERF_RATES": "150", "PERF_REQUESTS": "300"})
+	if run.err == nil {
+		t.Fatalf("an over-saturated cell passed:\n%s", run.output)
+	}
+	c := run.results(t).Cells[0]
+	t.Logf("%d of 300 requests in %.2f s: %v", c.Requests, c.DurationS, c.Reasons)
+	if c.EarlyStop == nil || c.EarlyStop.Rule != "over-saturated" || c.Requests > 150 {
+		t.Fatalf("early stop %+v after %d of 300 requests", c.EarlyStop, c.Requests)
+	}
+	md, _ := os.ReadFile(filepath.Join(run.dir, report.FileMarkdown))
+	if !bytes.Contains(md, []byte("**FAIL** (over-saturated)")) {
+		t.Error("report.md does not say the cell was over-saturated")
+	}
+}
+
 // TestRegressionGate: a baseline of 4 repeats from a fast target; the same
 // target with its ITL doubled fails the gate (median moved and p < alpha);
 // an unchanged target passes; a single-repeat run is inconclusive, passing

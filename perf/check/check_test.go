@@ -247,6 +247,26 @@ func TestCapacitySearchAgainstLLMD(t *testing.T) {
 	}
 }
 
+// TestCapacitySearchOnTheEmbeddedSimulator: `PERF_SEARCH=concurrency
+// PERF_SLO_TTFT_MS=... make perf` with no target searches the embedded
+// simulator, whose capacity PERF_SIM_MAX_NUM_SEQS sets: 3 sequences at
+// once, 16 tokens at 20 ms + 15 x 5 ms = 95 ms each, so under a 50 ms TTFT
+// SLO it serves exactly 3 VUs.
+func TestCapacitySearchOnTheEmbeddedSimulator(t *testing.T) {
+	run := runSuite(t, map[string]string{"PERF_SEARCH": "concurrency", "PERF_SLO_TTFT_MS": "50", "PERF_SIM_MAX_NUM_SEQS": "3", "PERF_SEARCH_MAX": "8",
+		"PERF_CONCURRENCY": ""})
+	if run.err != nil {
+		t.Fatalf("search failed: %v\n%s", run.err, run.output)
+	}
+	c := run.results(t).Capacity["n16"]
+	if c.Value != 3 || c.Hi != 4 {
+		t.Fatalf("capacity %v (bracket %v–%v), want 3 (bracket 3–4)\n%s", c.Value, c.Lo, c.Hi, run.output)
+	}
+	if !strings.Contains(run.output, "The embedded simulator (preset fast) serves 3 concurrent users of the n16 payload") {
+		t.Errorf("the suite's output does not give the answer:\n%s", run.output)
+	}
+}
+
 // TestEarlyStopAgainstLLMD: llm-d-inference-sim with --max-num-seqs 2 and
 // 16 tokens at 10 ms + 15 x 2 ms serves about 50 requests/s; offered 150/s
 // it falls behind for good, and the open-loop cell stops early, failing

@@ -82,6 +82,7 @@ type Config struct {
 	// Search replaces the matrix with a capacity search ("concurrency" or
 	// "rate"); its bounds and decision settings follow.
 	Search           string
+	SearchStart      float64
 	SearchMax        float64
 	SearchResolution float64
 	SearchMaxRepeats int
@@ -299,6 +300,8 @@ var Settings = []Setting{
 			c.Search = v
 			return nil
 		}},
+	{"PERF_SEARCH_START", "perf.search-start", "1", "the first load a search tries (it doubles from there): near a sweep's knee saves probes, above all for a rate",
+		number(func(f float64) bool { return f >= 1 }, "a load >= 1", func(c *Config) *float64 { return &c.SearchStart })},
 	{"PERF_SEARCH_MAX", "perf.search-max", "256", "the largest load a search tries: VUs, or requests/s",
 		number(func(f float64) bool { return f >= 1 }, "a load >= 1", func(c *Config) *float64 { return &c.SearchMax })},
 	{"PERF_SEARCH_RESOLUTION", "perf.search-resolution", "0.05", "a rate search stops when its bracket is this narrow, relative to its low end",
@@ -405,7 +408,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
 		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
 		GPUInterval: gpu.DefaultInterval, Stream: true,
-		StopEarly: "auto", SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
+		StopEarly: "auto", SearchStart: 1, SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
 	}
 	for _, s := range Settings {
 		v, from := env(s.Env), s.Env
@@ -506,8 +509,12 @@ func (c *Config) validate() error {
 	}
 	c.payloads = set
 	switch {
-	case len(c.Concurrency) == 0 && len(c.Rates) == 0:
+	case c.Search == "" && len(c.Concurrency) == 0 && len(c.Rates) == 0:
 		return errors.New("sweep: PERF_CONCURRENCY/PERF_RATES: neither names a cell")
+	case c.Search == capacity.Concurrency && c.IterationsPerVU == 0 && c.Iterations == 0 && c.Duration == 0:
+		return errors.New("sweep: PERF_ITERATIONS_PER_VU/PERF_DURATION: a concurrency search's probes need one of them > 0")
+	case c.Search == capacity.Rate && c.Requests == 0 && c.Duration == 0:
+		return errors.New("sweep: PERF_REQUESTS/PERF_DURATION: a rate search's probes need one of them > 0")
 	case len(c.Concurrency) > 0 && c.IterationsPerVU == 0 && c.Duration == 0:
 		return errors.New("sweep: PERF_ITERATIONS_PER_VU/PERF_DURATION: closed-loop cells need one of them > 0")
 	case len(c.Rates) > 0 && c.Requests == 0 && c.Duration == 0:
@@ -538,8 +545,10 @@ func (c *Config) validate() error {
 				"PERF_MIN_GOOD_RATIO (PERF_MAX_ERROR_RATE always applies, but alone it is no capacity target)")
 		case c.Repeats > 1:
 			return errors.New("sweep: PERF_REPEATS: a search decides each probe's repeats itself (up to PERF_SEARCH_MAX_REPEATS); unset PERF_REPEATS")
-		case c.Search == capacity.Concurrency && c.SearchMax != math.Trunc(c.SearchMax):
-			return fmt.Errorf("sweep: PERF_SEARCH_MAX: %v: a concurrency search needs a whole number of VUs", c.SearchMax)
+		case c.Search == capacity.Concurrency && (c.SearchMax != math.Trunc(c.SearchMax) || c.SearchStart != math.Trunc(c.SearchStart)):
+			return fmt.Errorf("sweep: PERF_SEARCH_START/PERF_SEARCH_MAX: %v, %v: a concurrency search needs whole numbers of VUs", c.SearchStart, c.SearchMax)
+		case c.SearchStart > c.SearchMax:
+			return fmt.Errorf("sweep: PERF_SEARCH_START: %v is above PERF_SEARCH_MAX (%v)", c.SearchStart, c.SearchMax)
 		case c.Baseline != "":
 			return errors.New("sweep: PERF_BASELINE: a search's probes are not a baseline's cells; gate a sweep, not a search")
 		case c.Search == capacity.Concurrency && c.Iterations > 0 && float64(c.Iterations) < c.SearchMax:

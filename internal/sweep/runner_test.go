@@ -374,7 +374,8 @@ func TestSearchNeedsAnSLO(t *testing.T) {
 	for env, want := range map[string]map[string]string{
 		"a search needs an SLO to search against": {"PERF_SEARCH": "concurrency"},
 		"PERF_REPEATS: a search decides":          {"PERF_SEARCH": "rate", "PERF_SLO_E2E_MS": "100", "PERF_REPEATS": "3"},
-		"PERF_SEARCH_MAX: 2.5":                    {"PERF_SEARCH": "concurrency", "PERF_SLO_E2E_MS": "100", "PERF_SEARCH_MAX": "2.5"},
+		"PERF_SEARCH_MAX: 1, 2.5":                 {"PERF_SEARCH": "concurrency", "PERF_SLO_E2E_MS": "100", "PERF_SEARCH_MAX": "2.5"},
+		"PERF_SEARCH_START: 64 is above":          {"PERF_SEARCH": "rate", "PERF_SLO_E2E_MS": "100", "PERF_SEARCH_START": "64", "PERF_SEARCH_MAX": "32"},
 		`PERF_SEARCH: "users"`:                    {"PERF_SEARCH": "users"},
 	} {
 		if _, err := resolve(t, want); err == nil || !strings.Contains(err.Error(), env) {

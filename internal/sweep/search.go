@@ -33,7 +33,7 @@ func (c Config) Objectives() []capacity.Objective {
 
 // searchSettings are the search's bounds.
 func (c Config) searchSettings() capacity.Settings {
-	return capacity.Settings{Kind: c.Search, Start: 1, Max: c.SearchMax, Resolution: c.SearchResolution,
+	return capacity.Settings{Kind: c.Search, Start: c.SearchStart, Max: c.SearchMax, Resolution: c.SearchResolution,
 		MaxRepeats: c.SearchMaxRepeats, Budget: c.SearchBudget}
 }
 

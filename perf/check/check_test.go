@@ -247,6 +247,30 @@ func TestCapacitySearchAgainstLLMD(t *testing.T) {
 	}
 }
 
+// TestRateSearchAgainstLLMD: the same server with 2 sequences at once
+// serves 2 / S requests/s, S a request's service time (16 tokens at 10 ms
+// + 15 x 2 ms, plus the server's own overhead: measured, as the E2E p50 of
+// the first, unloaded probe). Under constant arrivals nothing queues below
+// that rate, so the response TTFT stays near 10 ms up to it and climbs past
+// it. A rate search under a 25 ms TTFT SLO finds it, within its resolution
+// (10% here, to keep the test short).
+func TestRateSearchAgainstLLMD(t *testing.T) {
+	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "10ms", "--inter-token-latency", "2ms", "--max-num-seqs", "2")
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_SEARCH": "rate", "PERF_SEARCH_START": "32", "PERF_SEARCH_MAX": "200",
+		"PERF_SEARCH_RESOLUTION": "0.1", "PERF_SLO_TTFT_MS": "25", "PERF_CONCURRENCY": "none", "PERF_REQUESTS": "30"})
+	if run.err != nil {
+		t.Fatalf("search failed: %v\n%s", run.err, run.output)
+	}
+	res := run.results(t)
+	c := res.Capacity["n16"]
+	service := res.Cells[0].E2E.P50 / 1000 // the first probe, at 32/s, below capacity
+	want := 2 / service
+	t.Logf("capacity %v req/s, bracket %v–%v, %d probes in %v s; service time %.1f ms: 2/S = %.1f req/s", c.Value, c.Lo, c.Hi, len(c.Probes), c.DurationS, service*1000, want)
+	if c.Value < 0.85*want || c.Value > 1.05*want || c.Hi <= c.Value || (c.Hi-c.Lo)/c.Lo > 0.1 || !c.Complete {
+		t.Fatalf("capacity %v req/s (bracket %v–%v), want %.1f (2/S) within its resolution", c.Value, c.Lo, c.Hi, want)
+	}
+}
+
 // TestCapacitySearchOnTheEmbeddedSimulator: `PERF_SEARCH=concurrency
 // PERF_SLO_TTFT_MS=... make perf` with no target searches the embedded
 // simulator, whose capacity PERF_SIM_MAX_NUM_SEQS sets: 3 sequences at

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/llm-platform/harness/internal/load"
 )
@@ -90,4 +91,79 @@ var ClassMeaning = map[string]string{
 	"stream_truncated": "the stream ended without [DONE]: a proxy cut it or the server died mid-generation",
 	"bad_event":        "the server sent an event that is not JSON, or no choices at all",
 	"other":            "a transport error of another kind; the raw records (-records) keep its text",
+}
+
+// pct turns a fraction into a percentage, keeping nil.
+func pct(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	v := *f * 100
+	return &v
+}
+
+// Thresholds at which the server's side explains a knee.
+const (
+	kvPressure    = 0.90 // KV cache at least this full
+	queueingShare = 0.10 // requests waited at least this share of their E2E to be scheduled
+)
+
+// serverPressure says what the server reported at a cell that explains
+// saturation: KV cache pressure, preemptions, server-side queueing; "" when
+// nothing (or nothing exposed).
+func serverPressure(c Entry) string {
+	s := c.Server
+	if s == nil {
+		return ""
+	}
+	var why []string
+	if s.KVCacheUsagePeak != nil && *s.KVCacheUsagePeak >= kvPressure {
+		why = append(why, fmt.Sprintf("the KV cache peaked at %.0f%%", *s.KVCacheUsagePeak*100))
+	}
+	if s.Preemptions != nil && *s.Preemptions > 0 {
+		why = append(why, fmt.Sprintf("%.0f sequences were preempted for want of KV cache", *s.Preemptions))
+	}
+	if s.QueueMeanMs != nil && c.E2E.Mean > 0 && *s.QueueMeanMs >= queueingShare*c.E2E.Mean {
+		why = append(why, fmt.Sprintf("requests waited %.0f ms on average to be scheduled (%.0f%% of their E2E)", *s.QueueMeanMs, 100**s.QueueMeanMs/c.E2E.Mean))
+	}
+	return strings.Join(why, ", ")
+}
+
+// kneeCause says what the server reported at the first cell past the knee,
+// when it explains it: the "why" a team otherwise digs out by hand.
+func kneeCause(k Knee, cells []Entry) string {
+	if !k.Found {
+		return ""
+	}
+	for _, c := range cells {
+		if c.Concurrency == k.Next {
+			if why := serverPressure(c); why != "" {
+				return fmt.Sprintf("the knee coincides with the server's own saturation: at %s %s.", load.VUs(c.Concurrency), why)
+			}
+		}
+	}
+	return ""
+}
+
+// kvFinding says whether the KV cache was ever the limit: its peak over
+// every cell, when the target exposes it.
+func (r *Results) kvFinding() string {
+	var peak float64
+	var where string
+	seen := false
+	for _, c := range r.Cells {
+		if c.Server == nil || c.Server.KVCacheUsagePeak == nil {
+			continue
+		}
+		if v := *c.Server.KVCacheUsagePeak; !seen || v > peak {
+			peak, where, seen = v, c.Name(), true
+		}
+	}
+	switch {
+	case !seen:
+		return ""
+	case peak < 0.5:
+		return fmt.Sprintf("- **KV cache is not the limit**: its usage peaked at %.1f%% (%s).\n", peak*100, where)
+	}
+	return fmt.Sprintf("- **KV cache**: its usage peaked at %.1f%% (%s).\n", peak*100, where)
 }

@@ -247,7 +247,11 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 	for _, p := range r.payloadNames() {
 		cells := r.closedCells(p)
 		if len(cells) > 1 {
-			fmt.Fprintf(b, "- **%s**: %s.\n", p, FindKnee(cells))
+			k := FindKnee(cells)
+			fmt.Fprintf(b, "- **%s**: %s.\n", p, k)
+			if why := kneeCause(k, cells); why != "" {
+				fmt.Fprintf(b, "- **%s**: %s\n", p, why)
+			}
 		}
 		if r.Settings.SLOTTFTms > 0 || r.Settings.SLOE2Ems > 0 {
 			if best, ok := r.BestCell(p); ok {
@@ -261,6 +265,7 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 	if r.Settings.SLOTTFTms == 0 && r.Settings.SLOE2Ems == 0 {
 		b.WriteString("- No SLOs were set (PERF_SLO_TTFT_MS, PERF_SLO_E2E_MS), so no best concurrency is named.\n")
 	}
+	b.WriteString(r.kvFinding())
 	b.WriteString(r.errorFindings())
 
 }
@@ -317,18 +322,21 @@ func (r *Results) serverSection() string {
 	var b strings.Builder
 	b.WriteString("## The server's view\n\nWhat the target's `/metrics` counted over each cell's measured requests (of the repeat whose RPS is the median), " +
 		"beside the harness's own figures. The server's TTFT leaves out the network and any proxy; a gap between the two is their share.\n\n" +
-		"| cell | server requests | client successes | generation tokens | prompt tokens | server TTFT mean ms | client TTFT mean ms | server E2E mean ms | client E2E mean ms | running / waiting after |\n" +
-		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		"KV cache peak is the highest share of the server's KV cache in use seen during the cell; preemptions are sequences it evicted for want of KV cache; " +
+		"queue mean is how long requests waited to be scheduled: the server's side of saturation.\n\n" +
+		"| cell | server requests | client successes | generation tokens | prompt tokens | server TTFT mean ms | client TTFT mean ms | server E2E mean ms | client E2E mean ms | running / waiting after | KV cache peak % | preemptions | queue mean ms |\n" +
+		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.Cells {
 		s := c.Server
 		if s == nil {
-			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | |\n", c.Name(), c.medianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
+			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | | | | |\n", c.Name(), c.medianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
 			c.medianRepeat().Successes, exposedValue(s.GenerationTokens, "%.0f"), exposedValue(s.PromptTokens, "%.0f"),
 			exposedValue(s.TTFTMeanMs, "%.1f"), f1(c.TTFT.Mean), exposedValue(s.E2EMeanMs, "%.1f"), f1(c.E2E.Mean),
-			exposedValue(s.RunningAfter, "%.0f"), exposedValue(s.WaitingAfter, "%.0f"))
+			exposedValue(s.RunningAfter, "%.0f"), exposedValue(s.WaitingAfter, "%.0f"), exposedValue(pct(s.KVCacheUsagePeak), "%.1f"),
+			exposedValue(s.Preemptions, "%.0f"), exposedValue(s.QueueMeanMs, "%.1f"))
 	}
 	b.WriteString("\n")
 	return b.String()

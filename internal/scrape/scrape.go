@@ -39,12 +39,16 @@ var names = map[string]func(*Snapshot) *Value{
 	"vllm:generation_tokens":       func(s *Snapshot) *Value { return &s.GenerationTokens },
 	"vllm:prompt_tokens_total":     func(s *Snapshot) *Value { return &s.PromptTokens },
 	"vllm:prompt_tokens":           func(s *Snapshot) *Value { return &s.PromptTokens },
+	"vllm:kv_cache_usage_perc":     func(s *Snapshot) *Value { return &s.KVCacheUsage },
+	"vllm:num_preemptions_total":   func(s *Snapshot) *Value { return &s.Preemptions },
+	"vllm:num_preemptions":         func(s *Snapshot) *Value { return &s.Preemptions },
 }
 
 // The histograms read: their sums and counts give the server's own means.
 const (
-	mTTFT = "vllm:time_to_first_token_seconds"
-	mE2E  = "vllm:e2e_request_latency_seconds"
+	mTTFT  = "vllm:time_to_first_token_seconds"
+	mE2E   = "vllm:e2e_request_latency_seconds"
+	mQueue = "vllm:request_queue_time_seconds"
 )
 
 // ErrNoVLLMMetrics means the endpoint answered but exposes no vLLM metric.
@@ -69,6 +73,13 @@ type Snapshot struct {
 	PromptTokens       Value
 	TTFTSum, TTFTCount Value
 	E2ESum, E2ECount   Value
+	// KVCacheUsage is the KV cache's used fraction (vLLM's
+	// kv_cache_usage_perc, 0 to 1, despite its name); Preemptions counts
+	// sequences preempted for want of KV cache; QueueSum and QueueCount are
+	// the time requests waited to be scheduled.
+	KVCacheUsage         Value
+	Preemptions          Value
+	QueueSum, QueueCount Value
 }
 
 // Take scrapes e's /metrics.
@@ -104,6 +115,8 @@ func Parse(r io.Reader) (Snapshot, error) {
 			s.TTFTSum, s.TTFTCount = histogram(f)
 		case mE2E:
 			s.E2ESum, s.E2ECount = histogram(f)
+		case mQueue:
+			s.QueueSum, s.QueueCount = histogram(f)
 		default:
 			dst, ok := names[name]
 			if !ok {
@@ -157,6 +170,14 @@ type Delta struct {
 	// means requests were still in the server when the cell ended.
 	RunningAfter *float64 `json:"running_after"`
 	WaitingAfter *float64 `json:"waiting_after"`
+	// KVCacheUsagePeak is the KV cache's highest used fraction seen over
+	// the cell (0 to 1; sampled during it, see Peak); Preemptions is how
+	// many sequences the server preempted for want of KV cache; QueueMeanMs
+	// is the mean time requests waited to be scheduled. The server's side
+	// of saturation: each null where the target lacks the metric.
+	KVCacheUsagePeak *float64 `json:"kv_cache_usage_peak"`
+	Preemptions      *float64 `json:"preemptions"`
+	QueueMeanMs      *float64 `json:"queue_time_mean_ms"`
 }
 
 // Since returns the change from before to s. A counter that went down (the
@@ -171,7 +192,36 @@ func (s Snapshot) Since(before Snapshot) Delta {
 		E2EMeanMs:        meanMs(counterDelta(before.E2ESum, s.E2ESum), counterDelta(before.E2ECount, s.E2ECount)),
 		RunningAfter:     gauge(s.Running),
 		WaitingAfter:     gauge(s.Waiting),
+		KVCacheUsagePeak: peak(before.KVCacheUsage, s.KVCacheUsage),
+		Preemptions:      counterDelta(before.Preemptions, s.Preemptions),
+		QueueMeanMs:      meanMs(counterDelta(before.QueueSum, s.QueueSum), counterDelta(before.QueueCount, s.QueueCount)),
 	}
+}
+
+// Peak raises d's KV cache peak to what a snapshot taken during the cell
+// saw: the two ends alone would miss a peak in between.
+func (d *Delta) Peak(during Snapshot) {
+	if !during.KVCacheUsage.OK {
+		return
+	}
+	if d.KVCacheUsagePeak == nil || during.KVCacheUsage.V > *d.KVCacheUsagePeak {
+		v := during.KVCacheUsage.V
+		d.KVCacheUsagePeak = &v
+	}
+}
+
+// peak is the larger of two gauge readings, nil when neither exists.
+func peak(a, b Value) *float64 {
+	switch {
+	case a.OK && b.OK:
+		v := math.Max(a.V, b.V)
+		return &v
+	case b.OK:
+		return &b.V
+	case a.OK:
+		return &a.V
+	}
+	return nil
 }
 
 func gauge(v Value) *float64 {

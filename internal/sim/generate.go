@@ -23,6 +23,8 @@ type generation struct {
 	usage        bool
 	firstAt      time.Time
 	buf          []byte
+	held         int64 // KV cache tokens the sequence holds
+	slot         bool  // it holds a running slot
 }
 
 // tokens paces a generation: token k is due at first plus the ITLs before
@@ -37,6 +39,13 @@ func (g *generation) tokens(ctx context.Context, first time.Time, emit func(k in
 	for k := range g.maxTokens {
 		if k > 0 {
 			due = due.Add(g.s.itl())
+			if !g.s.kv.try(1) {
+				var ok bool
+				if due, ok = g.preempt(ctx); !ok {
+					return false
+				}
+			}
+			g.held++
 		}
 		if !wt.Until(ctx, due) {
 			return false
@@ -49,6 +58,29 @@ func (g *generation) tokens(ctx context.Context, first time.Time, emit func(k in
 		}
 	}
 	return true
+}
+
+// preempt frees the sequence's KV cache, sends it back to the waiting
+// queue, and when a slot and room for everything it held (and the token it
+// needs) come back, recomputes them: the next token is due after a prefill
+// of all of them. It returns that instant, or false when ctx ended.
+func (g *generation) preempt(ctx context.Context) (time.Time, bool) {
+	s := g.s
+	s.m.preempt.Inc()
+	held := g.held
+	s.kv.free(held)
+	g.held = 0
+	s.release()
+	g.slot = false
+	if _, ok := s.admit(ctx, time.Now()); !ok {
+		return time.Time{}, false
+	}
+	g.slot = true
+	if !s.kv.wait(ctx, held+1) {
+		return time.Time{}, false
+	}
+	g.held = held // the caller counts the new token
+	return time.Now().Add(s.scale(s.cfg.TTFT + time.Duration(held)*s.cfg.PrefillPerToken)), true
 }
 
 // midpoint is the token at which mid-stream faults strike.

@@ -16,6 +16,9 @@ type metrics struct {
 	genTokens prometheus.Counter
 	prompt    prometheus.Counter
 	success   *prometheus.CounterVec
+	kvUsage   prometheus.Gauge
+	preempt   prometheus.Counter
+	queueTime prometheus.Observer
 }
 
 // vLLM's own bucket boundaries for these histograms (vllm/engine/metrics.py).
@@ -43,7 +46,13 @@ func newMetrics(model string) *metrics {
 		Help: "Histogram of time to first token in seconds.", ConstLabels: l, Buckets: ttftBuckets})
 	e2e := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vllm:e2e_request_latency_seconds",
 		Help: "Histogram of end to end request latency in seconds.", ConstLabels: l, Buckets: e2eBuckets})
-	m.ttft, m.e2e = ttft, e2e
-	m.reg.MustRegister(m.running, m.waiting, ttft, e2e, m.genTokens, m.prompt, m.success)
+	m.kvUsage = prometheus.NewGauge(prometheus.GaugeOpts{Name: "vllm:kv_cache_usage_perc",
+		Help: "KV-cache usage. 1 means 100 percent usage.", ConstLabels: l})
+	m.preempt = prometheus.NewCounter(prometheus.CounterOpts{Name: "vllm:num_preemptions_total",
+		Help: "Cumulative number of preemption from the engine.", ConstLabels: l})
+	queue := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vllm:request_queue_time_seconds",
+		Help: "Histogram of time spent in WAITING phase for request.", ConstLabels: l, Buckets: e2eBuckets})
+	m.ttft, m.e2e, m.queueTime = ttft, e2e, queue
+	m.reg.MustRegister(m.running, m.waiting, ttft, e2e, m.genTokens, m.prompt, m.success, m.kvUsage, m.preempt, queue)
 	return m
 }

@@ -28,6 +28,7 @@ type Server struct {
 	mux     *http.ServeMux
 	m       *metrics
 	slots   chan struct{} // one token per running sequence
+	kv      *kvCache
 	running atomic.Int64
 	ids     atomic.Uint64
 	created int64
@@ -60,6 +61,7 @@ func New(cfg Config) (*Server, error) {
 		runRng:  rand.New(rand.NewPCG(cfg.Seed^0x5851f42d4c957f2d, cfg.Seed)),
 		clk:     clock.New(),
 	}
+	s.kv = newKVCache(int64(cfg.KVCacheTokens), func(used, capacity int64) { s.m.kvUsage.Set(float64(used) / float64(capacity)) })
 	s.speed.Store(math.Float64bits(cfg.Slowdown))
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	s.mux.HandleFunc("GET /v1/models", s.models)
@@ -258,18 +260,37 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		hang(ctx, s.cfg.HangLimit)
 		return
 	}
+	prompt := req.promptTokens()
+	if c := s.cfg.KVCacheTokens; c > 0 && prompt+maxTokens > c {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("prompt and max_tokens (%d) exceed the KV cache (%d tokens)", prompt+maxTokens, c))
+		return
+	}
 	admitted, ok := s.admit(ctx, arrived)
 	if !ok {
 		return
 	}
-	defer s.release()
+	if !s.kv.wait(ctx, int64(prompt)) {
+		s.release()
+		return
+	}
+	s.m.queueTime.Observe(time.Since(arrived).Seconds())
+	if now := time.Now(); now.After(admitted) {
+		admitted = now // waited for room in the KV cache too
+	}
 
-	prompt := req.promptTokens()
 	g := generation{
 		s: s, w: w, chat: chat, model: s.cfg.Model, fault: fault, maxTokens: maxTokens, promptTokens: prompt,
 		id:    strconv.AppendUint([]byte("cmpl-"), s.ids.Add(1), 10),
 		usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+		held:  int64(prompt),
+		slot:  true,
 	}
+	defer func() {
+		s.kv.free(g.held)
+		if g.slot {
+			s.release()
+		}
+	}()
 	first := admitted.Add(s.scale(s.cfg.TTFT + time.Duration(prompt)*s.cfg.PrefillPerToken))
 	if req.Stream {
 		ok = g.stream(ctx, first)

@@ -287,3 +287,46 @@ func TestFaultRates(t *testing.T) {
 		t.Errorf("status counts %v, want about 120 x 429, 80 x 500, rest 200", codes)
 	}
 }
+
+// TestKVCachePressure: a KV cache of 40 tokens cannot hold 4 sequences of
+// 6 prompt and 16 output tokens (88 tokens at their ends): sequences are
+// preempted and recomputed, every request still completes with all its
+// tokens, and the counters say so. With room for them all, nothing is
+// preempted.
+func TestKVCachePressure(t *testing.T) {
+	const n, tokens = 4, 16
+	body := fmt.Sprintf(`{"messages":[{"role":"user","content":"abcdefgh"}],"max_tokens":%d}`, tokens)
+	run := func(kv int) string {
+		url := simtest.Start(t, sim.Config{TTFT: 5 * time.Millisecond, ITL: 2 * time.Millisecond, KVCacheTokens: kv})
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				resp, out := post(t, url, "/v1/chat/completions", body)
+				if resp.StatusCode != http.StatusOK || !strings.Contains(out, fmt.Sprintf(`"completion_tokens":%d`, tokens)) {
+					t.Errorf("status %d: %s", resp.StatusCode, out)
+				}
+			})
+		}
+		wg.Wait()
+		return url
+	}
+	tight := run(40)
+	if p := scrape(t, tight, "vllm:num_preemptions_total"); p < 1 {
+		t.Errorf("40 tokens of KV cache for 4 x 22: %v preemptions", p)
+	}
+	if u := scrape(t, tight, "vllm:kv_cache_usage_perc"); u != 0 {
+		t.Errorf("KV cache usage %v after every request ended, want 0", u)
+	}
+	if c := scrape(t, tight, "vllm:request_queue_time_seconds_count"); c != n {
+		t.Errorf("queue time observed %v times, want %d", c, n)
+	}
+	roomy := run(1000)
+	if p := scrape(t, roomy, "vllm:num_preemptions_total"); p != 0 {
+		t.Errorf("room for all: %v preemptions", p)
+	}
+	// A request that could never fit is refused, as vLLM refuses it.
+	url := simtest.Start(t, sim.Config{KVCacheTokens: 10})
+	if resp, out := post(t, url, "/v1/chat/completions", body); resp.StatusCode != http.StatusBadRequest || !strings.Contains(out, "exceed the KV cache") {
+		t.Errorf("a request larger than the cache: %d %s", resp.StatusCode, out)
+	}
+}

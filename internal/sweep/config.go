@@ -44,6 +44,7 @@ type Config struct {
 	SimPreset                   string
 	SimRunCV, SimSlowdown       float64
 	SimMaxNumSeqs               int
+	SimKVCacheTokens            int
 	PayloadsFile                string
 	Payloads                    []string
 	Concurrency                 []int
@@ -224,6 +225,8 @@ var Settings = []Setting{
 		number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimSlowdown })},
 	{"PERF_SIM_MAX_NUM_SEQS", "perf.sim-max-num-seqs", "", "embedded simulator: how many sequences run at once (vLLM's --max-num-seqs; the preset's when empty); more wait, so this is its capacity under a TTFT SLO",
 		wholeAtLeast(1, func(c *Config) *int { return &c.SimMaxNumSeqs })},
+	{"PERF_SIM_KV_CACHE_TOKENS", "perf.sim-kv-cache-tokens", "", "embedded simulator: its KV cache in tokens (the preset's when empty; rtx3060-tinyllama has 380000); a tight one shows KV-cache pressure and preemptions",
+		wholeAtLeast(1, func(c *Config) *int { return &c.SimKVCacheTokens })},
 	{"PERF_PAYLOADS_FILE", "perf.payloads-file", "", "payloads YAML; empty uses fixtures/payloads.yaml",
 		func(c *Config, v string) error { c.PayloadsFile = v; return nil }},
 	{"PERF_PAYLOADS", "perf.payloads", "short,long", "payload names, comma-separated",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,12 @@ import (
 func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entry, load.Summary, error) {
 	var before scrape.Snapshot
 	beforeErr := errors.New("not scraped")
+	var during *serverWatch
+	defer func() {
+		if during != nil {
+			during.stop() // on every path: the watch must not outlive the cell
+		}
+	}()
 	var began time.Time
 	var cpu0 time.Duration
 	var gc0 uint64
@@ -51,6 +58,7 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 				sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 				before, beforeErr = scrape.Take(sctx, r.hc, r.endpoint)
 				cancel()
+				during = r.watchServer(ctx)
 			}
 			if r.sampler != nil {
 				r.sampler.BeginCell(name)
@@ -83,6 +91,13 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		}
 		cancel()
 	}
+	if during != nil {
+		for _, snap := range during.stop() {
+			if server != nil {
+				server.Peak(snap)
+			}
+		}
+	}
 	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
 	if early != nil && errors.Is(context.Cause(ctx), errStoppedEarly) {
 		rc.EarlyStop = early
@@ -99,6 +114,55 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		rc.GPU = gs
 	}
 	return rc, res.Summary, nil
+}
+
+// serverWatchInterval is how often the server's /metrics is read during a
+// cell, for what only a reading in between shows: the KV cache's peak.
+const serverWatchInterval = 250 * time.Millisecond
+
+// serverWatch reads the target's /metrics during a cell.
+type serverWatch struct {
+	done  chan struct{}
+	out   chan []scrape.Snapshot
+	once  sync.Once
+	snaps []scrape.Snapshot
+}
+
+// watchServer starts reading the server's metrics every
+// serverWatchInterval until stop (or ctx ends).
+func (r *Runner) watchServer(ctx context.Context) *serverWatch {
+	w := &serverWatch{done: make(chan struct{}), out: make(chan []scrape.Snapshot, 1)}
+	go func() {
+		var snaps []scrape.Snapshot
+		tick := time.NewTicker(serverWatchInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+				if s, err := scrape.Take(sctx, r.hc, r.endpoint); err == nil {
+					snaps = append(snaps, s)
+				}
+				cancel()
+			case <-w.done:
+				w.out <- snaps
+				return
+			case <-ctx.Done():
+				w.out <- snaps
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch and returns its readings; it may be called again.
+func (w *serverWatch) stop() []scrape.Snapshot {
+	w.once.Do(func() {
+		close(w.done)
+		w.snaps = <-w.out
+	})
+	return w.snaps
 }
 
 // errStoppedEarly ends a cell's context when early stop fires.

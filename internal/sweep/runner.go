@@ -73,6 +73,9 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		if cfg.SimMaxNumSeqs > 0 {
 			preset.MaxNumSeqs = cfg.SimMaxNumSeqs
 		}
+		if cfg.SimKVCacheTokens > 0 {
+			preset.KVCacheTokens = cfg.SimKVCacheTokens
+		}
 		if r.sim, err = sim.Start(preset, ""); err != nil {
 			return nil, err
 		}

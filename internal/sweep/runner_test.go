@@ -412,3 +412,58 @@ func TestEarlyStopOverSaturated(t *testing.T) {
 		t.Fatalf("PERF_STOP_EARLY=0: early stop %+v, %d of 60 requests", off.EarlyStop, off.Requests)
 	}
 }
+
+// The server's side of saturation. On the embedded simulator with a KV
+// cache of 2,000 tokens, the long payload's sequences (97 prompt and 256
+// output tokens: 353 each at their ends) no longer fit from 6 at once: the
+// high-concurrency cells show the cache full and preemptions, and the
+// findings cite them at the knee. With the preset's 380,000 tokens the
+// cache stays near 1% and the report says it is not the limit.
+func TestServerSideOfSaturation(t *testing.T) {
+	sweep := func(env map[string]string) report.Results {
+		env["PERF_PAYLOADS"], env["PERF_CONCURRENCY"], env["PERF_ITERATIONS_PER_VU"], env["PERF_SIM_PRESET"] = "long", "1,2,8,16", "1", "fast"
+		cfg := config(t, env)
+		r, err := Start(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for _, c := range cfg.Trials() {
+			if _, _, err := r.RunCell(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r.Results()
+	}
+	tight := sweep(map[string]string{"PERF_SIM_KV_CACHE_TOKENS": "2000"})
+	for _, c := range tight.Cells {
+		s := c.Server
+		if s == nil || s.KVCacheUsagePeak == nil || s.Preemptions == nil || s.QueueMeanMs == nil {
+			t.Fatalf("%s: server view %+v lacks the saturation metrics", c.Name(), s)
+		}
+		t.Logf("%s: KV peak %.0f%%, %v preemptions, queue mean %.1f ms, %.2f RPS", c.Name(), *s.KVCacheUsagePeak*100, *s.Preemptions, *s.QueueMeanMs, c.RPS)
+		switch c.Concurrency {
+		case 1:
+			if *s.Preemptions != 0 || *s.KVCacheUsagePeak > 0.25 {
+				t.Errorf("1 VU: %v preemptions, KV peak %v", *s.Preemptions, *s.KVCacheUsagePeak)
+			}
+		case 16:
+			if *s.Preemptions == 0 || *s.KVCacheUsagePeak < 0.9 {
+				t.Errorf("16 VUs in 2,000 tokens: %v preemptions, KV peak %v", *s.Preemptions, *s.KVCacheUsagePeak)
+			}
+		}
+	}
+	var md bytes.Buffer
+	if err := tight.WriteMarkdown(&md, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "the knee coincides with the server's own saturation") || !strings.Contains(md.String(), "preempted for want of KV cache") {
+		t.Errorf("no finding cites the KV cache:\n%s", md.String()[strings.Index(md.String(), "## Findings"):])
+	}
+	roomy := sweep(map[string]string{})
+	md.Reset()
+	_ = roomy.WriteMarkdown(&md, nil)
+	if !strings.Contains(md.String(), "**KV cache is not the limit**") {
+		t.Errorf("the default KV cache: no finding that it is not the limit")
+	}
+}

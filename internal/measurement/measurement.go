@@ -87,14 +87,16 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	}
 	p, _ := payloads.Get(s.Payload)
 	cl, err := openai.New(openai.Config{
-		Endpoint:    s.Target.Endpoint,
-		Model:       s.Target.Model,
-		Messages:    p.Messages,
-		MaxTokens:   p.MaxTokens,
-		NoStream:    s.Target.NoStream,
-		Timeout:     s.Target.Timeout,
-		IdleTimeout: s.Target.IdleTimeout,
-		MaxConns:    s.Plan.Concurrency(),
+		Endpoint:  s.Target.Endpoint,
+		Model:     s.Target.Model,
+		Messages:  p.Messages,
+		MaxTokens: p.MaxTokens,
+		NoStream:  s.Target.NoStream,
+		// A prompt sized to an exact count is checked against the usage.
+		ExpectPromptTokens: p.InputTokens,
+		Timeout:            s.Target.Timeout,
+		IdleTimeout:        s.Target.IdleTimeout,
+		MaxConns:           s.Plan.Concurrency(),
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: target: %w", ErrInvalid, err)

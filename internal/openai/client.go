@@ -66,6 +66,10 @@ type Config struct {
 	// MaxTokens is the output length; with ignore_eos every request
 	// generates exactly this many tokens.
 	MaxTokens int
+	// ExpectPromptTokens, when > 0, is the prompt's exact token count (it
+	// was sized through the server's /tokenize): a usage.prompt_tokens that
+	// differs sets the record's PromptMismatch.
+	ExpectPromptTokens int
 	// NoStream sends stream: false (used to compare with tools such as hey
 	// that cannot stream). TTFT then equals E2E.
 	NoStream bool
@@ -315,7 +319,7 @@ func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Rec
 	}
 	p.sse.Reset(nil) // drop the body reference while pooled
 	rec.End = time.Now()
-	countTokens(rec, u, hasUsage)
+	c.countTokens(rec, u, hasUsage)
 	switch {
 	case finalErr != nil:
 		rec.Fail(classify(ctx, finalErr), rec.Status, finalErr)
@@ -328,12 +332,13 @@ func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Rec
 
 // countTokens sets the output token count from usage, falling back to the
 // content chunks, and flags a disagreement.
-func countTokens(rec *record.Record, u usage, hasUsage bool) {
+func (c *Client) countTokens(rec *record.Record, u usage, hasUsage bool) {
 	rec.OutputTokens = rec.ContentChunks
 	if hasUsage {
 		rec.PromptTokens = u.PromptTokens
 		rec.OutputTokens = u.CompletionTokens
 		rec.UsageMismatch = u.CompletionTokens != rec.ContentChunks
+		rec.PromptMismatch = c.cfg.ExpectPromptTokens > 0 && u.PromptTokens != c.cfg.ExpectPromptTokens
 	}
 }
 
@@ -360,6 +365,7 @@ func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Reco
 	if u, ok := readUsage(v); ok {
 		// One body carries every token: usage is the only count there is.
 		rec.PromptTokens, rec.OutputTokens = u.PromptTokens, u.CompletionTokens
+		rec.PromptMismatch = c.cfg.ExpectPromptTokens > 0 && u.PromptTokens != c.cfg.ExpectPromptTokens
 	}
 }
 

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -145,4 +146,53 @@ func ServerVersion(ctx context.Context, hc *http.Client, e Endpoint) (string, er
 		return "", fmt.Errorf("openai: version: no version in the answer (%v)", err)
 	}
 	return v.Version, nil
+}
+
+// ErrNoTokenize means the server has no POST /tokenize.
+var ErrNoTokenize = errors.New("openai: the server has no /tokenize")
+
+// Tokenize returns how many tokens the server counts for a chat's messages,
+// its chat template included (vLLM's POST /tokenize, which
+// llm-d-inference-sim also answers): what it will report as
+// usage.prompt_tokens.
+func Tokenize(ctx context.Context, hc *http.Client, e Endpoint, model string, messages []Message) (int, error) {
+	body, err := json.Marshal(map[string]any{"model": model, "messages": messages})
+	if err != nil {
+		return 0, fmt.Errorf("openai: tokenize: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(e.BaseURL, "/")+"/tokenize", bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("openai: tokenize: %w", err)
+	}
+	if e.Host != "" {
+		req.Host = e.Host
+	}
+	if e.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("openai: tokenize: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return 0, ErrNoTokenize
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return 0, fmt.Errorf("openai: tokenize: HTTP %s: %s", resp.Status, b)
+	}
+	var out struct {
+		Count  *int  `json:"count"`
+		Tokens []int `json:"tokens"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&out); err != nil {
+		return 0, fmt.Errorf("openai: tokenize: %w", err)
+	}
+	if out.Count != nil {
+		return *out.Count, nil
+	}
+	return len(out.Tokens), nil
 }

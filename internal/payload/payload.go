@@ -24,6 +24,12 @@ type Payload struct {
 	Description string           `yaml:"description" json:"description,omitempty"`
 	MaxTokens   int              `yaml:"max_tokens" json:"max_tokens"`
 	Messages    []openai.Message `yaml:"messages" json:"messages"`
+	// InputTokens, when set, is the whole prompt's length in tokens, chat
+	// template included: the sweep fills the last user message with text
+	// from fixtures/corpus.txt up to it, sized through the target's
+	// /tokenize (package promptlen), and checks every request's
+	// usage.prompt_tokens against it.
+	InputTokens int `yaml:"input_tokens" json:"input_tokens,omitempty"`
 }
 
 // Set is a collection of payloads by name.
@@ -61,6 +67,9 @@ func (p Payload) validate() error {
 	}
 	if len(p.Messages) == 0 {
 		return errors.New("messages: at least one is needed")
+	}
+	if p.InputTokens < 0 {
+		return fmt.Errorf("input_tokens: %d: must be > 0 (or left out)", p.InputTokens)
 	}
 	for i, m := range p.Messages {
 		switch {

@@ -68,6 +68,10 @@ type Record struct {
 	// UsageMismatch is set when usage.completion_tokens and ContentChunks
 	// disagree (a server that puts several tokens in a chunk does this).
 	UsageMismatch bool `json:"usage_mismatch,omitempty"`
+	// PromptMismatch is set when the request's prompt was sized to an exact
+	// token count (a payload's input_tokens) and usage.prompt_tokens says
+	// otherwise.
+	PromptMismatch bool `json:"prompt_mismatch,omitempty"`
 
 	Status int    `json:"status"`          // HTTP status, 0 when none was received
 	Class  Class  `json:"class,omitempty"` // OK on success

@@ -35,6 +35,19 @@ func Percent(fraction float64) string { return strconv.FormatFloat(fraction*100,
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
 func f2(x float64) string { return fmt.Sprintf("%.2f", x) }
 
+// inputCell is a cell's mean prompt length, with its mismatches against a
+// sized prompt: "512", "498.5 (12 mismatched)", "—" without usage.
+func inputCell(c Entry) string {
+	if c.InputTokensMean == 0 {
+		return "—"
+	}
+	v := trim(c.InputTokensMean)
+	if c.PromptMismatches > 0 {
+		v += fmt.Sprintf(" (%d mismatched)", c.PromptMismatches)
+	}
+	return v
+}
+
 // verdictCell renders a verdict for a table.
 func verdictCell(c Entry) string {
 	switch c.Verdict {
@@ -195,10 +208,19 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 		title := p
 		if pl, ok := r.Payloads[p]; ok {
 			title = fmt.Sprintf("%s (%d output tokens)", p, pl.MaxTokens)
+			switch {
+			case pl.InputTokens > 0 && pl.InputNote == "":
+				title = fmt.Sprintf("%s (%d input tokens, sized through the target's /tokenize; %d output tokens)", p, pl.InputTokens, pl.MaxTokens)
+			case pl.InputTokens > 0:
+				title = fmt.Sprintf("%s (%d input tokens; %d output tokens)", p, pl.InputTokens, pl.MaxTokens)
+			}
 		}
 		fmt.Fprintf(b, "### %s\n\n", title)
-		b.WriteString("| load | requests | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
-		b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		if pl := r.Payloads[p]; pl.InputNote != "" {
+			fmt.Fprintf(b, "> **Input length %s.** Each request's usage.prompt_tokens is checked against %d; the input tok column counts the mismatches.\n\n", pl.InputNote, pl.InputTokens)
+		}
+		b.WriteString("| load | requests | input tok | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
+		b.WriteString("|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, c := range r.Cells {
 			if c.Payload != p {
 				continue
@@ -207,8 +229,8 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 			if c.Mode == "open" {
 				where = fmt.Sprintf("%g req/s", c.Rate)
 			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
-				where, c.Requests, errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
+				where, c.Requests, inputCell(c), errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
 				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(f1(c.ITL.P95)), f1(c.E2E.P50),
 				withInterval(c, "e2e_p95_ms", c.E2E.P95, f1), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
 		}

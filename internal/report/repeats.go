@@ -124,11 +124,12 @@ func Combine(runs []Entry) Entry {
 	mid := byRPS[(len(byRPS)-1)/2]
 	c := runs[0]
 	c.Errors = map[string]int64{}
-	c.Requests, c.Successes, c.DurationS, c.RecoveryS = 0, 0, 0, 0
+	c.Requests, c.Successes, c.DurationS, c.RecoveryS, c.PromptMismatches = 0, 0, 0, 0, 0
 	c.Repeats = nil
 	for _, r := range runs {
 		c.Requests += r.Requests
 		c.Successes += r.Successes
+		c.PromptMismatches += r.PromptMismatches
 		c.DurationS = round3(c.DurationS + r.DurationS)
 		c.RecoveryS = max(c.RecoveryS, r.RecoveryS)
 		for k, v := range r.Errors {
@@ -136,6 +137,7 @@ func Combine(runs []Entry) Entry {
 		}
 		c.Repeats = append(c.Repeats, r.Repeats...)
 	}
+	c.InputTokensMean = med(func(c Entry) float64 { return c.InputTokensMean })
 	c.RPS, c.OutputTokS, c.GoodputRPS = med(func(c Entry) float64 { return c.RPS }), med(func(c Entry) float64 { return c.OutputTokS }), med(func(c Entry) float64 { return c.GoodputRPS })
 	c.TTFT, c.ITL, c.TPOT, c.E2E = dist(func(c Entry) Dist { return c.TTFT }), dist(func(c Entry) Dist { return c.ITL }),
 		dist(func(c Entry) Dist { return c.TPOT }), dist(func(c Entry) Dist { return c.E2E })

@@ -93,7 +93,8 @@ func sampleRun() *Results {
 		Settings: Settings{MaxErrorRate: 0.01, SLOTTFTms: 40, SLOE2Ems: 900, Baseline: "baselines/main.json", Tolerance: DefaultTolerance,
 			Repeats: 5, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV, Stream: true, CAFile: "certs/llm-local-ca.pem",
 			K6Variables: map[string]string{"VUS": "4", "BASE_URL": "https://llm.local/v1/chat/completions"}},
-		Payloads: map[string]Payload{"short": {MaxTokens: 64}, "long": {MaxTokens: 256}},
+		Payloads: map[string]Payload{"short": {MaxTokens: 64, InputTokens: 100, InputNote: "estimated: the target has no /tokenize (about 4 characters a token)"},
+			"long": {MaxTokens: 256, InputTokens: 512}},
 	}
 	short := []Entry{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
@@ -118,6 +119,11 @@ func sampleRun() *Results {
 	long[1].Verdict, long[1].Reasons = Fail, cmp.Reasons(testGate)
 	inconclusive := Compare(cell("long", 1, 0.6, 26, 2073), long[0], testGate)
 	long[0].Baseline = &inconclusive
+	// Sized prompts: the usage agreed but for one repeat of one cell.
+	for i := range long {
+		long[i].InputTokensMean = 512
+	}
+	long[1].PromptMismatches = 2
 	open := cell("short", 0, 3.9, 18.5, 530)
 	open.Mode, open.Rate, open.Concurrency = "open", 4, 1024
 	lc := CheckLoad(LoadInput{Open: true, OfferedRPS: 4, Requests: 40, StartSpan: 9750 * time.Millisecond, LagP99: 2500 * time.Microsecond,
@@ -248,7 +254,7 @@ func TestNonStreamedAndInsecureSaySo(t *testing.T) {
 	md := b.String()
 	for _, want := range []string{"**Non-streamed.**", "TTFT is the time to the whole response and equals E2E",
 		"**Warning: the target's TLS certificate was not verified**", "| Requests | non-streamed (`stream: false`, as hey sends them): TTFT equals E2E; TLS certificate **not verified** |",
-		"| 1 VU | 4 | 0 | 1.90 | 121.6 | 14.4 | 18.0 | — | — |"} {
+		"| 1 VU | 4 | — | 0 | 1.90 | 121.6 | 14.4 | 18.0 | — | — |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -108,6 +108,11 @@ func (c Entry) Headline() Headline {
 // Payload describes a payload of the run.
 type Payload struct {
 	MaxTokens int `json:"max_tokens"`
+	// InputTokens is the prompt's length when the payload sized it
+	// (input_tokens); InputNote says how it was sized when not exactly
+	// through the target's /tokenize (estimated, or inexact).
+	InputTokens int    `json:"input_tokens,omitempty"`
+	InputNote   string `json:"input_note,omitempty"`
 }
 
 // Settings are the run's thresholds.
@@ -166,6 +171,11 @@ type Entry struct {
 	TPOT        Dist             `json:"tpot_ms"`
 	E2E         Dist             `json:"e2e_ms"`
 	GoodputRPS  float64          `json:"goodput_rps"`
+	// InputTokensMean is the successful requests' mean usage.prompt_tokens
+	// (0 when the target reported no usage); PromptMismatches counts those
+	// whose prompt, sized to an exact count, came back another.
+	InputTokensMean  float64 `json:"input_tokens_mean"`
+	PromptMismatches int64   `json:"prompt_mismatches,omitempty"`
 	// Open loop only (absent in closed loop): how late requests started
 	// against the schedule, and TTFT and E2E measured from the intended
 	// start (response time) beside ttft_ms and e2e_ms (service time, from
@@ -235,27 +245,31 @@ func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 // NewCell converts a measured cell. Verdict and reasons are the caller's.
 func NewCell(payload string, p load.Plan, s stats.Figures, server *scrape.Delta) Entry {
 	c := Entry{
-		Payload:     payload,
-		Concurrency: p.Concurrency(),
-		Mode:        string(p.Mode()),
-		Rate:        p.Rate,
-		Requests:    s.Requests,
-		Successes:   s.Successes,
-		Errors:      map[string]int64{},
-		DurationS:   round3(s.Duration.Seconds()),
-		RPS:         round3(s.RPS),
-		OutputTokS:  round3(s.OutputTokensPerS),
-		TTFT:        dist(s.TTFT),
-		ITL:         dist(s.ITL),
-		TPOT:        dist(s.TPOT),
-		E2E:         dist(s.E2E),
-		GoodputRPS:  round3(s.GoodputRPS),
-		RecoveryS:   round3(s.Recovery.Seconds()),
-		Server:      server,
-		Reasons:     []string{},
+		Payload:          payload,
+		Concurrency:      p.Concurrency(),
+		Mode:             string(p.Mode()),
+		Rate:             p.Rate,
+		Requests:         s.Requests,
+		Successes:        s.Successes,
+		Errors:           map[string]int64{},
+		DurationS:        round3(s.Duration.Seconds()),
+		RPS:              round3(s.RPS),
+		OutputTokS:       round3(s.OutputTokensPerS),
+		TTFT:             dist(s.TTFT),
+		ITL:              dist(s.ITL),
+		TPOT:             dist(s.TPOT),
+		E2E:              dist(s.E2E),
+		GoodputRPS:       round3(s.GoodputRPS),
+		RecoveryS:        round3(s.Recovery.Seconds()),
+		PromptMismatches: s.PromptMismatches,
+		Server:           server,
+		Reasons:          []string{},
 	}
 	for k, v := range s.Errors {
 		c.Errors[string(k)] = v
+	}
+	if s.Successes > 0 {
+		c.InputTokensMean = round3(float64(s.PromptTokens) / float64(s.Successes))
 	}
 	if p.Mode() == load.Open {
 		q, t, e := dist(s.Queue), dist(s.ResponseTTFT), dist(s.ResponseE2E)

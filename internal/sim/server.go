@@ -71,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { s.generate(w, r, true) })
 	s.mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { s.generate(w, r, false) })
+	s.mux.HandleFunc("POST /tokenize", s.tokenize)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	return s, nil
 }
@@ -89,6 +90,29 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","created":%d,"owned_by":"vllm","root":%q,"max_model_len":2048}]}`,
 		s.cfg.Model, s.created, s.cfg.Model)
+}
+
+// tokenize answers vLLM's POST /tokenize: the token count of a chat's
+// messages (with the template's tokens) or of a prompt, by the same count
+// the simulator reports as usage.prompt_tokens, so a prompt sized through
+// it is exactly that long in the usage.
+func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
+	var req genRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return
+	}
+	if len(req.Messages) == 0 && req.Prompt == nil {
+		writeError(w, http.StatusBadRequest, "messages or prompt is required")
+		return
+	}
+	n := req.promptTokens()
+	tokens := make([]int, n)
+	for i := range tokens {
+		tokens[i] = i + 1
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"count": n, "max_model_len": 2048, "tokens": tokens})
 }
 
 // genRequest is the union of the chat and completions request fields the

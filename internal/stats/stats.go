@@ -98,6 +98,7 @@ type shard struct {
 	respTTFT, respE2E      *hdrhistogram.Histogram // open loop: from the intended start
 	requests, successes    int64
 	good, tokens, mismatch int64
+	prompt, promptMismatch int64
 	errors                 map[record.Class]int64
 	first, last            time.Time
 	lastStart              time.Time
@@ -150,8 +151,12 @@ func (a *Aggregator) Add(worker int, r *record.Record) {
 	}
 	s.successes++
 	s.tokens += int64(r.OutputTokens)
+	s.prompt += int64(r.PromptTokens)
 	if r.UsageMismatch {
 		s.mismatch++
+	}
+	if r.PromptMismatch {
+		s.promptMismatch++
 	}
 	if a.slo.met(r) {
 		s.good++
@@ -216,6 +221,11 @@ type Figures struct {
 	OutputTokensPerS float64 `json:"output_tokens_per_s"`
 	// UsageMismatches counts successes whose usage and chunk count disagree.
 	UsageMismatches int64 `json:"usage_mismatches"`
+	// PromptTokens sums the successful requests' usage.prompt_tokens;
+	// PromptMismatches counts those whose prompt was sized to an exact
+	// count and came back another (openai.Config.ExpectPromptTokens).
+	PromptTokens     int64 `json:"prompt_tokens"`
+	PromptMismatches int64 `json:"prompt_mismatches"`
 	// Good counts successes meeting every SLO; GoodputRPS is per second.
 	Good       int64   `json:"good"`
 	GoodputRPS float64 `json:"goodput_rps"`
@@ -266,6 +276,8 @@ func (a *Aggregator) Result() Figures {
 		c.Good += s.good
 		c.OutputTokens += s.tokens
 		c.UsageMismatches += s.mismatch
+		c.PromptTokens += s.prompt
+		c.PromptMismatches += s.promptMismatch
 		for k, v := range s.errors {
 			c.Errors[k] += v
 		}

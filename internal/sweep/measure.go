@@ -68,7 +68,7 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 			prog.start()
 		},
 	}
-	res, err := measurement.Run(ctx, spec, r.cfg.payloads)
+	res, err := measurement.Run(ctx, spec, r.payloads)
 	var wall, cpu, gcPause time.Duration
 	if opened {
 		prog.stop()

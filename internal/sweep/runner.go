@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -12,9 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llm-platform/harness/fixtures"
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/payload"
+	"github.com/llm-platform/harness/internal/promptlen"
 	"github.com/llm-platform/harness/internal/provenance"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/scrape"
@@ -41,6 +45,9 @@ type Runner struct {
 	sampler  *gpu.Sampler // nil without a GPU
 	gpuFile  *os.File
 	onProbe  func(capacity.Probe)
+	// payloads are the configured payloads with their prompts sized
+	// (input_tokens) for this target.
+	payloads payload.Set
 
 	mu      sync.Mutex // guards results and pending
 	results report.Results
@@ -126,9 +133,20 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		Payloads: map[string]report.Payload{},
 		Cells:    []report.Entry{},
 	}
+	r.payloads = maps.Clone(cfg.payloads)
 	for _, name := range cfg.Payloads {
 		p, _ := cfg.payloads.Get(name)
-		r.results.Payloads[name] = report.Payload{MaxTokens: p.MaxTokens}
+		rp := report.Payload{MaxTokens: p.MaxTokens}
+		if p.InputTokens > 0 {
+			fitted, note, err := r.sizePrompt(ctx, p)
+			if err != nil {
+				r.Close()
+				return nil, fmt.Errorf("sweep: payload %s: input_tokens: %w", name, err)
+			}
+			r.payloads[name] = fitted
+			rp.InputTokens, rp.InputNote = fitted.InputTokens, note
+		}
+		r.results.Payloads[name] = rp
 	}
 	r.results.Stack = r.probeStack(ctx)
 	if r.baseline != nil {
@@ -146,6 +164,32 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// sizePrompt fills p's prompt to its input_tokens as the target counts
+// them (its /tokenize), and says how when not exactly: estimated for a
+// target without /tokenize, or the count reached when no filling was exact.
+func (r *Runner) sizePrompt(ctx context.Context, p payload.Payload) (payload.Payload, string, error) {
+	tok := func(ctx context.Context, msgs []openai.Message) (int, error) {
+		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+		defer cancel()
+		return openai.Tokenize(sctx, r.hc, r.endpoint, r.model, msgs)
+	}
+	note := ""
+	if _, err := tok(ctx, p.Messages); errors.Is(err, openai.ErrNoTokenize) {
+		tok, note = promptlen.Estimate, "estimated: the target has no /tokenize (about 4 characters a token)"
+	} else if err != nil {
+		return p, "", err
+	}
+	msgs, got, err := promptlen.Fit(ctx, tok, p.Messages, p.InputTokens, fixtures.Corpus)
+	switch {
+	case errors.Is(err, promptlen.ErrInexact):
+		note = strings.TrimPrefix(err.Error(), "promptlen: ")
+	case err != nil:
+		return p, "", err
+	}
+	p.Messages, p.InputTokens = msgs, got
+	return p, note, nil
 }
 
 // waitReady polls /v1/models until it answers or ReadyTimeout passes.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/pem"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -465,5 +466,52 @@ func TestServerSideOfSaturation(t *testing.T) {
 	_ = roomy.WriteMarkdown(&md, nil)
 	if !strings.Contains(md.String(), "**KV cache is not the limit**") {
 		t.Errorf("the default KV cache: no finding that it is not the limit")
+	}
+}
+
+// writePayloads writes a payloads file of one payload, "sized", asking for
+// input tokens, and returns its path.
+func writePayloads(t *testing.T, inputTokens int) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "payloads.yaml")
+	body := fmt.Sprintf("payloads:\n  sized:\n    max_tokens: 8\n    input_tokens: %d\n    messages:\n      - role: system\n        content: Be brief.\n      - role: user\n        content: What does a GPU do?\n", inputTokens)
+	if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Exact input lengths: a payload's input_tokens is reached through the
+// target's /tokenize, and every request's usage.prompt_tokens says so. A
+// target without /tokenize gets an estimate, said so; one asked for fewer
+// tokens than the messages alone is refused, naming the payload.
+func TestInputTokens(t *testing.T) {
+	s, err := sim.New(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTokenize := httptest.NewServer(s)
+	noTokenize := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/tokenize" {
+			http.NotFound(w, r)
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer func() { withTokenize.Close(); noTokenize.Close(); _ = s.Close() }()
+	for _, n := range []int{300, 1000} {
+		c, res := firstCell(t, config(t, map[string]string{"PERF_TARGET": withTokenize.URL, "PERF_PAYLOADS_FILE": writePayloads(t, n), "PERF_PAYLOADS": "sized"}))
+		if c.InputTokensMean != float64(n) || c.PromptMismatches != 0 || res.Payloads["sized"].InputTokens != n || res.Payloads["sized"].InputNote != "" {
+			t.Errorf("%d tokens asked: mean %v, %d mismatched, payload %+v", n, c.InputTokensMean, c.PromptMismatches, res.Payloads["sized"])
+		}
+	}
+	c, res := firstCell(t, config(t, map[string]string{"PERF_TARGET": noTokenize.URL, "PERF_PAYLOADS_FILE": writePayloads(t, 300), "PERF_PAYLOADS": "sized"}))
+	if !strings.Contains(res.Payloads["sized"].InputNote, "estimated: the target has no /tokenize") || c.InputTokensMean == 0 {
+		t.Errorf("without /tokenize: payload %+v, mean %v", res.Payloads["sized"], c.InputTokensMean)
+	}
+	cfg := config(t, map[string]string{"PERF_TARGET": withTokenize.URL, "PERF_PAYLOADS_FILE": writePayloads(t, 5), "PERF_PAYLOADS": "sized"})
+	if _, err := Start(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "payload sized: input_tokens") ||
+		!strings.Contains(err.Error(), "the messages alone are") {
+		t.Errorf("5 tokens asked: %v", err)
 	}
 }

@@ -312,6 +312,28 @@ func TestEarlyStopAgainstLLMD(t *testing.T) {
 	}
 }
 
+// TestInputTokensAgainstLLMD: a payload's input_tokens, sized through
+// llm-d-inference-sim's own /tokenize, comes back exactly in every
+// request's usage.prompt_tokens.
+func TestInputTokensAgainstLLMD(t *testing.T) {
+	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "2ms", "--inter-token-latency", "1ms")
+	pf := filepath.Join(t.TempDir(), "sized.yaml")
+	if err := os.WriteFile(pf, []byte("payloads:\n  sized:\n    max_tokens: 8\n    input_tokens: 200\n    messages:\n      - role: user\n        content: What does a GPU do?\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_PAYLOADS_FILE": pf, "PERF_PAYLOADS": "sized"})
+	if run.err != nil {
+		t.Fatalf("suite failed: %v\n%s", run.err, run.output)
+	}
+	res := run.results(t)
+	t.Logf("payload %+v", res.Payloads["sized"])
+	for _, c := range res.Cells {
+		if c.InputTokensMean != 200 || c.PromptMismatches != 0 || res.Payloads["sized"].InputNote != "" {
+			t.Errorf("%s: mean prompt tokens %v, %d mismatched, note %q", c.Name(), c.InputTokensMean, c.PromptMismatches, res.Payloads["sized"].InputNote)
+		}
+	}
+}
+
 // TestRegressionGate: a baseline of 4 repeats from a fast target; the same
 // target with its ITL doubled fails the gate (median moved and p < alpha);
 // an unchanged target passes; a single-repeat run is inconclusive, passing

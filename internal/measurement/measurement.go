@@ -92,11 +92,11 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 		Messages:  p.Messages,
 		MaxTokens: p.MaxTokens,
 		NoStream:  s.Target.NoStream,
-		// A prompt sized to an exact count is checked against the usage.
-		ExpectPromptTokens: p.InputTokens,
-		Timeout:            s.Target.Timeout,
-		IdleTimeout:        s.Target.IdleTimeout,
-		MaxConns:           s.Plan.Concurrency(),
+		// Sized prompts (input_tokens) go in turn, each checked against the usage.
+		Prompts:     p.Prompts,
+		Timeout:     s.Target.Timeout,
+		IdleTimeout: s.Target.IdleTimeout,
+		MaxConns:    s.Plan.Concurrency(),
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: target: %w", ErrInvalid, err)

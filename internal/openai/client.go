@@ -66,10 +66,9 @@ type Config struct {
 	// MaxTokens is the output length; with ignore_eos every request
 	// generates exactly this many tokens.
 	MaxTokens int
-	// ExpectPromptTokens, when > 0, is the prompt's exact token count (it
-	// was sized through the server's /tokenize): a usage.prompt_tokens that
-	// differs sets the record's PromptMismatch.
-	ExpectPromptTokens int
+	// Prompts, when set, replace Messages: request i sends Prompts[i mod
+	// len], by its record's Seq, so a cell cycles through them in order.
+	Prompts []Prompt
 	// NoStream sends stream: false (used to compare with tools such as hey
 	// that cannot stream). TTFT then equals E2E.
 	NoStream bool
@@ -92,7 +91,7 @@ func (c Config) Validate() error {
 	switch {
 	case c.Model == "":
 		return errors.New("openai: config: model: must be set")
-	case len(c.Messages) == 0:
+	case len(c.Messages) == 0 && len(c.Prompts) == 0:
 		return errors.New("openai: config: messages: at least one is needed")
 	case c.MaxTokens <= 0:
 		return fmt.Errorf("openai: config: max_tokens: %d: must be > 0", c.MaxTokens)
@@ -104,6 +103,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("openai: config: max_conns: %d: must be >= 0", c.MaxConns)
 	}
 	return nil
+}
+
+// Prompt is one of several prompts a Client sends in turn.
+type Prompt struct {
+	Messages []Message
+	// Tokens, when > 0, is the prompt's exact token count (it was sized
+	// through the server's /tokenize): a usage.prompt_tokens that differs
+	// sets the record's PromptMismatch.
+	Tokens int
 }
 
 // chatRequest is the wire form of a request.
@@ -125,7 +133,8 @@ type streamOptions struct {
 type Client struct {
 	cfg     Config
 	url     string
-	body    []byte
+	bodies  [][]byte // one per prompt, encoded once
+	expect  []int    // each prompt's exact token count, 0 when unknown
 	header  http.Header
 	http    *http.Client
 	parsers sync.Pool // of *parser
@@ -142,13 +151,22 @@ func New(cfg Config) (*Client, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
-	req := chatRequest{Model: cfg.Model, Messages: cfg.Messages, MaxTokens: cfg.MaxTokens, Stream: !cfg.NoStream, IgnoreEOS: true}
-	if req.Stream {
-		req.StreamOptions = &streamOptions{IncludeUsage: true}
+	prompts := cfg.Prompts
+	if len(prompts) == 0 {
+		prompts = []Prompt{{Messages: cfg.Messages}}
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("openai: encode request: %w", err)
+	var bodies [][]byte
+	var expect []int
+	for _, p := range prompts {
+		req := chatRequest{Model: cfg.Model, Messages: p.Messages, MaxTokens: cfg.MaxTokens, Stream: !cfg.NoStream, IgnoreEOS: true}
+		if req.Stream {
+			req.StreamOptions = &streamOptions{IncludeUsage: true}
+		}
+		body, err := json.Marshal(req)
+		if err != nil {
+			return nil, fmt.Errorf("openai: encode request: %w", err)
+		}
+		bodies, expect = append(bodies, body), append(expect, p.Tokens)
 	}
 	tr := &http.Transport{
 		Proxy:                 nil, // a load test measures the target, never an environment proxy
@@ -163,7 +181,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	tr.TLSClientConfig = cfg.tlsClient()
 	header := http.Header{"Content-Type": {"application/json"}}
-	if req.Stream {
+	if !cfg.NoStream {
 		header.Set("Accept", "text/event-stream")
 	}
 	if cfg.APIKey != "" {
@@ -173,7 +191,8 @@ func New(cfg Config) (*Client, error) {
 		cfg:    cfg,
 		header: header,
 		url:    strings.TrimRight(cfg.BaseURL, "/") + chatCompletions,
-		body:   body,
+		bodies: bodies,
+		expect: expect,
 		// A redirect is recorded, not followed: following a 302 would turn
 		// the POST into a GET against some other endpoint.
 		http:    &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
@@ -200,7 +219,7 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 	wd := startWatchdog(cancel, c.cfg.Timeout, c.cfg.IdleTimeout)
 	defer wd.stop()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.bodies[rec.Seq%uint64(len(c.bodies))]))
 	if err != nil { // cannot happen after Validate; recorded, not returned
 		rec.Start, rec.End = time.Now(), time.Now()
 		rec.Fail(record.Other, 0, err)
@@ -338,8 +357,15 @@ func (c *Client) countTokens(rec *record.Record, u usage, hasUsage bool) {
 		rec.PromptTokens = u.PromptTokens
 		rec.OutputTokens = u.CompletionTokens
 		rec.UsageMismatch = u.CompletionTokens != rec.ContentChunks
-		rec.PromptMismatch = c.cfg.ExpectPromptTokens > 0 && u.PromptTokens != c.cfg.ExpectPromptTokens
+		rec.PromptMismatch = c.promptMismatch(rec, u.PromptTokens)
 	}
+}
+
+// promptMismatch reports whether rec's prompt, sized to an exact count,
+// came back with another in the usage.
+func (c *Client) promptMismatch(rec *record.Record, got int) bool {
+	want := c.expect[rec.Seq%uint64(len(c.expect))]
+	return want > 0 && got != want
 }
 
 func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Record) {
@@ -365,7 +391,7 @@ func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Reco
 	if u, ok := readUsage(v); ok {
 		// One body carries every token: usage is the only count there is.
 		rec.PromptTokens, rec.OutputTokens = u.PromptTokens, u.CompletionTokens
-		rec.PromptMismatch = c.cfg.ExpectPromptTokens > 0 && u.PromptTokens != c.cfg.ExpectPromptTokens
+		rec.PromptMismatch = c.promptMismatch(rec, u.PromptTokens)
 	}
 }
 

@@ -25,11 +25,14 @@ type Payload struct {
 	MaxTokens   int              `yaml:"max_tokens" json:"max_tokens"`
 	Messages    []openai.Message `yaml:"messages" json:"messages"`
 	// InputTokens, when set, is the whole prompt's length in tokens, chat
-	// template included: the sweep fills the last user message with text
-	// from fixtures/corpus.txt up to it, sized through the target's
-	// /tokenize (package promptlen), and checks every request's
-	// usage.prompt_tokens against it.
-	InputTokens int `yaml:"input_tokens" json:"input_tokens,omitempty"`
+	// template included, fixed or drawn from a distribution: the sweep
+	// fills the last user message with text from fixtures/corpus.txt up to
+	// it, sized through the target's /tokenize (package promptlen), and
+	// checks every request's usage.prompt_tokens against it.
+	InputTokens Length `yaml:"input_tokens" json:"input_tokens,omitzero"`
+	// Prompts, when set, are the sized prompts (the sweep fills them in):
+	// the requests of a cell take them in turn, instead of Messages.
+	Prompts []openai.Prompt `yaml:"-" json:"-"`
 }
 
 // Set is a collection of payloads by name.
@@ -68,8 +71,8 @@ func (p Payload) validate() error {
 	if len(p.Messages) == 0 {
 		return errors.New("messages: at least one is needed")
 	}
-	if p.InputTokens < 0 {
-		return fmt.Errorf("input_tokens: %d: must be > 0 (or left out)", p.InputTokens)
+	if err := p.InputTokens.validate(); err != nil {
+		return fmt.Errorf("input_tokens: %w", err)
 	}
 	for i, m := range p.Messages {
 		switch {

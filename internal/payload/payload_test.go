@@ -3,6 +3,7 @@ package payload
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -76,4 +77,47 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestInputTokensForms(t *testing.T) {
+	set, err := Parse("t", []byte(`payloads:
+  fixed: {max_tokens: 4, input_tokens: 512, messages: [{role: user, content: hi}]}
+  flat: {max_tokens: 4, input_tokens: {distribution: uniform, min: 100, max: 200, seed: 3}, messages: [{role: user, content: hi}]}
+  bell: {max_tokens: 4, input_tokens: {distribution: normal, mean: 300, stddev: 50, seed: 3}, messages: [{role: user, content: hi}]}
+  plain: {max_tokens: 4, messages: [{role: user, content: hi}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := set["fixed"].InputTokens.Counts(); len(c) != 1 || c[0] != 512 || set["plain"].InputTokens.IsSet() {
+		t.Errorf("fixed %v, plain set %v", c, set["plain"].InputTokens.IsSet())
+	}
+	flat := set["flat"].InputTokens.Counts()
+	if len(flat) != Prompts || !slices.Equal(flat, set["flat"].InputTokens.Counts()) {
+		t.Fatalf("uniform: %v (a seed must give the same draws)", flat)
+	}
+	for _, n := range flat {
+		if n < 100 || n > 200 {
+			t.Errorf("uniform 100–200 drew %d", n)
+		}
+	}
+	if slices.Min(flat) == slices.Max(flat) {
+		t.Error("uniform drew one value only")
+	}
+	bell := set["bell"].InputTokens.Counts()
+	var sum float64
+	for _, n := range bell {
+		sum += float64(n)
+	}
+	if mean := sum / float64(len(bell)); mean < 270 || mean > 330 {
+		t.Errorf("normal, mean 300, sd 50: drew mean %v", mean)
+	}
+	for _, bad := range []string{
+		`{distribution: uniform, min: 9, max: 3}`, `{distribution: poisson, mean: 3}`, `{min: 3, max: 9}`, `{distribution: normal, mean: 300, sd: 5}`, `-4`,
+	} {
+		_, err := Parse("t", []byte("payloads:\n  p: {max_tokens: 4, input_tokens: "+bad+", messages: [{role: user, content: hi}]}\n"))
+		if err == nil || !strings.Contains(err.Error(), "input_tokens") && !strings.Contains(err.Error(), "line") {
+			t.Errorf("input_tokens %s: %v", bad, err)
+		}
+	}
 }

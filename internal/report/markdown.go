@@ -209,6 +209,10 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 		if pl, ok := r.Payloads[p]; ok {
 			title = fmt.Sprintf("%s (%d output tokens)", p, pl.MaxTokens)
 			switch {
+			case pl.InputDistribution != "" && pl.InputNote == "":
+				title = fmt.Sprintf("%s (input tokens %s, each sized through the target's /tokenize; %d output tokens)", p, pl.InputDistribution, pl.MaxTokens)
+			case pl.InputDistribution != "":
+				title = fmt.Sprintf("%s (input tokens %s; %d output tokens)", p, pl.InputDistribution, pl.MaxTokens)
 			case pl.InputTokens > 0 && pl.InputNote == "":
 				title = fmt.Sprintf("%s (%d input tokens, sized through the target's /tokenize; %d output tokens)", p, pl.InputTokens, pl.MaxTokens)
 			case pl.InputTokens > 0:
@@ -217,7 +221,7 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 		}
 		fmt.Fprintf(b, "### %s\n\n", title)
 		if pl := r.Payloads[p]; pl.InputNote != "" {
-			fmt.Fprintf(b, "> **Input length %s.** Each request's usage.prompt_tokens is checked against %d; the input tok column counts the mismatches.\n\n", pl.InputNote, pl.InputTokens)
+			fmt.Fprintf(b, "> **Input length %s.** Each request's usage.prompt_tokens is checked against its prompt's length; the input tok column counts the mismatches.\n\n", pl.InputNote)
 		}
 		b.WriteString("| load | requests | input tok | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
 		b.WriteString("|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")

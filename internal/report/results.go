@@ -113,6 +113,9 @@ type Payload struct {
 	// through the target's /tokenize (estimated, or inexact).
 	InputTokens int    `json:"input_tokens,omitempty"`
 	InputNote   string `json:"input_note,omitempty"`
+	// InputDistribution describes drawn input lengths, e.g. "uniform
+	// 256–1024 (32 prompts, seed 1)".
+	InputDistribution string `json:"input_distribution,omitempty"`
 }
 
 // Settings are the run's thresholds.

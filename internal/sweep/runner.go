@@ -137,14 +137,19 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	for _, name := range cfg.Payloads {
 		p, _ := cfg.payloads.Get(name)
 		rp := report.Payload{MaxTokens: p.MaxTokens}
-		if p.InputTokens > 0 {
-			fitted, note, err := r.sizePrompt(ctx, p)
+		if p.InputTokens.IsSet() {
+			fitted, note, err := r.sizePrompts(ctx, p)
 			if err != nil {
 				r.Close()
 				return nil, fmt.Errorf("sweep: payload %s: input_tokens: %w", name, err)
 			}
 			r.payloads[name] = fitted
-			rp.InputTokens, rp.InputNote = fitted.InputTokens, note
+			rp.InputNote = note
+			if p.InputTokens.Distribution == "" {
+				rp.InputTokens = fitted.Prompts[0].Tokens
+			} else {
+				rp.InputDistribution = p.InputTokens.String()
+			}
 		}
 		r.results.Payloads[name] = rp
 	}
@@ -166,10 +171,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// sizePrompt fills p's prompt to its input_tokens as the target counts
-// them (its /tokenize), and says how when not exactly: estimated for a
-// target without /tokenize, or the count reached when no filling was exact.
-func (r *Runner) sizePrompt(ctx context.Context, p payload.Payload) (payload.Payload, string, error) {
+// sizePrompts fills p's prompts to its input_tokens (each count of a
+// distribution) as the target counts them (its /tokenize), and says how
+// when not exactly: estimated for a target without /tokenize, or the counts
+// reached when no filling was exact.
+func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Payload, string, error) {
 	tok := func(ctx context.Context, msgs []openai.Message) (int, error) {
 		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 		defer cancel()
@@ -181,14 +187,20 @@ func (r *Runner) sizePrompt(ctx context.Context, p payload.Payload) (payload.Pay
 	} else if err != nil {
 		return p, "", err
 	}
-	msgs, got, err := promptlen.Fit(ctx, tok, p.Messages, p.InputTokens, fixtures.Corpus)
-	switch {
-	case errors.Is(err, promptlen.ErrInexact):
-		note = strings.TrimPrefix(err.Error(), "promptlen: ")
-	case err != nil:
-		return p, "", err
+	var inexact []string
+	for _, n := range p.InputTokens.Counts() {
+		msgs, got, err := promptlen.Fit(ctx, tok, p.Messages, n, fixtures.Corpus)
+		switch {
+		case errors.Is(err, promptlen.ErrInexact):
+			inexact = append(inexact, fmt.Sprintf("%d asked, %d reached", n, got))
+		case err != nil:
+			return p, "", err
+		}
+		p.Prompts = append(p.Prompts, openai.Prompt{Messages: msgs, Tokens: got})
 	}
-	p.Messages, p.InputTokens = msgs, got
+	if len(inexact) > 0 {
+		note = strings.TrimSpace(note + " inexact: no filling counted exactly (" + strings.Join(inexact, ", ") + ")")
+	}
 	return p, note, nil
 }
 

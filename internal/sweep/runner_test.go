@@ -471,10 +471,10 @@ func TestServerSideOfSaturation(t *testing.T) {
 
 // writePayloads writes a payloads file of one payload, "sized", asking for
 // input tokens, and returns its path.
-func writePayloads(t *testing.T, inputTokens int) string {
+func writePayloads(t *testing.T, inputTokens any) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "payloads.yaml")
-	body := fmt.Sprintf("payloads:\n  sized:\n    max_tokens: 8\n    input_tokens: %d\n    messages:\n      - role: system\n        content: Be brief.\n      - role: user\n        content: What does a GPU do?\n", inputTokens)
+	body := fmt.Sprintf("payloads:\n  sized:\n    max_tokens: 8\n    input_tokens: %v\n    messages:\n      - role: system\n        content: Be brief.\n      - role: user\n        content: What does a GPU do?\n", inputTokens)
 	if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +505,13 @@ func TestInputTokens(t *testing.T) {
 			t.Errorf("%d tokens asked: mean %v, %d mismatched, payload %+v", n, c.InputTokensMean, c.PromptMismatches, res.Payloads["sized"])
 		}
 	}
-	c, res := firstCell(t, config(t, map[string]string{"PERF_TARGET": noTokenize.URL, "PERF_PAYLOADS_FILE": writePayloads(t, 300), "PERF_PAYLOADS": "sized"}))
+	// A distribution: each request's prompt has its own exact length.
+	c, res := firstCell(t, config(t, map[string]string{"PERF_TARGET": withTokenize.URL, "PERF_PAYLOADS": "sized",
+		"PERF_PAYLOADS_FILE": writePayloads(t, "{distribution: uniform, min: 100, max: 900, seed: 5}"), "PERF_ITERATIONS_PER_VU": "8"}))
+	if c.PromptMismatches != 0 || c.InputTokensMean < 100 || c.InputTokensMean > 900 || !strings.HasPrefix(res.Payloads["sized"].InputDistribution, "uniform 100–900") {
+		t.Errorf("uniform 100–900: mean %v, %d mismatched, payload %+v", c.InputTokensMean, c.PromptMismatches, res.Payloads["sized"])
+	}
+	c, res = firstCell(t, config(t, map[string]string{"PERF_TARGET": noTokenize.URL, "PERF_PAYLOADS_FILE": writePayloads(t, 300), "PERF_PAYLOADS": "sized"}))
 	if !strings.Contains(res.Payloads["sized"].InputNote, "estimated: the target has no /tokenize") || c.InputTokensMean == 0 {
 		t.Errorf("without /tokenize: payload %+v, mean %v", res.Payloads["sized"], c.InputTokensMean)
 	}

@@ -312,24 +312,25 @@ func TestEarlyStopAgainstLLMD(t *testing.T) {
 	}
 }
 
-// TestInputTokensAgainstLLMD: a payload's input_tokens, sized through
-// llm-d-inference-sim's own /tokenize, comes back exactly in every
-// request's usage.prompt_tokens.
+// TestInputTokensAgainstLLMD: a payload's input_tokens, fixed or drawn
+// from a distribution, sized through llm-d-inference-sim's own /tokenize,
+// comes back exactly in every request's usage.prompt_tokens.
 func TestInputTokensAgainstLLMD(t *testing.T) {
 	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "2ms", "--inter-token-latency", "1ms")
 	pf := filepath.Join(t.TempDir(), "sized.yaml")
-	if err := os.WriteFile(pf, []byte("payloads:\n  sized:\n    max_tokens: 8\n    input_tokens: 200\n    messages:\n      - role: user\n        content: What does a GPU do?\n"), 0o644); err != nil {
+	if err := os.WriteFile(pf, []byte("payloads:\n  sized:\n    max_tokens: 8\n    input_tokens: 200\n    messages:\n      - role: user\n        content: What does a GPU do?\n"+
+		"  drawn:\n    max_tokens: 8\n    input_tokens: {distribution: normal, mean: 400, stddev: 100, seed: 2}\n    messages:\n      - role: user\n        content: What does a GPU do?\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_PAYLOADS_FILE": pf, "PERF_PAYLOADS": "sized"})
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_PAYLOADS_FILE": pf, "PERF_PAYLOADS": "sized,drawn"})
 	if run.err != nil {
 		t.Fatalf("suite failed: %v\n%s", run.err, run.output)
 	}
 	res := run.results(t)
-	t.Logf("payload %+v", res.Payloads["sized"])
+	t.Logf("payloads %+v", res.Payloads)
 	for _, c := range res.Cells {
-		if c.InputTokensMean != 200 || c.PromptMismatches != 0 || res.Payloads["sized"].InputNote != "" {
-			t.Errorf("%s: mean prompt tokens %v, %d mismatched, note %q", c.Name(), c.InputTokensMean, c.PromptMismatches, res.Payloads["sized"].InputNote)
+		if c.PromptMismatches != 0 || res.Payloads[c.Payload].InputNote != "" || c.Payload == "sized" && c.InputTokensMean != 200 {
+			t.Errorf("%s: mean prompt tokens %v, %d mismatched, note %q", c.Name(), c.InputTokensMean, c.PromptMismatches, res.Payloads[c.Payload].InputNote)
 		}
 	}
 }

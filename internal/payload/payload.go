@@ -30,6 +30,12 @@ type Payload struct {
 	// it, sized through the target's /tokenize (package promptlen), and
 	// checks every request's usage.prompt_tokens against it.
 	InputTokens Length `yaml:"input_tokens" json:"input_tokens,omitzero"`
+	// PrefixTokens and PrefixGroups make the requests share prefixes:
+	// PrefixGroups distinct system prompts of PrefixTokens tokens each, the
+	// requests taking them in turn, so vLLM's prefix cache can serve all but
+	// each group's first request from cache.
+	PrefixTokens int `yaml:"prefix_tokens" json:"prefix_tokens,omitempty"`
+	PrefixGroups int `yaml:"prefix_groups" json:"prefix_groups,omitempty"`
 	// Prompts, when set, are the sized prompts (the sweep fills them in):
 	// the requests of a cell take them in turn, instead of Messages.
 	Prompts []openai.Prompt `yaml:"-" json:"-"`
@@ -70,6 +76,14 @@ func (p Payload) validate() error {
 	}
 	if len(p.Messages) == 0 {
 		return errors.New("messages: at least one is needed")
+	}
+	switch {
+	case p.PrefixTokens < 0 || p.PrefixGroups < 0:
+		return fmt.Errorf("prefix_tokens, prefix_groups: %d, %d: must be > 0 (or left out)", p.PrefixTokens, p.PrefixGroups)
+	case (p.PrefixTokens > 0) != (p.PrefixGroups > 0):
+		return errors.New("prefix_tokens, prefix_groups: set both or neither")
+	case p.PrefixGroups > Prompts:
+		return fmt.Errorf("prefix_groups: %d: at most %d", p.PrefixGroups, Prompts)
 	}
 	if err := p.InputTokens.validate(); err != nil {
 		return fmt.Errorf("input_tokens: %w", err)

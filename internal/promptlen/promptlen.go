@@ -48,6 +48,17 @@ func Fit(ctx context.Context, tok Tokenizer, messages []openai.Message, n int, c
 	if last < 0 {
 		return nil, 0, errors.New("promptlen: the messages have no user message to fill")
 	}
+	return FitAt(ctx, tok, messages, last, n, corpus, 0)
+}
+
+// FitAt is Fit filling message at (any role), with corpus words from the
+// offset-th on: distinct offsets give distinct texts (a shared prefix per
+// group, say).
+func FitAt(ctx context.Context, tok Tokenizer, messages []openai.Message, at, n int, corpus string, offset int) ([]openai.Message, int, error) {
+	last := at
+	if at < 0 || at >= len(messages) {
+		return nil, 0, fmt.Errorf("promptlen: no message %d to fill", at)
+	}
 	words := strings.Fields(corpus)
 	if len(words) == 0 {
 		return nil, 0, errors.New("promptlen: empty corpus")
@@ -62,7 +73,7 @@ func Fit(ctx context.Context, tok Tokenizer, messages []openai.Message, n int, c
 				if i > 0 {
 					b.WriteByte(' ')
 				}
-				b.WriteString(words[i%len(words)])
+				b.WriteString(words[(offset+i)%len(words)])
 			}
 		}
 		b.WriteString(strings.Repeat(pad, pads))

@@ -219,6 +219,9 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 				title = fmt.Sprintf("%s (%d input tokens; %d output tokens)", p, pl.InputTokens, pl.MaxTokens)
 			}
 		}
+		if pl := r.Payloads[p]; pl.PrefixGroups > 0 {
+			title += fmt.Sprintf(", %d shared prefixes of %d tokens", pl.PrefixGroups, pl.PrefixTokens)
+		}
 		fmt.Fprintf(b, "### %s\n\n", title)
 		if pl := r.Payloads[p]; pl.InputNote != "" {
 			fmt.Fprintf(b, "> **Input length %s.** Each request's usage.prompt_tokens is checked against its prompt's length; the input tok column counts the mismatches.\n\n", pl.InputNote)
@@ -350,19 +353,19 @@ func (r *Results) serverSection() string {
 		"beside the harness's own figures. The server's TTFT leaves out the network and any proxy; a gap between the two is their share.\n\n" +
 		"KV cache peak is the highest share of the server's KV cache in use seen during the cell; preemptions are sequences it evicted for want of KV cache; " +
 		"queue mean is how long requests waited to be scheduled: the server's side of saturation.\n\n" +
-		"| cell | server requests | client successes | generation tokens | prompt tokens | server TTFT mean ms | client TTFT mean ms | server E2E mean ms | client E2E mean ms | running / waiting after | KV cache peak % | preemptions | queue mean ms |\n" +
-		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		"| cell | server requests | client successes | generation tokens | prompt tokens | server TTFT mean ms | client TTFT mean ms | server E2E mean ms | client E2E mean ms | running / waiting after | KV cache peak % | preemptions | queue mean ms | prefix cache hit % |\n" +
+		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.Cells {
 		s := c.Server
 		if s == nil {
-			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | | | | |\n", c.Name(), c.medianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
+			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | | | | | |\n", c.Name(), c.medianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
 			c.medianRepeat().Successes, exposedValue(s.GenerationTokens, "%.0f"), exposedValue(s.PromptTokens, "%.0f"),
 			exposedValue(s.TTFTMeanMs, "%.1f"), f1(c.TTFT.Mean), exposedValue(s.E2EMeanMs, "%.1f"), f1(c.E2E.Mean),
 			exposedValue(s.RunningAfter, "%.0f"), exposedValue(s.WaitingAfter, "%.0f"), exposedValue(pct(s.KVCacheUsagePeak), "%.1f"),
-			exposedValue(s.Preemptions, "%.0f"), exposedValue(s.QueueMeanMs, "%.1f"))
+			exposedValue(s.Preemptions, "%.0f"), exposedValue(s.QueueMeanMs, "%.1f"), exposedValue(pct(s.PrefixCacheHitRate), "%.1f"))
 	}
 	b.WriteString("\n")
 	return b.String()

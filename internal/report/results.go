@@ -116,6 +116,9 @@ type Payload struct {
 	// InputDistribution describes drawn input lengths, e.g. "uniform
 	// 256–1024 (32 prompts, seed 1)".
 	InputDistribution string `json:"input_distribution,omitempty"`
+	// PrefixTokens and PrefixGroups are the payload's shared prefixes.
+	PrefixTokens int `json:"prefix_tokens,omitempty"`
+	PrefixGroups int `json:"prefix_groups,omitempty"`
 }
 
 // Settings are the run's thresholds.

@@ -42,6 +42,11 @@ var names = map[string]func(*Snapshot) *Value{
 	"vllm:kv_cache_usage_perc":     func(s *Snapshot) *Value { return &s.KVCacheUsage },
 	"vllm:num_preemptions_total":   func(s *Snapshot) *Value { return &s.Preemptions },
 	"vllm:num_preemptions":         func(s *Snapshot) *Value { return &s.Preemptions },
+	// vLLM V1's prefix cache, counted in tokens.
+	"vllm:prefix_cache_queries_total": func(s *Snapshot) *Value { return &s.PrefixQueries },
+	"vllm:prefix_cache_queries":       func(s *Snapshot) *Value { return &s.PrefixQueries },
+	"vllm:prefix_cache_hits_total":    func(s *Snapshot) *Value { return &s.PrefixHits },
+	"vllm:prefix_cache_hits":          func(s *Snapshot) *Value { return &s.PrefixHits },
 }
 
 // The histograms read: their sums and counts give the server's own means.
@@ -80,6 +85,9 @@ type Snapshot struct {
 	KVCacheUsage         Value
 	Preemptions          Value
 	QueueSum, QueueCount Value
+	// PrefixQueries and PrefixHits are the prefix cache's queried and
+	// cached prompt tokens.
+	PrefixQueries, PrefixHits Value
 }
 
 // Take scrapes e's /metrics.
@@ -178,6 +186,10 @@ type Delta struct {
 	KVCacheUsagePeak *float64 `json:"kv_cache_usage_peak"`
 	Preemptions      *float64 `json:"preemptions"`
 	QueueMeanMs      *float64 `json:"queue_time_mean_ms"`
+	// PrefixCacheHitRate is the prefix cache's hits over its queries, in
+	// tokens, over the cell (vLLM's own measure); null when the target
+	// lacks the counters or was queried nothing.
+	PrefixCacheHitRate *float64 `json:"prefix_cache_hit_rate"`
 }
 
 // Since returns the change from before to s. A counter that went down (the
@@ -185,17 +197,27 @@ type Delta struct {
 // treats a reset.
 func (s Snapshot) Since(before Snapshot) Delta {
 	return Delta{
-		Requests:         counterDelta(before.Successes, s.Successes),
-		GenerationTokens: counterDelta(before.GenerationTokens, s.GenerationTokens),
-		PromptTokens:     counterDelta(before.PromptTokens, s.PromptTokens),
-		TTFTMeanMs:       meanMs(counterDelta(before.TTFTSum, s.TTFTSum), counterDelta(before.TTFTCount, s.TTFTCount)),
-		E2EMeanMs:        meanMs(counterDelta(before.E2ESum, s.E2ESum), counterDelta(before.E2ECount, s.E2ECount)),
-		RunningAfter:     gauge(s.Running),
-		WaitingAfter:     gauge(s.Waiting),
-		KVCacheUsagePeak: peak(before.KVCacheUsage, s.KVCacheUsage),
-		Preemptions:      counterDelta(before.Preemptions, s.Preemptions),
-		QueueMeanMs:      meanMs(counterDelta(before.QueueSum, s.QueueSum), counterDelta(before.QueueCount, s.QueueCount)),
+		Requests:           counterDelta(before.Successes, s.Successes),
+		GenerationTokens:   counterDelta(before.GenerationTokens, s.GenerationTokens),
+		PromptTokens:       counterDelta(before.PromptTokens, s.PromptTokens),
+		TTFTMeanMs:         meanMs(counterDelta(before.TTFTSum, s.TTFTSum), counterDelta(before.TTFTCount, s.TTFTCount)),
+		E2EMeanMs:          meanMs(counterDelta(before.E2ESum, s.E2ESum), counterDelta(before.E2ECount, s.E2ECount)),
+		RunningAfter:       gauge(s.Running),
+		WaitingAfter:       gauge(s.Waiting),
+		KVCacheUsagePeak:   peak(before.KVCacheUsage, s.KVCacheUsage),
+		Preemptions:        counterDelta(before.Preemptions, s.Preemptions),
+		QueueMeanMs:        meanMs(counterDelta(before.QueueSum, s.QueueSum), counterDelta(before.QueueCount, s.QueueCount)),
+		PrefixCacheHitRate: ratio(counterDelta(before.PrefixHits, s.PrefixHits), counterDelta(before.PrefixQueries, s.PrefixQueries)),
 	}
+}
+
+// ratio is a/b, nil when either is unknown or b is 0.
+func ratio(a, b *float64) *float64 {
+	if a == nil || b == nil || *b == 0 {
+		return nil
+	}
+	r := math.Round(*a / *b * 1e4) / 1e4
+	return &r
 }
 
 // Peak raises d's KV cache peak to what a snapshot taken during the cell

@@ -40,6 +40,11 @@ type Config struct {
 	// does. vllm:kv_cache_usage_perc, vllm:num_preemptions_total and
 	// vllm:request_queue_time_seconds report it.
 	KVCacheTokens int
+	// PrefixCaching models vLLM's automatic prefix caching (on by default
+	// in vLLM V1): a prompt's leading blocks already seen skip their
+	// prefill, and vllm:prefix_cache_queries_total and
+	// vllm:prefix_cache_hits_total count the tokens.
+	PrefixCaching bool
 	// Jitter, in [0, 1), scales each TTFT and ITL by a uniform factor in
 	// [1-Jitter, 1+Jitter]. Zero makes every latency exact.
 	Jitter float64
@@ -105,7 +110,7 @@ var Presets = map[string]Config{
 	"rtx3060-tinyllama": {
 		Model: DefaultModel, TTFT: 15 * time.Millisecond, PrefillPerToken: 100 * time.Microsecond,
 		ITL: 8 * time.Millisecond, MaxNumSeqs: DefaultMaxNumSeqs, BatchSlowdown: 0.04, Jitter: 0.05, Seed: 1,
-		KVCacheTokens: RTX3060KVCacheTokens,
+		KVCacheTokens: RTX3060KVCacheTokens, PrefixCaching: true,
 	},
 	"fast": {
 		Model: DefaultModel, TTFT: 20 * time.Millisecond, ITL: 5 * time.Millisecond, MaxNumSeqs: 1024,

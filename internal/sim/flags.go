@@ -17,6 +17,7 @@ func Flags(fs *flag.FlagSet) func() (Config, error) {
 		prefill = fs.Duration("prefill-per-token", 0, "TTFT added per prompt token (default: the preset's)")
 		itl     = fs.Duration("itl", 0, "inter-token latency of a lone sequence (default: the preset's)")
 		seqs    = fs.Int("max-num-seqs", 0, "sequences running at once; more wait (default: the preset's)")
+		pc      = fs.Bool("prefix-caching", false, "model vLLM's automatic prefix caching (default: the preset's)")
 		kv      = fs.Int("kv-cache-tokens", 0, "KV cache size in tokens; a sequence that runs out is preempted (default: the preset's; 0 unlimited)")
 		slow    = fs.Float64("batch-slowdown", 0, "ITL stretch per extra running sequence (default: the preset's)")
 		jitter  = fs.Float64("jitter", 0, "latency jitter fraction in [0,1) (default: the preset's)")
@@ -42,6 +43,9 @@ func Flags(fs *flag.FlagSet) func() (Config, error) {
 		}
 		if set["max-num-seqs"] {
 			cfg.MaxNumSeqs = *seqs
+		}
+		if set["prefix-caching"] {
+			cfg.PrefixCaching = *pc
 		}
 		if set["kv-cache-tokens"] {
 			cfg.KVCacheTokens = *kv

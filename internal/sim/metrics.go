@@ -17,6 +17,8 @@ type metrics struct {
 	prompt    prometheus.Counter
 	success   *prometheus.CounterVec
 	kvUsage   prometheus.Gauge
+	pcQueries prometheus.Counter
+	pcHits    prometheus.Counter
 	preempt   prometheus.Counter
 	queueTime prometheus.Observer
 }
@@ -53,6 +55,10 @@ func newMetrics(model string) *metrics {
 	queue := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vllm:request_queue_time_seconds",
 		Help: "Histogram of time spent in WAITING phase for request.", ConstLabels: l, Buckets: e2eBuckets})
 	m.ttft, m.e2e, m.queueTime = ttft, e2e, queue
-	m.reg.MustRegister(m.running, m.waiting, ttft, e2e, m.genTokens, m.prompt, m.success, m.kvUsage, m.preempt, queue)
+	m.pcQueries = prometheus.NewCounter(prometheus.CounterOpts{Name: "vllm:prefix_cache_queries_total",
+		Help: "Prefix cache queries, in terms of number of queried tokens.", ConstLabels: l})
+	m.pcHits = prometheus.NewCounter(prometheus.CounterOpts{Name: "vllm:prefix_cache_hits_total",
+		Help: "Prefix cache hits, in terms of number of cached tokens.", ConstLabels: l})
+	m.reg.MustRegister(m.running, m.waiting, ttft, e2e, m.genTokens, m.prompt, m.success, m.kvUsage, m.preempt, queue, m.pcQueries, m.pcHits)
 	return m
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ type Server struct {
 	m       *metrics
 	slots   chan struct{} // one token per running sequence
 	kv      *kvCache
+	prefix  *prefixCache // nil without Config.PrefixCaching
 	running atomic.Int64
 	ids     atomic.Uint64
 	created int64
@@ -60,6 +62,9 @@ func New(cfg Config) (*Server, error) {
 		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		runRng:  rand.New(rand.NewPCG(cfg.Seed^0x5851f42d4c957f2d, cfg.Seed)),
 		clk:     clock.New(),
+	}
+	if cfg.PrefixCaching {
+		s.prefix = newPrefixCache()
 	}
 	s.kv = newKVCache(int64(cfg.KVCacheTokens), func(used, capacity int64) { s.m.kvUsage.Set(float64(used) / float64(capacity)) })
 	s.speed.Store(math.Float64bits(cfg.Slowdown))
@@ -143,6 +148,22 @@ func (g *genRequest) promptTokens() int {
 		n += (len(p) + 3) / 4
 	}
 	return max(n, 1)
+}
+
+// promptText is the prompt as the prefix cache sees it: each message's role
+// and content in order, or the completion prompt.
+func (g *genRequest) promptText() string {
+	var b strings.Builder
+	for _, m := range g.Messages {
+		b.WriteString(m.Role)
+		b.WriteByte(0)
+		b.WriteString(m.Content)
+		b.WriteByte(0)
+	}
+	if p, ok := g.Prompt.(string); ok {
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
@@ -315,7 +336,14 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 			s.release()
 		}
 	}()
-	first := admitted.Add(s.scale(s.cfg.TTFT + time.Duration(prompt)*s.cfg.PrefillPerToken))
+	computed := prompt
+	if s.prefix != nil {
+		hit := s.prefix.lookup(req.promptText(), prompt)
+		s.m.pcQueries.Add(float64(prompt))
+		s.m.pcHits.Add(float64(hit))
+		computed -= hit
+	}
+	first := admitted.Add(s.scale(s.cfg.TTFT + time.Duration(computed)*s.cfg.PrefillPerToken))
 	if req.Stream {
 		ok = g.stream(ctx, first)
 	} else {

@@ -137,18 +137,19 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	for _, name := range cfg.Payloads {
 		p, _ := cfg.payloads.Get(name)
 		rp := report.Payload{MaxTokens: p.MaxTokens}
-		if p.InputTokens.IsSet() {
+		if p.InputTokens.IsSet() || p.PrefixGroups > 0 {
 			fitted, note, err := r.sizePrompts(ctx, p)
 			if err != nil {
 				r.Close()
 				return nil, fmt.Errorf("sweep: payload %s: input_tokens: %w", name, err)
 			}
 			r.payloads[name] = fitted
-			rp.InputNote = note
-			if p.InputTokens.Distribution == "" {
-				rp.InputTokens = fitted.Prompts[0].Tokens
-			} else {
+			rp.InputNote, rp.PrefixTokens, rp.PrefixGroups = note, p.PrefixTokens, p.PrefixGroups
+			switch {
+			case p.InputTokens.Distribution != "":
 				rp.InputDistribution = p.InputTokens.String()
+			case p.InputTokens.IsSet():
+				rp.InputTokens = fitted.Prompts[0].Tokens
 			}
 		}
 		r.results.Payloads[name] = rp
@@ -187,21 +188,78 @@ func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Pa
 	} else if err != nil {
 		return p, "", err
 	}
+	// Shared prefixes: one system prompt per group, sized to PrefixTokens,
+	// each from its own place in the corpus; prompt i belongs to group
+	// i mod PrefixGroups and ends with its own tag, so a group's prompts
+	// share the prefix and differ after it.
+	var prefixes []string
+	for g := range p.PrefixGroups {
+		msgs, _, err := promptlen.FitAt(ctx, tok, []openai.Message{{Role: "system", Content: fmt.Sprintf("Reference %d.", g+1)}}, 0,
+			p.PrefixTokens, fixtures.Corpus, 53*g)
+		if err != nil && !errors.Is(err, promptlen.ErrInexact) {
+			return p, "", fmt.Errorf("prefix_tokens: %w", err)
+		}
+		prefixes = append(prefixes, msgs[0].Content)
+	}
+	counts, n := []int(nil), 1
+	if p.InputTokens.IsSet() {
+		counts = p.InputTokens.Counts()
+		n = len(counts)
+	}
+	if len(prefixes) > 0 {
+		n = max(n, payload.Prompts)
+	}
 	var inexact []string
-	for _, n := range p.InputTokens.Counts() {
-		msgs, got, err := promptlen.Fit(ctx, tok, p.Messages, n, fixtures.Corpus)
+	for i := range n {
+		msgs := p.Messages
+		if len(prefixes) > 0 {
+			msgs = withPrefix(msgs, prefixes[i%len(prefixes)], i)
+		}
+		if counts == nil {
+			got, err := tok(ctx, msgs)
+			if err != nil {
+				return p, "", err
+			}
+			if note != "" {
+				got = 0 // an estimate: nothing to check the usage against
+			}
+			p.Prompts = append(p.Prompts, openai.Prompt{Messages: msgs, Tokens: got})
+			continue
+		}
+		want := counts[i%len(counts)]
+		fitted, got, err := promptlen.Fit(ctx, tok, msgs, want, fixtures.Corpus)
 		switch {
 		case errors.Is(err, promptlen.ErrInexact):
-			inexact = append(inexact, fmt.Sprintf("%d asked, %d reached", n, got))
+			inexact = append(inexact, fmt.Sprintf("%d asked, %d reached", want, got))
 		case err != nil:
 			return p, "", err
 		}
-		p.Prompts = append(p.Prompts, openai.Prompt{Messages: msgs, Tokens: got})
+		p.Prompts = append(p.Prompts, openai.Prompt{Messages: fitted, Tokens: got})
 	}
 	if len(inexact) > 0 {
 		note = strings.TrimSpace(note + " inexact: no filling counted exactly (" + strings.Join(inexact, ", ") + ")")
 	}
 	return p, note, nil
+}
+
+// withPrefix puts a shared prefix first, as the system prompt (before the
+// payload's own system prompt, in the same message), and tags the last
+// user message with the prompt's number, so prompts of one group share the
+// prefix and differ after it.
+func withPrefix(messages []openai.Message, prefix string, i int) []openai.Message {
+	out := append([]openai.Message(nil), messages...)
+	if len(out) > 0 && out[0].Role == "system" {
+		out[0].Content = prefix + "\n\n" + out[0].Content
+	} else {
+		out = append([]openai.Message{{Role: "system", Content: prefix}}, out...)
+	}
+	for j := len(out) - 1; j >= 0; j-- {
+		if out[j].Role == "user" {
+			out[j].Content += fmt.Sprintf(" (request %d)", i+1)
+			break
+		}
+	}
+	return out
 }
 
 // waitReady polls /v1/models until it answers or ReadyTimeout passes.

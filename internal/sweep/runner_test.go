@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/sim"
@@ -519,5 +521,72 @@ func TestInputTokens(t *testing.T) {
 	if _, err := Start(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "payload sized: input_tokens") ||
 		!strings.Contains(err.Error(), "the messages alone are") {
 		t.Errorf("5 tokens asked: %v", err)
+	}
+}
+
+// Shared prefixes, measured back from the server's counters. The payload
+// asks for 4 groups of 256-token prefixes; prompt i belongs to group i mod
+// 4. The simulator caches prompts in blocks of 64 bytes of text (16 of its
+// tokens, vLLM's block size), chained so a block hits only after the same
+// prefix; a prompt's tokens are queried, and its leading cached blocks hit.
+// So the designed hit rate, in tokens as vLLM counts it, is
+//
+//	sum over requests of floor(S_i / 64) * 16  /  sum over requests of P_i
+//
+// where S_i is the bytes request i shares with the earlier prompt of its
+// group (0 for each group's first request: it misses) and P_i its prompt
+// tokens. One VU sends the 16 prompts in order, so the test knows them.
+func TestPrefixCacheHitRate(t *testing.T) {
+	s, err := sim.New(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, PrefixCaching: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer func() { srv.Close(); _ = s.Close() }()
+	f := filepath.Join(t.TempDir(), "payloads.yaml")
+	_ = os.WriteFile(f, []byte("payloads:\n  rag:\n    max_tokens: 4\n    prefix_tokens: 256\n    prefix_groups: 4\n    messages:\n      - role: user\n        content: What does a GPU do?\n"), 0o644)
+	cfg := config(t, map[string]string{"PERF_TARGET": srv.URL, "PERF_PAYLOADS_FILE": f, "PERF_PAYLOADS": "rag", "PERF_CONCURRENCY": "1",
+		"PERF_ITERATIONS_PER_VU": "16", "PERF_WARMUP": "0"})
+	r, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	prompts := r.payloads["rag"].Prompts
+	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(msgs []openai.Message) string {
+		var b strings.Builder
+		for _, m := range msgs {
+			b.WriteString(m.Role + "\x00" + m.Content + "\x00")
+		}
+		return b.String()
+	}
+	var hits, queried float64
+	for i := range 16 {
+		p := prompts[i]
+		queried += float64(p.Tokens)
+		if i < 4 {
+			continue // each group's first request misses
+		}
+		a, b := text(p.Messages), text(prompts[i-4].Messages)
+		shared := 0
+		for shared < min(len(a), len(b)) && a[shared] == b[shared] {
+			shared++
+		}
+		hits += float64(min(shared/64*16, p.Tokens-1))
+	}
+	designed := hits / queried
+	if c.Server == nil || c.Server.PrefixCacheHitRate == nil {
+		t.Fatalf("no prefix cache hit rate: %+v", c.Server)
+	}
+	t.Logf("designed hit rate %.4f (%v of %v tokens), measured %.4f", designed, hits, queried, *c.Server.PrefixCacheHitRate)
+	if got := *c.Server.PrefixCacheHitRate; math.Abs(got-designed) > 1e-3 || designed < 0.5 {
+		t.Fatalf("prefix cache hit rate %v, designed %v", got, designed)
+	}
+	if c.PromptMismatches != 0 || c.Successes != 16 {
+		t.Errorf("%d of 16 ok, %d prompts mismatched", c.Successes, c.PromptMismatches)
 	}
 }

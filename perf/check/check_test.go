@@ -335,6 +335,38 @@ func TestInputTokensAgainstLLMD(t *testing.T) {
 	}
 }
 
+// TestPrefixCacheAgainstLLMD: llm-d-inference-sim with its KV cache on
+// (--enable-kvcache; it wants POD_IP) counts prefix cache queries and hits
+// in tokens, under the bare names vllm:prefix_cache_queries and
+// vllm:prefix_cache_hits. Four groups of 256-token prefixes, one VU, 16
+// requests in order: each group's first request misses, and each of the
+// other 12 hits its shared prefix in whole blocks of 16 tokens: 256 tokens
+// and the template's few before them, within a block either side (the
+// designed hit rate is 12 x that over the prompt tokens queried).
+func TestPrefixCacheAgainstLLMD(t *testing.T) {
+	t.Setenv("POD_IP", "127.0.0.1")
+	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "2ms", "--inter-token-latency", "1ms", "--enable-kvcache")
+	pf := filepath.Join(t.TempDir(), "rag.yaml")
+	if err := os.WriteFile(pf, []byte("payloads:\n  rag:\n    max_tokens: 4\n    prefix_tokens: 256\n    prefix_groups: 4\n    messages:\n      - role: user\n        content: What does a GPU do?\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_PAYLOADS_FILE": pf, "PERF_PAYLOADS": "rag", "PERF_CONCURRENCY": "1",
+		"PERF_ITERATIONS_PER_VU": "16", "PERF_WARMUP": "0"})
+	if run.err != nil {
+		t.Fatalf("suite failed: %v\n%s", run.err, run.output)
+	}
+	c := run.results(t).Cells[0]
+	if c.Server == nil || c.Server.PrefixCacheHitRate == nil || c.Successes != 16 {
+		t.Fatalf("%d ok, server view %+v", c.Successes, c.Server)
+	}
+	queried := c.InputTokensMean * 16
+	perHit := *c.Server.PrefixCacheHitRate * queried / 12
+	t.Logf("hit rate %.4f of %.0f queried tokens: %.1f tokens a repeat request", *c.Server.PrefixCacheHitRate, queried, perHit)
+	if perHit < 256-16 || perHit > 256+32 {
+		t.Errorf("each of 12 requests hit %.1f tokens, want its 256-token prefix in blocks of 16 (240 to 288)", perHit)
+	}
+}
+
 // TestRegressionGate: a baseline of 4 repeats from a fast target; the same
 // target with its ITL doubled fails the gate (median moved and p < alpha);
 // an unchanged target passes; a single-repeat run is inconclusive, passing

@@ -39,6 +39,14 @@ const maxPad = 64
 // closest below with ErrInexact). messages must have a user message; n must
 // be at least the messages' own count.
 func Fit(ctx context.Context, tok Tokenizer, messages []openai.Message, n int, corpus string) ([]openai.Message, int, error) {
+	return FitFrom(ctx, tok, messages, n, corpus, 0)
+}
+
+// FitFrom is Fit with corpus words from the offset-th on: prompts of one
+// length from distinct offsets differ from their first filled word, so a
+// prefix cache cannot serve one from another (vLLM's random prompts do not
+// share either).
+func FitFrom(ctx context.Context, tok Tokenizer, messages []openai.Message, n int, corpus string, offset int) ([]openai.Message, int, error) {
 	last := -1
 	for i, m := range messages {
 		if m.Role == "user" {
@@ -48,7 +56,7 @@ func Fit(ctx context.Context, tok Tokenizer, messages []openai.Message, n int, c
 	if last < 0 {
 		return nil, 0, errors.New("promptlen: the messages have no user message to fill")
 	}
-	return FitAt(ctx, tok, messages, last, n, corpus, 0)
+	return FitAt(ctx, tok, messages, last, n, corpus, offset)
 }
 
 // FitAt is Fit filling message at (any role), with corpus words from the

@@ -201,14 +201,15 @@ func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Pa
 		}
 		prefixes = append(prefixes, msgs[0].Content)
 	}
-	counts, n := []int(nil), 1
+	// Every sized or prefixed payload gets payload.Prompts distinct prompts,
+	// which the requests take in turn: a fixed length from distinct places
+	// in the corpus, so that no two share more than the payload's own text
+	// (and a prefix cache serves only what the workload designed to share).
+	var counts []int
 	if p.InputTokens.IsSet() {
 		counts = p.InputTokens.Counts()
-		n = len(counts)
 	}
-	if len(prefixes) > 0 {
-		n = max(n, payload.Prompts)
-	}
+	n := payload.Prompts
 	var inexact []string
 	for i := range n {
 		msgs := p.Messages
@@ -227,7 +228,7 @@ func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Pa
 			continue
 		}
 		want := counts[i%len(counts)]
-		fitted, got, err := promptlen.Fit(ctx, tok, msgs, want, fixtures.Corpus)
+		fitted, got, err := promptlen.FitFrom(ctx, tok, msgs, want, fixtures.Corpus, 211*i)
 		switch {
 		case errors.Is(err, promptlen.ErrInexact):
 			inexact = append(inexact, fmt.Sprintf("%d asked, %d reached", want, got))

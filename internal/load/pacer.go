@@ -43,7 +43,25 @@ func (p *poissonPacer) next() time.Duration {
 	return time.Duration(math.Round(p.t * float64(time.Second)))
 }
 
+// schedulePacer replays a recorded schedule (a trace's timestamps).
+type schedulePacer struct {
+	at []time.Duration
+	i  int
+}
+
+func (p *schedulePacer) next() time.Duration {
+	if p.i >= len(p.at) {
+		return p.at[len(p.at)-1] // Plan.Validate keeps Requests within the schedule
+	}
+	d := p.at[p.i]
+	p.i++
+	return d
+}
+
 func newPacer(p Plan) pacer {
+	if len(p.Schedule) > 0 {
+		return &schedulePacer{at: p.Schedule}
+	}
 	if p.Arrival == Poisson {
 		return &poissonPacer{rate: p.Rate, rng: rand.New(rand.NewPCG(p.Seed, p.Seed+1))}
 	}

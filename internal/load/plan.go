@@ -93,6 +93,10 @@ type Plan struct {
 	MaxInFlight int `json:"max_in_flight,omitzero"`
 	// Seed seeds the Poisson process.
 	Seed uint64 `json:"seed,omitzero"`
+	// Schedule, when set, is the open loop's schedule itself: each
+	// request's offset from the start, in order (a replayed trace). Rate is
+	// then its average, for reports; Requests must be len(Schedule).
+	Schedule []time.Duration `json:"-"`
 
 	// Warmup requests run before the measured ones, at the same
 	// concurrency, and are never recorded.
@@ -154,6 +158,8 @@ func (p Plan) Validate() error {
 	switch {
 	case p.Arrival != "" && p.Arrival != Constant && p.Arrival != Poisson:
 		return invalid("arrival", "%q: want %q or %q", p.Arrival, Constant, Poisson)
+	case len(p.Schedule) > 0 && p.Requests != len(p.Schedule):
+		return invalid("requests", "%d: a schedule of %d requests needs requests = %d", p.Requests, len(p.Schedule), len(p.Schedule))
 	case p.Requests == 0 && p.Duration == 0:
 		return invalid("requests/duration", "neither is set: an open loop needs a bound")
 	case p.Iterations != 0:

@@ -15,6 +15,7 @@ package openai
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,6 +109,9 @@ func (c Config) Validate() error {
 // Prompt is one of several prompts a Client sends in turn.
 type Prompt struct {
 	Messages []Message
+	// MaxTokens, when > 0, is this prompt's output length (a replayed
+	// trace's), instead of Config.MaxTokens.
+	MaxTokens int
 	// Tokens, when > 0, is the prompt's exact token count (it was sized
 	// through the server's /tokenize): a usage.prompt_tokens that differs
 	// sets the record's PromptMismatch.
@@ -158,7 +162,7 @@ func New(cfg Config) (*Client, error) {
 	var bodies [][]byte
 	var expect []int
 	for _, p := range prompts {
-		req := chatRequest{Model: cfg.Model, Messages: p.Messages, MaxTokens: cfg.MaxTokens, Stream: !cfg.NoStream, IgnoreEOS: true}
+		req := chatRequest{Model: cfg.Model, Messages: p.Messages, MaxTokens: cmp.Or(p.MaxTokens, cfg.MaxTokens), Stream: !cfg.NoStream, IgnoreEOS: true}
 		if req.Stream {
 			req.StreamOptions = &streamOptions{IncludeUsage: true}
 		}

@@ -209,6 +209,8 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 		if pl, ok := r.Payloads[p]; ok {
 			title = fmt.Sprintf("%s (%d output tokens)", p, pl.MaxTokens)
 			switch {
+			case pl.TraceRequests > 0:
+				title = fmt.Sprintf("%s (%d requests, each with the trace's own input and output length and prompt blocks; outputs up to %d tokens)", p, pl.TraceRequests, pl.MaxTokens)
 			case pl.InputDistribution != "" && pl.InputNote == "":
 				title = fmt.Sprintf("%s (input tokens %s, each sized through the target's /tokenize; %d output tokens)", p, pl.InputDistribution, pl.MaxTokens)
 			case pl.InputDistribution != "":

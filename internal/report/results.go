@@ -119,6 +119,9 @@ type Payload struct {
 	// PrefixTokens and PrefixGroups are the payload's shared prefixes.
 	PrefixTokens int `json:"prefix_tokens,omitempty"`
 	PrefixGroups int `json:"prefix_groups,omitempty"`
+	// TraceRequests is the number of requests of a replayed trace, whose
+	// input and output lengths are each request's own.
+	TraceRequests int `json:"trace_requests,omitempty"`
 }
 
 // Settings are the run's thresholds.

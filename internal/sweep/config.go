@@ -24,6 +24,7 @@ import (
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/trace"
 )
 
 // Defaults that are not a single literal.
@@ -92,6 +93,13 @@ type Config struct {
 	// StopEarly is "auto" (search probes and open-loop cells), "1" (every
 	// cell) or "0" (none).
 	StopEarly string
+	// Trace replays a Mooncake-format trace as one open-loop cell instead
+	// of the matrix, at TraceSpeedup, its hash_ids blocks TraceBlockTokens
+	// long.
+	Trace            string
+	TraceSpeedup     float64
+	TraceBlockTokens int
+	trace            trace.Trace
 
 	payloads payload.Set
 }
@@ -322,6 +330,12 @@ var Settings = []Setting{
 			}
 			return fmt.Errorf("%q: want auto, 1 or 0", v)
 		}},
+	{"PERF_TRACE", "perf.trace", "", "a Mooncake-format trace (JSONL: timestamp ms, input_length, output_length, hash_ids) replayed as one open-loop cell instead of the matrix, e.g. fixtures/traces/sample.jsonl",
+		func(c *Config, v string) error { c.Trace = v; return nil }},
+	{"PERF_TRACE_SPEEDUP", "perf.trace-speedup", "1", "replay the trace this many times faster (its timestamps divided by it)",
+		number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.TraceSpeedup })},
+	{"PERF_TRACE_BLOCK_TOKENS", "perf.trace-block-tokens", "512", "the tokens of one hash_ids block of the trace (Mooncake's are 512)",
+		wholeAtLeast(1, func(c *Config) *int { return &c.TraceBlockTokens })},
 	{"PERF_MIN_GOOD_RATIO", "perf.min-good-ratio", "", "SLO on goodput_rps / rps: the share of requests meeting every SLO a cell must reach",
 		fraction(func(c *Config) *float64 { return &c.MinGoodRatio })},
 }
@@ -411,6 +425,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
 		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
 		GPUInterval: gpu.DefaultInterval, Stream: true,
+		TraceSpeedup: 1, TraceBlockTokens: trace.DefaultBlockTokens,
 		StopEarly: "auto", SearchStart: 1, SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
 	}
 	for _, s := range Settings {
@@ -428,7 +443,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 	if err := c.takeK6(env, set); err != nil {
 		return Config{}, err
 	}
-	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile, &c.CAFile} {
+	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile, &c.CAFile, &c.Trace} {
 		if *p != "" && base != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -511,6 +526,16 @@ func (c *Config) validate() error {
 		}
 	}
 	c.payloads = set
+	if c.Trace != "" {
+		t, err := trace.Load(c.Trace)
+		if err != nil {
+			return fmt.Errorf("sweep: PERF_TRACE: %w", err)
+		}
+		if c.Search != "" {
+			return errors.New("sweep: PERF_TRACE: a trace is replayed as recorded; it cannot be searched (unset PERF_SEARCH)")
+		}
+		c.trace = t
+	}
 	switch {
 	case c.Search == "" && len(c.Concurrency) == 0 && len(c.Rates) == 0:
 		return errors.New("sweep: PERF_CONCURRENCY/PERF_RATES: neither names a cell")

@@ -134,7 +134,18 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		Cells:    []report.Entry{},
 	}
 	r.payloads = maps.Clone(cfg.payloads)
-	for _, name := range cfg.Payloads {
+	names := cfg.Payloads
+	if cfg.trace != nil {
+		names = nil // the trace's own prompts replace the payloads
+		tp, note, err := r.tracePayload(ctx)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("sweep: PERF_TRACE: %w", err)
+		}
+		r.payloads[tp.Name] = tp
+		r.results.Payloads[tp.Name] = report.Payload{MaxTokens: tp.MaxTokens, InputNote: note, TraceRequests: len(tp.Prompts)}
+	}
+	for _, name := range names {
 		p, _ := cfg.payloads.Get(name)
 		rp := report.Payload{MaxTokens: p.MaxTokens}
 		if p.InputTokens.IsSet() || p.PrefixGroups > 0 {
@@ -239,6 +250,75 @@ func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Pa
 	}
 	if len(inexact) > 0 {
 		note = strings.TrimSpace(note + " inexact: no filling counted exactly (" + strings.Join(inexact, ", ") + ")")
+	}
+	return p, note, nil
+}
+
+// tracePayload builds a trace's prompts: for each request, the blocks of
+// its hash_ids (each block a system-prompt text of the trace's block
+// tokens, the same text wherever the same id appears, so the prefix cache
+// sees the sharing the trace had), then a user message filled to its
+// input_length, and its output_length; all sized through the target's
+// /tokenize.
+func (r *Runner) tracePayload(ctx context.Context) (payload.Payload, string, error) {
+	tok := func(ctx context.Context, msgs []openai.Message) (int, error) {
+		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+		defer cancel()
+		return openai.Tokenize(sctx, r.hc, r.endpoint, r.model, msgs)
+	}
+	note := ""
+	if _, err := tok(ctx, []openai.Message{{Role: "user", Content: "x"}}); errors.Is(err, openai.ErrNoTokenize) {
+		tok, note = promptlen.Estimate, "estimated: the target has no /tokenize (about 4 characters a token)"
+	} else if err != nil {
+		return payload.Payload{}, "", err
+	}
+	blocks := map[int]string{}
+	block := func(id int) (string, error) {
+		if b, ok := blocks[id]; ok {
+			return b, nil
+		}
+		msgs, _, err := promptlen.FitAt(ctx, tok, []openai.Message{{Role: "system", Content: fmt.Sprintf("Block %d.", id)}}, 0,
+			r.cfg.TraceBlockTokens, fixtures.Corpus, 997*id)
+		if err != nil && !errors.Is(err, promptlen.ErrInexact) {
+			return "", err
+		}
+		blocks[id] = msgs[0].Content
+		return blocks[id], nil
+	}
+	p := payload.Payload{Name: r.cfg.TracePayload(), MaxTokens: r.cfg.trace.MaxOutput()}
+	short := 0
+	for i, q := range r.cfg.trace {
+		var texts []string
+		for _, id := range q.HashIDs {
+			b, err := block(id)
+			if err != nil {
+				return p, "", err
+			}
+			texts = append(texts, b)
+		}
+		msgs := []openai.Message{{Role: "user", Content: fmt.Sprintf("Request %d.", i+1)}}
+		if len(texts) > 0 {
+			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
+		}
+		fitted, got, err := promptlen.FitFrom(ctx, tok, msgs, q.InputLength, fixtures.Corpus, 211*i)
+		if err != nil {
+			// Blocks longer than the request's input_length, or no exact
+			// filling: sent as they are, and counted in the note.
+			if fitted == nil {
+				fitted = msgs
+			}
+			if got, err = tok(ctx, fitted); err != nil {
+				return p, "", err
+			}
+			short++
+		}
+		if note != "" {
+			got = 0 // an estimate: nothing to check the usage against
+		}
+		p.Prompts = append(p.Prompts, openai.Prompt{Messages: fitted, Tokens: got, MaxTokens: q.OutputLength})
+	}
+	if short > 0 {
+		note = strings.TrimSpace(note + fmt.Sprintf(" %d of %d requests could not be sized to their input_length exactly (their hash_ids blocks alone were longer, or no filling counted exactly)", short, len(r.cfg.trace)))
 	}
 	return p, note, nil
 }

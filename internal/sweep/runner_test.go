@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
@@ -589,4 +590,37 @@ func TestPrefixCacheHitRate(t *testing.T) {
 	if c.PromptMismatches != 0 || c.Successes != 16 {
 		t.Errorf("%d of 16 ok, %d prompts mismatched", c.Successes, c.PromptMismatches)
 	}
+}
+
+// Trace replay: the committed sample trace (40 requests over 6.2 s, three
+// documents of 1 to 3 blocks shared by hash_ids) replayed 4x faster on the
+// simulator is one open-loop cell: every request at its timestamp (the
+// start lateness's median within a millisecond: a bias, the tail is the
+// machine's), its prompt sized exactly to its input_length, and the shared
+// blocks hit in the prefix cache.
+func TestTraceReplay(t *testing.T) {
+	s, err := sim.New(sim.Config{TTFT: 5 * time.Millisecond, ITL: time.Millisecond, PrefixCaching: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer func() { srv.Close(); _ = s.Close() }()
+	attempts.Run(t, attempts.Default, func(int) []string {
+		cfg := config(t, map[string]string{"PERF_TARGET": srv.URL, "PERF_TRACE": filepath.Join("..", "..", "fixtures", "traces", "sample.jsonl"),
+			"PERF_TRACE_SPEEDUP": "4", "PERF_WARMUP": "0"})
+		trials := cfg.Trials()
+		if len(trials) != 1 || trials[0].Payload != "trace sample.jsonl" || trials[0].Plan.Requests != 40 {
+			t.Fatalf("trials %+v", trials)
+		}
+		c, res := firstCell(t, cfg)
+		t.Logf("%s: %d ok, queue p50/p99 %.2f/%.2f ms, achieved %.2f of %.2f req/s, prefix hit %.3f, note %q", c.Name(), c.Successes,
+			c.Queue.P50, c.Queue.P99, c.LoadCheck.AchievedRPS, c.Rate, *c.Server.PrefixCacheHitRate, res.Payloads[c.Payload].InputNote)
+		if c.Successes != 40 || c.PromptMismatches != 0 || res.Payloads[c.Payload].InputNote != "" || c.Server.PrefixCacheHitRate == nil || *c.Server.PrefixCacheHitRate < 0.5 {
+			t.Fatalf("replay: %d of 40 ok, %d mismatched, note %q, server %+v", c.Successes, c.PromptMismatches, res.Payloads[c.Payload].InputNote, c.Server)
+		}
+		if c.Queue.P50 > 1 {
+			return []string{fmt.Sprintf("start lateness p50 %.2f ms, want within 1 ms of each timestamp", c.Queue.P50)}
+		}
+		return nil
+	})
 }

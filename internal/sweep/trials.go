@@ -3,6 +3,7 @@ package sweep
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 
 	"github.com/llm-platform/harness/internal/load"
@@ -70,6 +71,9 @@ func (c Config) Gate() report.Gate {
 // Cells expands the configuration: for each payload, the closed-loop cells
 // by concurrency, then the open-loop cells by rate (one measurement each).
 func (c Config) Cells() []Trial {
+	if c.trace != nil {
+		return []Trial{c.traceTrial()}
+	}
 	var out []Trial
 	for _, p := range c.Payloads {
 		for _, v := range c.Concurrency {
@@ -94,4 +98,15 @@ func (c Config) closedPlan(v int) load.Plan {
 // openPlan is an open-loop cell's plan at rate r.
 func (c Config) openPlan(r float64) load.Plan {
 	return load.Plan{Rate: r, Requests: c.Requests, Duration: c.Duration, Warmup: int(math.Ceil(r)) * c.Warmup}
+}
+
+// TracePayload names a replayed trace's payload in reports: "trace sample.jsonl".
+func (c Config) TracePayload() string { return "trace " + filepath.Base(c.Trace) }
+
+// traceTrial is the one open-loop cell a trace replays: its own schedule,
+// divided by the speed-up, at its average rate.
+func (c Config) traceTrial() Trial {
+	sched := c.trace.Schedule(c.TraceSpeedup)
+	return Trial{Payload: c.TracePayload(), Plan: load.Plan{Rate: math.Round(c.trace.Rate(c.TraceSpeedup)*1000) / 1000,
+		Requests: len(sched), Schedule: sched}, Repeat: 1, Of: 1}
 }

@@ -367,6 +367,26 @@ func TestPrefixCacheAgainstLLMD(t *testing.T) {
 	}
 }
 
+// TestTraceAgainstLLMD: the sample trace replayed 4x faster against
+// llm-d-inference-sim, as make perf runs it: every request succeeds with
+// its prompt sized exactly through llm-d's /tokenize, at the trace's rate.
+func TestTraceAgainstLLMD(t *testing.T) {
+	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "2ms", "--inter-token-latency", "1ms", "--max-num-seqs", "64", "--max-model-len", "4096")
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_TRACE": filepath.Join(perfDir, "..", "fixtures", "traces", "sample.jsonl"),
+		"PERF_TRACE_SPEEDUP": "4"})
+	if run.err != nil {
+		t.Fatalf("replay failed: %v\n%s", run.err, run.output)
+	}
+	res := run.results(t)
+	c := res.Cells[0]
+	t.Logf("%s: %d ok, queue p50/p99 %.2f/%.2f ms, achieved %.2f req/s", c.Name(), c.Successes, c.Queue.P50, c.Queue.P99, c.LoadCheck.AchievedRPS)
+	if len(res.Cells) != 1 || c.Successes != 40 || c.PromptMismatches != 0 || res.Payloads[c.Payload].InputNote != "" ||
+		c.LoadCheck.AchievedRPS < 0.98*c.Rate {
+		t.Fatalf("replay: %d cells, %d of 40 ok, %d mismatched, note %q, achieved %v of %v", len(res.Cells), c.Successes, c.PromptMismatches,
+			res.Payloads[c.Payload].InputNote, c.LoadCheck.AchievedRPS, c.Rate)
+	}
+}
+
 // TestRegressionGate: a baseline of 4 repeats from a fast target; the same
 // target with its ITL doubled fails the gate (median moved and p < alpha);
 // an unchanged target passes; a single-repeat run is inconclusive, passing

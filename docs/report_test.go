@@ -33,6 +33,18 @@ func TestLoadTestReportIsCurrent(t *testing.T) {
 	if r.Target.Simulator == "" {
 		t.Fatalf("the sample report must come from the embedded simulator (make docs-report), not %s", r.Target.URL)
 	}
+	// The default sweep on the team's card's model: the KV cache is about
+	// 1% used (16 x ~353 tokens of 380,000), and the report says it is not
+	// the limit.
+	peak := 0.0
+	for _, c := range r.Cells {
+		if c.Server != nil && c.Server.KVCacheUsagePeak != nil {
+			peak = max(peak, *c.Server.KVCacheUsagePeak)
+		}
+	}
+	if peak < 0.005 || peak > 0.03 {
+		t.Errorf("the sample run's KV cache peaked at %.2f%%, want about 1%%", peak*100)
+	}
 	charts := r.Charts()
 	var b bytes.Buffer
 	if err := r.WriteMarkdown(&b, charts); err != nil {
@@ -41,6 +53,9 @@ func TestLoadTestReportIsCurrent(t *testing.T) {
 	files := map[string][]byte{"load_test_report.md": chartLink.ReplaceAll(b.Bytes(), []byte("]("+reportDir+"/$1)"))}
 	for name, svg := range charts {
 		files[filepath.Join(reportDir, name)] = svg
+	}
+	if !bytes.Contains(files["load_test_report.md"], []byte("**KV cache is not the limit**")) {
+		t.Error("the sample report does not say the KV cache is not the limit")
 	}
 	for path, want := range files {
 		if *update {

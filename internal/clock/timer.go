@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,10 +18,10 @@ import (
 type Timer struct {
 	tm *timerfd    // nil: the fallback
 	rt *time.Timer // the fallback, and the interrupt of a fallback wait
-	mu sync.Mutex
-	// stopped ends every wait, now and later (Stop).
-	stopped bool
-	stop    chan struct{}
+	// stopped ends every wait, now and later (Stop); stopOnce closes stop.
+	stopped  atomic.Bool
+	stopOnce sync.Once
+	stop     chan struct{}
 }
 
 // NewTimer returns a Timer; Close releases it.
@@ -64,23 +65,17 @@ func (t *Timer) Until(at time.Time) bool {
 // Stop ends the wait in progress and every later one: each returns false.
 // It is safe to call from any goroutine, more than once.
 func (t *Timer) Stop() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.stopped {
-		return
-	}
-	t.stopped = true
-	close(t.stop)
-	if t.tm != nil {
-		_ = t.tm.f.SetReadDeadline(time.Unix(1, 0)) // wakes a blocked read with ErrDeadlineExceeded
-	}
+	t.stopOnce.Do(func() {
+		t.stopped.Store(true)
+		close(t.stop)
+		if t.tm != nil {
+			_ = t.tm.f.SetReadDeadline(time.Unix(1, 0)) // wakes a blocked read with ErrDeadlineExceeded
+		}
+	})
 }
 
-func (t *Timer) isStopped() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.stopped
-}
+// isStopped is read on every wait: an atomic, not a lock.
+func (t *Timer) isStopped() bool { return t.stopped.Load() }
 
 // Close releases the Timer's OS timer.
 func (t *Timer) Close() error {

@@ -106,3 +106,16 @@ func TestErrorsIgnored(t *testing.T) {
 		t.Fatalf("failures fired a rule: %+v", *got)
 	}
 }
+
+// BenchmarkAdd is the detector's cost on the per-request path (open-loop
+// cells and search probes watch every record).
+func BenchmarkAdd(b *testing.B) {
+	d := New(Settings{OverSaturation: true, SLOTTFT: time.Second}, func(Decision) {})
+	rec := &record.Record{IntendedStart: t0, Start: t0, FirstToken: t0.Add(20 * time.Millisecond), LastToken: t0.Add(time.Second)}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			d.Add(0, rec)
+		}
+	})
+}

@@ -112,15 +112,7 @@ func Combine(runs []Entry) Entry {
 			Mean: med(func(c Entry) float64 { return f(c).Mean }), Max: med(func(c Entry) float64 { return f(c).Max })}
 	}
 	byRPS := slices.Clone(runs)
-	slices.SortStableFunc(byRPS, func(a, b Entry) int {
-		switch {
-		case a.RPS < b.RPS:
-			return -1
-		case a.RPS > b.RPS:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(byRPS, func(a, b Entry) int { return cmp.Compare(a.RPS, b.RPS) })
 	mid := byRPS[(len(byRPS)-1)/2]
 	c := runs[0]
 	c.Errors = map[string]int64{}

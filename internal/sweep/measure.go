@@ -91,12 +91,8 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		}
 		cancel()
 	}
-	if during != nil {
-		for _, snap := range during.stop() {
-			if server != nil {
-				server.Peak(snap)
-			}
-		}
+	if during != nil && server != nil {
+		server.Peak(during.stop())
 	}
 	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
 	if early != nil && errors.Is(context.Cause(ctx), errStoppedEarly) {
@@ -120,35 +116,36 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 // cell, for what only a reading in between shows: the KV cache's peak.
 const serverWatchInterval = 250 * time.Millisecond
 
-// serverWatch reads the target's /metrics during a cell.
+// serverWatch reads the target's /metrics during a cell and keeps the
+// reading with the fullest KV cache.
 type serverWatch struct {
-	done  chan struct{}
-	out   chan []scrape.Snapshot
-	once  sync.Once
-	snaps []scrape.Snapshot
+	done chan struct{}
+	out  chan scrape.Snapshot
+	once sync.Once
+	peak scrape.Snapshot
 }
 
 // watchServer starts reading the server's metrics every
 // serverWatchInterval until stop (or ctx ends).
 func (r *Runner) watchServer(ctx context.Context) *serverWatch {
-	w := &serverWatch{done: make(chan struct{}), out: make(chan []scrape.Snapshot, 1)}
+	w := &serverWatch{done: make(chan struct{}), out: make(chan scrape.Snapshot, 1)}
 	go func() {
-		var snaps []scrape.Snapshot
+		var peak scrape.Snapshot
 		tick := time.NewTicker(serverWatchInterval)
 		defer tick.Stop()
 		for {
 			select {
 			case <-tick.C:
 				sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
-				if s, err := scrape.Take(sctx, r.hc, r.endpoint); err == nil {
-					snaps = append(snaps, s)
+				if s, err := scrape.Take(sctx, r.hc, r.endpoint); err == nil && s.KVCacheUsage.OK && (!peak.KVCacheUsage.OK || s.KVCacheUsage.V > peak.KVCacheUsage.V) {
+					peak = s
 				}
 				cancel()
 			case <-w.done:
-				w.out <- snaps
+				w.out <- peak
 				return
 			case <-ctx.Done():
-				w.out <- snaps
+				w.out <- peak
 				return
 			}
 		}
@@ -156,13 +153,14 @@ func (r *Runner) watchServer(ctx context.Context) *serverWatch {
 	return w
 }
 
-// stop ends the watch and returns its readings; it may be called again.
-func (w *serverWatch) stop() []scrape.Snapshot {
+// stop ends the watch and returns its fullest reading; it may be called
+// again.
+func (w *serverWatch) stop() scrape.Snapshot {
 	w.once.Do(func() {
 		close(w.done)
-		w.snaps = <-w.out
+		w.peak = <-w.out
 	})
-	return w.snaps
+	return w.peak
 }
 
 // errStoppedEarly ends a cell's context when early stop fires.

@@ -183,20 +183,30 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// sizePrompts fills p's prompts to its input_tokens (each count of a
-// distribution) as the target counts them (its /tokenize), and says how
-// when not exactly: estimated for a target without /tokenize, or the counts
-// reached when no filling was exact.
-func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Payload, string, error) {
+// tokenizer counts prompts as the target does, through its /tokenize; for
+// a target without one it is the estimate, and note says so.
+func (r *Runner) tokenizer(ctx context.Context) (promptlen.Tokenizer, string, error) {
 	tok := func(ctx context.Context, msgs []openai.Message) (int, error) {
 		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 		defer cancel()
 		return openai.Tokenize(sctx, r.hc, r.endpoint, r.model, msgs)
 	}
-	note := ""
-	if _, err := tok(ctx, p.Messages); errors.Is(err, openai.ErrNoTokenize) {
-		tok, note = promptlen.Estimate, "estimated: the target has no /tokenize (about 4 characters a token)"
-	} else if err != nil {
+	switch _, err := tok(ctx, []openai.Message{{Role: "user", Content: "x"}}); {
+	case errors.Is(err, openai.ErrNoTokenize):
+		return promptlen.Estimate, "estimated: the target has no /tokenize (about 4 characters a token)", nil
+	case err != nil:
+		return nil, "", err
+	}
+	return tok, "", nil
+}
+
+// sizePrompts fills p's prompts to its input_tokens (each count of a
+// distribution) as the target counts them (its /tokenize), and says how
+// when not exactly: estimated for a target without /tokenize, or the counts
+// reached when no filling was exact.
+func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Payload, string, error) {
+	tok, note, err := r.tokenizer(ctx)
+	if err != nil {
 		return p, "", err
 	}
 	// Shared prefixes: one system prompt per group, sized to PrefixTokens,
@@ -261,15 +271,8 @@ func (r *Runner) sizePrompts(ctx context.Context, p payload.Payload) (payload.Pa
 // input_length, and its output_length; all sized through the target's
 // /tokenize.
 func (r *Runner) tracePayload(ctx context.Context) (payload.Payload, string, error) {
-	tok := func(ctx context.Context, msgs []openai.Message) (int, error) {
-		sctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
-		defer cancel()
-		return openai.Tokenize(sctx, r.hc, r.endpoint, r.model, msgs)
-	}
-	note := ""
-	if _, err := tok(ctx, []openai.Message{{Role: "user", Content: "x"}}); errors.Is(err, openai.ErrNoTokenize) {
-		tok, note = promptlen.Estimate, "estimated: the target has no /tokenize (about 4 characters a token)"
-	} else if err != nil {
+	tok, note, err := r.tokenizer(ctx)
+	if err != nil {
 		return payload.Payload{}, "", err
 	}
 	blocks := map[int]string{}

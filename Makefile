@@ -50,6 +50,32 @@ LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwo
 LAB_NAME     ?= llm-lab
 K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
+# The custom resource definitions the lab's API server gets, so the gateway
+# manifests are validated by the schemas and CEL rules their implementations
+# ship: the Gateway API's standard channel and Envoy Gateway's policies, from
+# the module cache at the versions tools/crds/go.mod pins (nothing else is
+# downloaded), and NGINX Gateway Fabric's policies, copied in
+# fixtures/crds (NGF is not on the module proxy). The standard channel's
+# folder also holds a ValidatingAdmissionPolicy, which is not a CRD and is
+# left out.
+GATEWAY_API_VERSION := v1.6.3
+ENVOY_GATEWAY_VERSION := v1.9.1
+NGF_VERSION  := v2.6.7
+NGF_CRDS     := fixtures/crds/nginx-gateway-fabric-$(NGF_VERSION)
+LAB_CRDS     := $(CURDIR)/.cache/lab-crds-gwapi-$(GATEWAY_API_VERSION)-eg-$(ENVOY_GATEWAY_VERSION)-ngf-$(NGF_VERSION)-$(call key,tools/crds/go.mod tools/crds/go.sum $(NGF_CRDS)/*.yaml)
+
+$(LAB_CRDS)/.built:
+	@mkdir -p $(LAB_CRDS)
+	cd tools/crds && $(GO) mod download sigs.k8s.io/gateway-api github.com/envoyproxy/gateway && \
+	  gw=$$($(GO) list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api) && eg=$$($(GO) list -m -f '{{.Dir}}' github.com/envoyproxy/gateway) && \
+	  [ "$$($(GO) list -m -f '{{.Version}}' sigs.k8s.io/gateway-api)" = $(GATEWAY_API_VERSION) ] && \
+	  [ "$$($(GO) list -m -f '{{.Version}}' github.com/envoyproxy/gateway)" = $(ENVOY_GATEWAY_VERSION) ] && \
+	  for f in $$gw/config/crd/standard/gateway.networking.k8s.io_*.yaml; do case $$f in *_vap_*) ;; *) cp $$f $(LAB_CRDS)/;; esac; done && \
+	  cp $$eg/charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_backendtrafficpolicies.yaml $(LAB_CRDS)/
+	cp $(NGF_CRDS)/*.yaml $(LAB_CRDS)/
+	@chmod 644 $(LAB_CRDS)/*.yaml
+	@touch $@
+
 # vegeta, the open-loop load generator make bench-rate compares the engine
 # with; its own module, so bumping it rebuilds nothing else.
 VEGETA_VERSION := v12.13.0
@@ -59,7 +85,7 @@ ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)-$(call key,tools/lint/go.mod tools/lint/go.sum)
 
 .PHONY: tools
-tools: $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; 8.5 minutes cold on 2 cores)
+tools: $(LLMD_SIM) $(LAB_BIN)/.built $(LAB_CRDS)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; 8.5 minutes cold on 2 cores)
 
 $(ACTIONLINT):
 	@mkdir -p $(CACHE)
@@ -83,12 +109,12 @@ $(LAB_BIN)/.built:
 # newer than the binaries (-W), nothing may need a rebuild.
 .PHONY: check-tools-cache
 check-tools-cache: tools
-	@$(MAKE) --no-print-directory -q $(foreach f,$(wildcard tools/go.* tools/lab/go.* tools/lint/go.*),-W $(f)) $(LLMD_SIM) $(LAB_BIN)/.built $(ACTIONLINT) \
+	@$(MAKE) --no-print-directory -q $(foreach f,$(wildcard tools/go.* tools/lab/go.* tools/lint/go.* tools/crds/go.* $(NGF_CRDS)/*.yaml),-W $(f)) $(LLMD_SIM) $(LAB_BIN)/.built $(LAB_CRDS)/.built $(ACTIONLINT) \
 	  || { echo "check-tools-cache: newer go.mod/go.sum mtimes would rebuild the cached tools"; exit 1; }
 
 .PHONY: lab-up
-lab-up: $(LAB_BIN)/.built ## start the lab cluster (real control plane, kwok GPU and CPU nodes); LAB_APPLY=manifests/overlays/lab applies the platform too
-	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
+lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built ## start the lab cluster (real control plane, kwok GPU and CPU nodes, Gateway API CRDs); LAB_APPLY=manifests/overlays/lab applies the platform too
+	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 
 .PHONY: lab-down
 lab-down: ## delete the lab cluster
@@ -100,8 +126,9 @@ e2e: ## the e2e suite against E2E_CLUSTER (default existing: your kubeconfig)
 	$(GO) tool ginkgo $(GINKGO_FLAGS) ./e2e
 
 .PHONY: e2e-lab
-e2e-lab: $(LAB_BIN)/.built $(LLMD_SIM) test-deps ## the e2e suite against the lab, every spec the lab can prove
-	E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e
+e2e-lab: $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps ## the e2e suite against the lab, every spec the lab can prove, through the Ingress and through the Gateway
+	@set -e; for route in ingress gateway; do echo "== e2e on the lab, E2E_ROUTE=$$route"; \
+	  E2E_ROUTE=$$route E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(TEST_ENV) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e; done
 
 .PHONY: build
 build: ## build every package and command
@@ -127,9 +154,18 @@ TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
 test: tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
 	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
+	$(MAKE) --no-print-directory test-migration
 	$(MAKE) --no-print-directory test-e2e-lab
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/measurement
+
+# ingress2gateway v1.1.0 on the platform's Ingress, as a library
+# (tools/gateway, a module of its own: its dependencies are not ours).
+# sum.golang.org has no record of that module, so a `go get` of it needs
+# GONOSUMDB; go.sum already pins what the test builds.
+.PHONY: test-migration
+test-migration: ## what ingress2gateway makes of the Ingress, lesson by lesson (docs/migrating-to-gateway-api.md)
+	cd tools/gateway && GONOSUMDB=github.com/kubernetes-sigs/ingress2gateway $(GO) test -count=1 ./...
 
 # The e2e suite against the lab, every lab-ok spec, in both flows and in
 # random order (--randomize-all: no container may rely on another having
@@ -140,19 +176,24 @@ test: tools check-tools-cache test-deps vet ## run every test (unit, simulator, 
 #      `kubectl apply -k` first, then the suite, which must verify it in
 #      place (the lab's admission refuses a second Ingress for llm.local,
 #      as ingress-nginx does).
+# Each flow runs once per route kind (E2E_ROUTE): the Ingress (overlay lab)
+# and the Gateway (overlay lab-gateway, NGF's semantics).
 # The lab is deleted afterwards whatever the outcome (its control plane
 # runs as background processes).
-E2E_LAB_ENV = E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV)
-E2E_LAB_ARGS = -args -ginkgo.label-filter=lab-ok -ginkgo.randomize-all -ginkgo.v
+E2E_LAB_ENV = E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(TEST_ENV)
+E2E_LAB_ARGS = -ginkgo.label-filter=lab-ok -ginkgo.randomize-all -ginkgo.v
 .PHONY: test-e2e-lab
-test-e2e-lab: $(LAB_BIN)/.built $(LLMD_SIM)
+test-e2e-lab: $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM)
 	@$(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null 2>&1 || true
-	@echo "== e2e on a fresh lab: the suite deploys the platform"; \
-	$(E2E_LAB_ENV) $(GO) test -count=1 -timeout 15m ./e2e $(E2E_LAB_ARGS) && \
-	echo "== e2e in the workflow's order: platform applied into llm first, then the suite" && \
-	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -name $(LAB_NAME)-test -apply manifests/overlays/lab && \
-	$(E2E_LAB_ENV) $(GO) test -count=1 -timeout 15m ./e2e $(E2E_LAB_ARGS); \
-	rc=$$?; $(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null || true; exit $$rc
+	@$(GO) test -c -o $(CURDIR)/.cache/e2e.test ./e2e
+	@cd e2e && rc=0; \
+	for route in ingress gateway; do echo "== e2e on a fresh lab, E2E_ROUTE=$$route: the suite deploys the platform"; \
+	  E2E_ROUTE=$$route $(E2E_LAB_ENV) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; done; \
+	[ $$rc = 0 ] && for route in ingress:lab gateway:lab-gateway; do \
+	  echo "== e2e in the workflow's order, E2E_ROUTE=$${route%%:*}: overlay $${route#*:} applied into llm first, then the suite"; \
+	  (cd .. && $(GO) run ./cmd/lab up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME)-test -apply manifests/overlays/$${route#*:}) && \
+	  E2E_ROUTE=$${route%%:*} $(E2E_LAB_ENV) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; done; \
+	cd .. && $(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null || true; exit $$rc
 
 .PHONY: perf
 perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/

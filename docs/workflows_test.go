@@ -93,6 +93,29 @@ func TestGPUWorkflow(t *testing.T) {
 	}
 }
 
+// The GPU workflow runs either route: the input reaches the overlay, the
+// suite (E2E_ROUTE) and the sweep's target, and NGF is the version the
+// Makefile's lab pins CRDs for.
+func TestGPUWorkflowRoutes(t *testing.T) {
+	w, text := readWorkflow(t, "gpu-perf.yml")
+	for _, want := range []string{"inputs.route", "manifests/overlays/$overlay", "overlay=minikube-gpu-ngf", `E2E_ROUTE="$ROUTE"`, `INGRESS_URL="$ROUTE_URL"`, `PERF_TARGET="$ROUTE_URL"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("gpu-perf.yml lacks %s", want)
+		}
+	}
+	makefile := read(t, filepath.Join("..", "Makefile"))
+	m := regexp.MustCompile(`(?m)^NGF_VERSION\s*:=\s*(\S+)`).FindStringSubmatch(makefile)
+	if m == nil {
+		t.Fatal("Makefile: no NGF_VERSION")
+	}
+	if got := w.Jobs["gpu-perf"].Env["NGF_VERSION"]; got != m[1] {
+		t.Errorf("gpu-perf.yml installs NGF %q, the lab's CRDs are NGF %s", got, m[1])
+	}
+	if readme := read(t, filepath.Join("..", "README.md")); !strings.Contains(readme, "nginx-gateway-fabric/"+m[1]+"/deploy") {
+		t.Errorf("README's NGF install is not pinned to %s", m[1])
+	}
+}
+
 // Pull requests from forks get a read-only token: the JUnit step must
 // only annotate there.
 func TestJUnitAnnotatesOnForks(t *testing.T) {

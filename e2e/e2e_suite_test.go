@@ -36,6 +36,8 @@ type settings struct {
 	overlay   string // manifests/overlays/<overlay>
 	reportDir string
 	timeouts  e2e.Timeouts
+	// route is how traffic reaches vLLM: e2e.RouteIngress or RouteGateway.
+	route string
 	// platformNamespace is where an already deployed platform is looked
 	// for (and verified in place when found).
 	platformNamespace string
@@ -90,12 +92,18 @@ func load() (s settings, err error) {
 		name = cluster.DefaultMinikubeProfile
 	}
 	s.cluster = cluster.Config{Kind: kind, Kubeconfig: os.Getenv("E2E_KUBECONFIG"), Context: os.Getenv("E2E_CONTEXT"),
-		Name: env("E2E_CLUSTER_NAME", name), LabBin: os.Getenv("E2E_LAB_BIN"),
+		Name: env("E2E_CLUSTER_NAME", name), LabBin: os.Getenv("E2E_LAB_BIN"), LabCRDs: os.Getenv("E2E_LAB_CRDS"),
 		MinikubeCPUs: integer("E2E_MINIKUBE_CPUS", cluster.DefaultMinikubeCPUs), MinikubeMemory: env("E2E_MINIKUBE_MEMORY", cluster.DefaultMinikubeMemory)}
 	s.platformNamespace = env("E2E_PLATFORM_NAMESPACE", "llm")
-	def := "minikube-gpu"
+	s.route = env("E2E_ROUTE", e2e.RouteIngress)
+	// The default overlay per cluster and route: the Gateway path is NGINX
+	// Gateway Fabric's (the lab renders NGF's semantics).
+	def := map[string]string{e2e.RouteIngress: "minikube-gpu", e2e.RouteGateway: "minikube-gpu-ngf"}[s.route]
 	if kind == cluster.Lab {
-		def = "lab"
+		def = map[string]string{e2e.RouteIngress: "lab", e2e.RouteGateway: "lab-gateway"}[s.route]
+	}
+	if def == "" {
+		return s, fmt.Errorf("E2E_ROUTE: %q: want %s or %s", s.route, e2e.RouteIngress, e2e.RouteGateway)
 	}
 	s.overlay = env("E2E_OVERLAY", def)
 	s.reportDir = env("E2E_REPORT_DIR", filepath.Join(repoRoot(), "reports", "e2e"))
@@ -103,6 +111,9 @@ func load() (s settings, err error) {
 		s.reportDir = filepath.Join(repoRoot(), s.reportDir)
 	}
 	s.timeouts = e2e.Timeouts{Deploy: duration("E2E_DEPLOY_TIMEOUT", 15*time.Minute), Schedule: duration("E2E_SCHEDULE_TIMEOUT", time.Minute)}
+	if kind == cluster.Lab && s.cluster.LabCRDs == "" {
+		return s, fmt.Errorf("E2E_LAB_CRDS: must name the folder of the lab's CRDs (make tools builds it; make e2e-lab passes it)")
+	}
 	return s, s.cluster.Validate()
 }
 
@@ -164,12 +175,19 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		// and ingress-nginx's admission rule, so a second Ingress for
 		// llm.local is refused here as on the team's cluster.
 		Expect(c.CreateFile(ctx, filepath.Join(repoRoot(), cluster.LabNodes))).To(Succeed())
+		// The Gateway API's CRDs and its implementations' policy CRDs, so
+		// the gateway manifests meet the schemas and CEL rules they ship.
+		crds, err := c.InstallCRDs(ctx, s.cluster.LabCRDs)
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("lab: %d CRDs installed from %s\n", len(crds), s.cluster.LabCRDs)
 		stop, err := e2e.StartLabAdmission(ctx, c)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(stop)
 	}
 	suite.overlays = render(ctx)
 	Expect(suite.overlays).To(HaveKey(s.overlay), "E2E_OVERLAY: no manifests/overlays/%s", s.overlay)
+	_, err = e2e.NewRoute(s.route, "", suite.overlays[s.overlay])
+	Expect(err).NotTo(HaveOccurred(), "E2E_ROUTE=%s with overlay %s", s.route, s.overlay)
 	selectPlatform(ctx, c)
 }, NodeTimeout(5*time.Minute))
 
@@ -210,10 +228,15 @@ func selectPlatform(ctx context.Context, c *cluster.Cluster) {
 	GinkgoWriter.Printf("cluster %s: no platform in namespace %s; deploying overlay %s into namespace %s for this run\n", s.cluster.Kind, s.platformNamespace, s.overlay, suite.namespace)
 }
 
-// JUnit from the e2e suite too, beside Ginkgo's own --junit-report.
+// JUnit from the e2e suite too, beside Ginkgo's own --junit-report; one
+// file per route kind, so the Ingress and Gateway runs keep both.
 var _ = ReportAfterSuite("e2e junit", func(r Report) {
+	name := "e2e-junit.xml"
+	if suite.settings.route == e2e.RouteGateway {
+		name = "e2e-junit-gateway.xml"
+	}
 	if err := os.MkdirAll(suite.settings.reportDir, 0o755); err == nil {
-		_ = reporters.GenerateJUnitReport(r, filepath.Join(suite.settings.reportDir, "e2e-junit.xml"))
+		_ = reporters.GenerateJUnitReport(r, filepath.Join(suite.settings.reportDir, name))
 	}
 })
 

@@ -19,26 +19,38 @@ import (
 // Ordered: the data plane is set up once, then exercised. Its set-up waits
 // for everything the specs need (the Deployment Available, the route
 // answering), so it holds in any order Ginkgo runs the containers in.
-var _ = Describe("the ingress", Label("needs:cluster", "needs:ingress", "lab-ok"), Ordered, func() {
+//
+// One set of specs for both route kinds (E2E_ROUTE): the lessons hold
+// through an Ingress and through a Gateway alike.
+var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"), Ordered, func() {
 	var in e2e.IngressInput
 	getter := func() e2e.IngressInput { return in }
 
 	BeforeAll(func(ctx SpecContext) {
 		p := input()
 		e2e.EnsurePlatform(ctx, p)
-		ing := e2e.Find(p.Objects, "Ingress")
-		Expect(ing).NotTo(BeNil())
-		in = e2e.IngressInput{Cluster: p.Cluster, Namespace: p.Namespace, Ingress: ing.GetName()}
+		route, err := e2e.NewRoute(suite.settings.route, p.Namespace, p.Objects)
+		Expect(err).NotTo(HaveOccurred())
+		in = e2e.IngressInput{Cluster: p.Cluster, Route: route}
 		// A run killed mid-lesson left a lesson's value: put it back first.
-		restored, err := e2e.RestoreIngress(ctx, p.Cluster, p.Namespace, ing.GetName())
+		restored, err := route.Restore(ctx, p.Cluster)
 		Expect(err).NotTo(HaveOccurred())
 		if len(restored) > 0 {
-			GinkgoWriter.Printf("restored annotations an interrupted run had changed: %v\n", restored)
+			GinkgoWriter.Printf("restored values an interrupted run had changed: %v\n", restored)
 		}
 
 		model := sim.DefaultModel
 		url := os.Getenv("INGRESS_URL")
-		if url == "" {
+		switch {
+		case url != "" || suite.settings.cluster.Kind == cluster.Lab:
+		case route.Kind == e2e.RouteGateway:
+			// A real cluster's Gateway: the address its controller
+			// reports (on Minikube a LoadBalancer's needs `minikube tunnel`).
+			Eventually(func() (err error) {
+				url, err = e2e.GatewayURL(ctx, p.Cluster, route)
+				return err
+			}).WithContext(ctx).WithTimeout(p.Timeouts.Deploy).WithPolling(2 * time.Second).Should(Succeed())
+		default:
 			url = p.Cluster.IngressURL // Minikube: http://$(minikube ip)
 		}
 		if url != "" {
@@ -53,18 +65,18 @@ var _ = Describe("the ingress", Label("needs:cluster", "needs:ingress", "lab-ok"
 			}
 			in.Reconfigure = duration("E2E_INGRESS_RECONFIGURE_TIMEOUT", 2*time.Minute)
 		} else {
-			Expect(suite.settings.cluster.Kind).To(Equal(cluster.Lab), "set INGRESS_URL to the cluster's ingress address")
+			Expect(suite.settings.cluster.Kind).To(Equal(cluster.Lab), "set INGRESS_URL to the cluster's ingress or Gateway address")
 			// The lab: llm-d-inference-sim stands in for the Service's pods,
 			// at an RTX 3060's pace (about 8 ms per token for TinyLlama):
 			// the lessons must fire at a real GPU's speed.
 			backend := simtest.StartLLMD(GinkgoT(), "--model", model, "--time-to-first-token", "20ms", "--inter-token-latency", "8ms",
 				"--max-num-seqs", "16", "--max-model-len", "2048")
-			lp := &e2e.LabPlane{Cluster: p.Cluster, Namespace: p.Namespace, Ingress: ing.GetName(),
+			lp := &e2e.LabPlane{Cluster: p.Cluster, Route: route,
 				Backend: strings.TrimPrefix(backend, "http://"), Model: model, Dir: e2e.MkdirTemp("llm-ingress-")}
 			Expect(lp.Sync(ctx)).To(Succeed())
 			DeferCleanup(lp.Stop)
 			in.Plane, in.Direct, in.Reconfigure = lp, &ingress.Target{URL: backend, Model: model}, 10*time.Second
-			GinkgoWriter.Printf("lab ingress: nginx at %s, backend %s, access log %s\n", lp.Target().URL, backend, lp.AccessLog())
+			GinkgoWriter.Printf("lab %s route: nginx at %s, backend %s, access log %s\n", route.Kind, lp.Target().URL, backend, lp.AccessLog())
 		}
 		// The route answers before the first spec's request (a real vLLM
 		// may still be loading the model: the controller answers 503).
@@ -88,7 +100,7 @@ var _ = Describe("the ingress", Label("needs:cluster", "needs:ingress", "lab-ok"
 	It("does not buffer streamed tokens", func(ctx SpecContext) {
 		e2e.NotBufferedSpec(ctx, getter)
 	})
-	It("cuts a long generation with 504 when proxy-read-timeout is too short, and not with the manifests' value", func(ctx SpecContext) {
+	It("cuts a long generation with 504 when the proxy read timeout is too short, and not with the manifests' value", func(ctx SpecContext) {
 		e2e.ProxyTimeoutLessonSpec(ctx, getter)
 	})
 	It("records a client abort as client_abort and nginx logs it 499", func(ctx SpecContext) {

@@ -74,10 +74,15 @@ var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
 	It("still schedules a CPU-only workload", Label("lab-ok"), func(ctx SpecContext) {
 		e2e.CPUWorkloadSpec(ctx, input)
 	})
-	It("admits the Ingress with the manifests' host, backend and annotations", Label("lab-ok"), func(ctx SpecContext) {
-		e2e.IngressSpec(ctx, input)
-	})
-	It("refuses a second Ingress for the platform's host and path in another namespace", Label("needs:ingress", "lab-ok"), func(ctx SpecContext) {
-		e2e.OverlapRefusedSpec(ctx, input)
-	})
+	// The Ingress's own specs; the Gateway path has its own container
+	// (gateway_test.go). The tree is built when RunSpecs runs, after
+	// TestE2E has read E2E_ROUTE.
+	if suite.settings.route == e2e.RouteIngress {
+		It("admits the Ingress with the manifests' host, backend and annotations", Label("lab-ok"), func(ctx SpecContext) {
+			e2e.IngressSpec(ctx, input)
+		})
+		It("refuses a second Ingress for the platform's host and path in another namespace", Label("needs:ingress", "lab-ok"), func(ctx SpecContext) {
+			e2e.OverlapRefusedSpec(ctx, input)
+		})
+	}
 })

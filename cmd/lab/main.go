@@ -1,9 +1,10 @@
 // Command lab brings the CI lab cluster up or down: the real kube-apiserver,
 // kube-scheduler and kube-controller-manager with etcd, run by kwokctl's
 // binary runtime, plus kwok's fake nodes (one RTX 3060 GPU node, one CPU
-// node). `make lab-up` and `make lab-down` run it.
+// node), with the Gateway API's and its implementations' CRDs installed.
+// `make lab-up` and `make lab-down` run it.
 //
-//	lab up   -bin .cache/lab-... [-name llm-lab] [-apply manifests/overlays/lab]
+//	lab up   -bin .cache/lab-... -crds .cache/lab-crds-... [-name llm-lab] [-apply manifests/overlays/lab]
 //	lab down [-name llm-lab]
 //
 // -apply then runs `kubectl apply -k DIR` against the lab, as the GPU
@@ -40,6 +41,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("lab "+args[0], flag.ContinueOnError)
 	bin := fs.String("bin", os.Getenv("E2E_LAB_BIN"), "folder of the lab's binaries (make tools)")
+	crds := fs.String("crds", os.Getenv("E2E_LAB_CRDS"), "folder of the CRDs the lab installs (make tools)")
 	name := fs.String("name", "llm-lab", "lab cluster name")
 	apply := fs.String("apply", "", "after bring-up, `kubectl apply -k` this kustomization into the lab")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -47,7 +49,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, upTimeout)
 	defer cancel()
-	cfg := cluster.Config{Kind: cluster.Lab, Name: *name, LabBin: *bin}
+	cfg := cluster.Config{Kind: cluster.Lab, Name: *name, LabBin: *bin, LabCRDs: *crds}
 	if args[0] == "down" {
 		if err := cluster.Delete(ctx, cfg); err != nil {
 			return err
@@ -55,12 +57,18 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("lab %s deleted\n", *name)
 		return nil
 	}
+	if *crds == "" {
+		return fmt.Errorf("lab up: -crds: must name the folder of the lab's CRDs (make tools builds it)")
+	}
 	began := time.Now()
 	c, err := cluster.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	if err := c.CreateFile(ctx, cluster.LabNodes); err != nil {
+		return err
+	}
+	if _, err := c.InstallCRDs(ctx, *crds); err != nil {
 		return err
 	}
 	fmt.Printf("lab %s up in %v; kubeconfig %s\n", *name, time.Since(began).Round(time.Millisecond), c.Kubeconfig)

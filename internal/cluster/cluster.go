@@ -41,6 +41,11 @@ type Config struct {
 	Name string
 	// LabBin is the folder holding the lab's binaries (make tools builds it).
 	LabBin string
+	// LabCRDs is the folder of the CustomResourceDefinitions the lab
+	// installs (the Gateway API's, NGINX Gateway Fabric's and Envoy
+	// Gateway's policies; make tools builds it). Needed to bring a lab up,
+	// not to delete one.
+	LabCRDs string
 	// MinikubeCPUs and MinikubeMemory size a Minikube the harness starts;
 	// zero values take DefaultMinikubeCPUs and DefaultMinikubeMemory.
 	MinikubeCPUs   int

@@ -168,6 +168,15 @@ func onOffWord(b bool) string {
 	return "off"
 }
 
+// nginxTime writes d as an nginx time: whole seconds, or milliseconds
+// where d is not (NGF's policies allow "500ms").
+func nginxTime(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	}
+	return fmt.Sprintf("%dms", d.Milliseconds())
+}
+
 // Render writes nginx.conf for prefix (the folder holding logs, pid and
 // temporary files).
 func (c Config) Render(prefix string) []byte {
@@ -221,13 +230,13 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_connect_timeout 5s;
-      proxy_read_timeout %ds;
-      proxy_send_timeout %ds;
+      proxy_read_timeout %s;
+      proxy_send_timeout %s;
       proxy_buffering %s;
       proxy_request_buffering %s;
       proxy_ignore_client_abort %s;
     }
-`, loc, r.Backend, int(s.ReadTimeout.Seconds()), int(s.SendTimeout.Seconds()), onOffWord(s.Buffering), onOffWord(s.RequestBuffering), onOffWord(s.IgnoreClientAbort))
+`, loc, r.Backend, nginxTime(s.ReadTimeout), nginxTime(s.SendTimeout), onOffWord(s.Buffering), onOffWord(s.RequestBuffering), onOffWord(s.IgnoreClientAbort))
 		}
 		b.WriteString("  }\n")
 	}

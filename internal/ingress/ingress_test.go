@@ -22,7 +22,7 @@ import (
 // manifestIngress is the platform's Ingress as committed.
 func manifestIngress(t *testing.T) *networkingv1.Ingress {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "base", "ingress.yaml"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "components", "ingress-nginx", "ingress.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

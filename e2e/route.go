@@ -182,7 +182,7 @@ func (r Route) ReadTimeout() (Knob, error) {
 			Format: func(d time.Duration) string { return fmt.Sprint(int(d.Seconds())) }}, nil
 	case r.Find(gateway.KindProxySettingsPolicy) != nil:
 		return Knob{Object: r.Find(gateway.KindProxySettingsPolicy), Path: []string{"spec", "timeout", "read"},
-			Format: func(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }}, nil
+			Format: ingress.NginxTime}, nil
 	}
 	route := r.Find(gateway.KindHTTPRoute)
 	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")

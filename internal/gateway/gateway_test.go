@@ -189,6 +189,11 @@ func TestNginxDuration(t *testing.T) {
 			t.Errorf("NginxDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
+	for _, d := range []time.Duration{time.Second, 600 * time.Second, 500 * time.Millisecond} {
+		if back, err := gateway.NginxDuration(ingress.NginxTime(d)); err != nil || back != d {
+			t.Errorf("FormatNginxDuration(%v) = %q, which reads back as %v, %v", d, ingress.NginxTime(d), back, err)
+		}
+	}
 	for _, in := range []string{"", "1.5s", "10d", "12345s", "-1s"} {
 		if _, err := gateway.NginxDuration(in); err == nil {
 			t.Errorf("NginxDuration(%q): no error", in)

@@ -168,9 +168,9 @@ func onOffWord(b bool) string {
 	return "off"
 }
 
-// nginxTime writes d as an nginx time: whole seconds, or milliseconds
-// where d is not (NGF's policies allow "500ms").
-func nginxTime(d time.Duration) string {
+// NginxTime writes d as an nginx time: whole seconds, or milliseconds
+// where d is not ("500ms", which NGF's policies allow).
+func NginxTime(d time.Duration) string {
 	if d%time.Second == 0 {
 		return fmt.Sprintf("%ds", int(d/time.Second))
 	}
@@ -236,7 +236,7 @@ http {
       proxy_request_buffering %s;
       proxy_ignore_client_abort %s;
     }
-`, loc, r.Backend, nginxTime(s.ReadTimeout), nginxTime(s.SendTimeout), onOffWord(s.Buffering), onOffWord(s.RequestBuffering), onOffWord(s.IgnoreClientAbort))
+`, loc, r.Backend, NginxTime(s.ReadTimeout), NginxTime(s.SendTimeout), onOffWord(s.Buffering), onOffWord(s.RequestBuffering), onOffWord(s.IgnoreClientAbort))
 		}
 		b.WriteString("  }\n")
 	}

@@ -141,9 +141,10 @@ vet: ## go vet, gofmt, and actionlint on the workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-deps
-test-deps: ## install the Debian packages the tests use (xmllint, nginx), when run as root
+test-deps: ## install the Debian packages the tests use (xmllint, nginx, containerd), when run as root
 	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq nginx-light); } || { echo "install nginx-light for the ingress lab"; exit 1; }
+	@[ "$$(id -u)" != 0 ] || command -v containerd >/dev/null || (apt-get update -qq && apt-get install -y -qq containerd) || { echo "install containerd for the lab's image check"; exit 1; }
 
 # Timing-accuracy tests (internal/measurement) run last and alone: go test compiles
 # the next packages while earlier ones run, and a compiler on one of the two

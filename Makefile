@@ -201,12 +201,14 @@ perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT
 	$(GINKGO_PERF) $(GINKGO_FLAGS) ./perf
 
 # The sweep direct to llm-d-inference-sim, then through nginx configured
-# from the lab overlay's Ingress with Host llm.local; the second report
+# from the lab overlay's route with Host llm.local (LAB_OVERLAY: lab, the
+# Ingress; lab-gateway, the HTTPRoute and NGF's policies); the second report
 # shows the ingress overhead cell by cell (PERF_COMPARE).
 LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_VU=4 PERF_REPEATS=5
+LAB_OVERLAY  ?= manifests/overlays/lab
 .PHONY: perf-lab
-perf-lab: tools test-deps ## the sweep direct and through the lab ingress; reports in $(PERF_REPORT_DIR)/{direct,ingress}
-	$(GO) run ./cmd/ingresslab -llmd $(LLMD_SIM) -- sh -c '\
+perf-lab: tools test-deps ## the sweep direct and through the lab ingress (LAB_OVERLAY); reports in $(PERF_REPORT_DIR)/{direct,ingress}
+	$(GO) run ./cmd/ingresslab -llmd $(LLMD_SIM) -overlay $(LAB_OVERLAY) -- sh -c '\
 	  $(LAB_PERF_ENV) PERF_TARGET=$$BACKEND_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
 	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
 	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf'

@@ -1,7 +1,8 @@
 // Command ingresslab runs the lab's ingress data plane without a cluster:
 // llm-d-inference-sim standing in for the vLLM pods, and nginx configured
-// from the lab overlay's Ingress (rendered with kubectl kustomize) in front
-// of it. It runs a command with INGRESS_URL and BACKEND_URL set, then stops
+// from an overlay's route (rendered with kubectl kustomize) in front of it:
+// its Ingress, as ingress-nginx renders one, or its HTTPRoute and NGINX
+// Gateway Fabric's policies, as NGF does (-overlay manifests/overlays/lab-gateway). It runs a command with INGRESS_URL and BACKEND_URL set, then stops
 // both. `make perf-lab` uses it to run the perf sweep direct and through the
 // ingress.
 //
@@ -20,9 +21,11 @@ import (
 	"syscall"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/llm-platform/harness/internal/cluster"
+	"github.com/llm-platform/harness/internal/gateway"
 	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/llmd"
 	"github.com/llm-platform/harness/internal/sim"
@@ -41,7 +44,7 @@ func main() {
 func run(ctx context.Context, args []string) (int, error) {
 	fs := flag.NewFlagSet("ingresslab", flag.ContinueOnError)
 	bin := fs.String("llmd", os.Getenv("LLMD_INFERENCE_SIM"), "llm-d-inference-sim binary (make tools)")
-	overlay := fs.String("overlay", "manifests/overlays/lab", "kustomization whose Ingress configures nginx")
+	overlay := fs.String("overlay", "manifests/overlays/lab", "kustomization whose Ingress, or HTTPRoute and NGF policies, configure nginx")
 	ttft := fs.String("ttft", "50ms", "backend time to first token")
 	itl := fs.String("itl", "10ms", "backend inter-token latency")
 	seqs := fs.String("max-num-seqs", "32", "backend sequences running at once")
@@ -54,7 +57,7 @@ func run(ctx context.Context, args []string) (int, error) {
 	if *bin == "" {
 		return 2, errors.New("-llmd: no llm-d-inference-sim binary (make tools builds one)")
 	}
-	ing, err := overlayIngress(ctx, *overlay)
+	objs, err := render(ctx, *overlay)
 	if err != nil {
 		return 1, err
 	}
@@ -68,11 +71,9 @@ func run(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	cfg, err := ingress.FromIngress(ing, listen, func(string, networkingv1.ServiceBackendPort) (string, error) {
-		return strings.TrimPrefix(backend.URL, "http://"), nil
-	})
+	cfg, route, err := nginxConfig(objs, listen, strings.TrimPrefix(backend.URL, "http://"))
 	if err != nil {
-		return 1, err
+		return 1, fmt.Errorf("%s: %w", *overlay, err)
 	}
 	dir, err := os.MkdirTemp("", "ingresslab-")
 	if err != nil {
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	defer n.Stop()
-	fmt.Printf("ingresslab: nginx %s (Host llm.local) -> llm-d-inference-sim %s\n", n.URL, backend.URL)
+	fmt.Printf("ingresslab: nginx %s (Host llm.local, from the %s) -> llm-d-inference-sim %s\n", n.URL, route, backend.URL)
 
 	cmd := exec.CommandContext(ctx, fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -99,24 +100,42 @@ func run(ctx context.Context, args []string) (int, error) {
 	return 0, nil
 }
 
-// overlayIngress renders the overlay and returns its Ingress.
-func overlayIngress(ctx context.Context, dir string) (*networkingv1.Ingress, error) {
+// render renders an overlay into its objects.
+func render(ctx context.Context, dir string) ([]*unstructured.Unstructured, error) {
 	b, err := cluster.Kustomize(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := cluster.Decode(b)
-	if err != nil {
-		return nil, err
-	}
+	return cluster.Decode(b)
+}
+
+// nginxConfig renders the overlay's route into nginx's configuration, every
+// backend at backend: its Ingress with ingress-nginx's semantics, else its
+// HTTPRoute with NGF's. It names which it used.
+func nginxConfig(objs []*unstructured.Unstructured, listen, backend string) (ingress.Config, string, error) {
+	var route *unstructured.Unstructured
 	for _, o := range objs {
-		if o.GetKind() == "Ingress" {
+		switch o.GetKind() {
+		case "Ingress":
 			var ing networkingv1.Ingress
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &ing); err != nil {
-				return nil, fmt.Errorf("ingresslab: %w", err)
+				return ingress.Config{}, "", err
 			}
-			return &ing, nil
+			cfg, err := ingress.FromIngress(&ing, listen, func(string, networkingv1.ServiceBackendPort) (string, error) { return backend, nil })
+			return cfg, "Ingress " + ing.Name, err
+		case gateway.KindHTTPRoute:
+			route = o
 		}
 	}
-	return nil, fmt.Errorf("ingresslab: %s renders no Ingress", dir)
+	if route == nil {
+		return ingress.Config{}, "", errors.New("renders neither an Ingress nor an HTTPRoute")
+	}
+	r, err := gateway.FromHTTPRoute(route, objs, listen, func(string, int32) (string, error) { return backend, nil })
+	if err != nil {
+		return ingress.Config{}, "", err
+	}
+	if len(r.Ignored) > 0 {
+		return ingress.Config{}, "", fmt.Errorf("HTTPRoute %s sets %s, which NGINX Gateway Fabric ignores", route.GetName(), strings.Join(r.Ignored, ", "))
+	}
+	return r.Config, "HTTPRoute " + route.GetName() + " and NGF's policies", nil
 }

@@ -41,8 +41,9 @@ GINKGO_PERF    := $(GO) tool ginkgo --ldflags="$(PROVENANCE)"
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-# The lab: the real Kubernetes control plane (tools/lab/go.mod), etcd and
-# kwok (tools/go.mod), built once into a folder keyed by their versions.
+# The lab: the real Kubernetes control plane and the real node's kubelet
+# and kube-proxy (tools/lab/go.mod), etcd and kwok (tools/go.mod), built
+# once into a folder keyed by their versions.
 K8S_VERSION  := v1.37.2
 ETCD_VERSION := v3.6.16
 KWOK_VERSION := v0.8.0
@@ -101,7 +102,7 @@ $(LLMD_SIM):
 
 $(LAB_BIN)/.built:
 	@mkdir -p $(LAB_BIN)
-	cd tools/lab && $(GO) build -o $(LAB_BIN)/ -ldflags "$(K8S_LDFLAGS)" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager
+	cd tools/lab && $(GO) build -o $(LAB_BIN)/ -ldflags "$(K8S_LDFLAGS)" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 	cd tools && $(GO) build -o $(LAB_BIN)/etcd go.etcd.io/etcd/server/v3 && $(GO) build -o $(LAB_BIN)/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
 	@touch $@
 
@@ -141,10 +142,11 @@ vet: ## go vet, gofmt, and actionlint on the workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-deps
-test-deps: ## install the Debian packages the tests use (xmllint, nginx, containerd), when run as root
+test-deps: ## install the Debian packages the tests use (xmllint, nginx; as root, the real node's containerd, runc, CNI plugins, iptables)
 	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq nginx-light); } || { echo "install nginx-light for the ingress lab"; exit 1; }
-	@[ "$$(id -u)" != 0 ] || command -v containerd >/dev/null || (apt-get update -qq && apt-get install -y -qq containerd) || { echo "install containerd for the lab's image check"; exit 1; }
+	@[ "$$(id -u)" != 0 ] || { command -v containerd && command -v runc && command -v iptables && command -v ip && [ -x /usr/lib/cni/bridge ]; } >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq containerd runc containernetworking-plugins iptables iproute2) || { echo "install containerd, runc, containernetworking-plugins, iptables and iproute2 for the lab's real node"; exit 1; }
 
 # Timing-accuracy tests (internal/measurement) run last and alone: go test compiles
 # the next packages while earlier ones run, and a compiler on one of the two
@@ -154,7 +156,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx, contain
 TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
 test: tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
-	$(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
+	E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
 	$(MAKE) --no-print-directory test-migration
 	$(MAKE) --no-print-directory test-e2e-lab
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml

@@ -1,0 +1,285 @@
+// Package labnode runs a real Kubernetes node for the lab: containerd (with
+// runc and the CNI bridge), the kubelet and kube-proxy (iptables mode) as
+// processes, inside a network namespace of the lab's own, under a cgroup
+// root of its own, with every file in the lab's folder. Pod addresses live
+// only in that namespace: nothing in the host's namespace ever sends a
+// packet to one, and two labs (make test's and a user's) never share
+// iptables chains or cgroups.
+//
+// The combination (measured on this project's CI machines: cgroup v1,
+// kernel 6.18, no systemd, no CAP_SYS_RESOURCE): the kubelet and kube-proxy
+// of the control plane's own release (v1.37.2), Debian bookworm's
+// containerd 1.6.20, runc 1.1.5 and CNI plugins 1.1.1. What it takes:
+//   - every process enters the namespace with nsenter --net only: `ip netns
+//     exec` also remounts /sys, which hides the cgroup mounts the kubelet and
+//     runc need;
+//   - failCgroupV1: false and the cgroupfs driver; the lab's cgroup root is
+//     made in every v1 hierarchy first (the kubelet does not make it);
+//   - containerd's restrict_oom_score_adj: without CAP_SYS_RESOURCE a
+//     negative oom_score_adj (the sandbox's -998) is refused;
+//   - a default route in the namespace (the API server picks its advertise
+//     address from it), over a veth pair whose far end is in the same
+//     namespace: nothing leaves it;
+//   - netns_mounts_under_state_dir and the CNI IPAM's dataDir, so pod
+//     namespaces and address leases stay in the lab's folder.
+//
+// Teardown removes all of it after any end, a SIGKILL included.
+package labnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The node's network, inside the lab's namespace.
+const (
+	NodeIP  = "10.250.0.1"
+	PodCIDR = "10.244.0.0/24"
+	// gateway is the default route's next hop: no host answers there, so a
+	// packet for the world goes nowhere.
+	gateway = "10.250.0.254"
+	// NodeName is the real node's name.
+	NodeName = "lab-node-0"
+	// PauseImage is the sandbox image the lab imports (cmd/labpause).
+	PauseImage = "lab.local/pause:v1"
+)
+
+// Config names a lab's node.
+type Config struct {
+	// Name is the lab's name: the namespace is "llm-" + Name, the cgroup
+	// root "/llm-" + Name.
+	Name string
+	// Dir is the lab's folder; the node keeps everything under Dir/node.
+	Dir string
+	// Bin holds kubelet and kube-proxy.
+	Bin string
+	// Kubeconfig is the control plane's (reachable inside the namespace).
+	Kubeconfig string
+	// Images are image tarballs to import (PauseImage among them).
+	Images []string
+}
+
+// Validate names the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.Name == "" || strings.ContainsAny(c.Name, "/ "):
+		return fmt.Errorf("labnode: name %q: want a plain name", c.Name)
+	case !filepath.IsAbs(c.Dir):
+		return fmt.Errorf("labnode: dir %q: want an absolute path", c.Dir)
+	case c.Bin == "":
+		return errors.New("labnode: bin: must name the folder holding kubelet and kube-proxy")
+	case c.Kubeconfig == "":
+		return errors.New("labnode: kubeconfig: must be set")
+	}
+	return nil
+}
+
+// Netns is the name of the lab's network namespace.
+func (c Config) Netns() string { return "llm-" + c.Name }
+
+// NetnsPath is its bind mount, which nsenter enters.
+func (c Config) NetnsPath() string { return filepath.Join("/run/netns", c.Netns()) }
+
+// CgroupRoot is the lab's cgroup root, in every hierarchy.
+func (c Config) CgroupRoot() string { return "/llm-" + c.Name }
+
+func (c Config) node(p ...string) string {
+	return filepath.Join(append([]string{c.Dir, "node"}, p...)...)
+}
+
+// Socket is containerd's socket.
+func (c Config) Socket() string { return c.node("containerd", "containerd.sock") }
+
+// CNINetwork names the lab's CNI network (and its cached results).
+func (c Config) CNINetwork() string { return "llm-lab-" + c.Name }
+
+// Preflight says, at once, why this machine cannot run a node.
+func Preflight() error {
+	if os.Geteuid() != 0 {
+		return errors.New("labnode: real pods need root (containerd, runc, network namespaces, cgroups); run as root")
+	}
+	var missing []string
+	for _, p := range []string{"nsenter", "ip", "iptables", "containerd", "containerd-shim-runc-v2", "runc", "ctr"} {
+		if _, err := exec.LookPath(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	for _, p := range []string{"bridge", "host-local", "loopback", "portmap"} {
+		if _, err := os.Stat(filepath.Join(CNIBinDir, p)); err != nil {
+			missing = append(missing, CNIBinDir+"/"+p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("labnode: missing %s (Debian: apt-get install -y containerd runc containernetworking-plugins iptables; make test-deps installs them as root)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// CNIBinDir is where Debian's containernetworking-plugins puts them.
+const CNIBinDir = "/usr/lib/cni"
+
+func run(ctx context.Context, name string, args ...string) error {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("labnode: %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// CreateNetns makes the lab's namespace: loopback up, and a veth pair
+// lab0/lab0p, both ends inside, lab0 holding NodeIP with a default route
+// through it. It is a no-op when the namespace exists.
+func CreateNetns(ctx context.Context, c Config) error {
+	if _, err := os.Stat(c.NetnsPath()); err == nil {
+		return nil
+	}
+	in := func(args ...string) error { return run(ctx, "ip", append([]string{"-n", c.Netns()}, args...)...) }
+	steps := []func() error{
+		func() error { return run(ctx, "ip", "netns", "add", c.Netns()) },
+		func() error { return in("link", "set", "lo", "up") },
+		func() error { return in("link", "add", "lab0", "type", "veth", "peer", "name", "lab0p") },
+		func() error { return in("addr", "add", NodeIP+"/24", "dev", "lab0") },
+		func() error { return in("link", "set", "lab0", "up") },
+		func() error { return in("link", "set", "lab0p", "up") },
+		func() error { return in("route", "add", "default", "via", gateway, "dev", "lab0") },
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cgroupHierarchies are the v1 hierarchies the lab makes its root in.
+var cgroupHierarchies = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "hugetlb", "net_cls", "net_prio", "perf_event"}
+
+// makeCgroupRoot makes the root in each mounted hierarchy; cpuset's needs
+// its CPUs and memory nodes copied from the parent before any task joins.
+func makeCgroupRoot(c Config) error {
+	for _, h := range cgroupHierarchies {
+		base := filepath.Join("/sys/fs/cgroup", h)
+		if _, err := os.Stat(base); err != nil {
+			continue
+		}
+		d := filepath.Join(base, c.CgroupRoot())
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("labnode: cgroup %s: %w", d, err)
+		}
+		if h == "cpuset" {
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				b, err := os.ReadFile(filepath.Join(base, f))
+				if err != nil {
+					return fmt.Errorf("labnode: %w", err)
+				}
+				if err := os.WriteFile(filepath.Join(d, f), b, 0o644); err != nil {
+					return fmt.Errorf("labnode: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// process is one of the node's daemons.
+type process struct {
+	name string
+	args []string
+}
+
+// start runs p inside the namespace, detached (its own session, so it
+// outlives the command that started it), logging to the node's folder and
+// writing its pid file there.
+func start(c Config, p process) error {
+	log, err := os.OpenFile(c.node("logs", p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("labnode: %w", err)
+	}
+	defer log.Close()
+	cmd := exec.Command("nsenter", append([]string{"--net=" + c.NetnsPath(), "--"}, p.args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("labnode: start %s: %w", p.name, err)
+	}
+	go func() { _ = cmd.Wait() }() // reaped here while this process lives
+	return os.WriteFile(c.node("pids", p.name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+}
+
+// waitFor polls check until it succeeds or the deadline passes.
+func waitFor(ctx context.Context, what string, d time.Duration, check func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("labnode: %s within %v: %w", what, d, err)
+		case <-time.After(100 * time.Millisecond): // polling a daemon that is starting
+		}
+	}
+}
+
+// Start brings the node up in the lab's namespace (CreateNetns first):
+// cgroup root, containerd, the images, the kubelet and kube-proxy. It
+// returns once containerd answers and the images are in; the Node's
+// readiness is the API's to report.
+func Start(ctx context.Context, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := Preflight(); err != nil {
+		return err
+	}
+	for _, d := range []string{"containerd", "cni", "ipam", "kubelet", "pod-logs", "logs", "pids"} {
+		if err := os.MkdirAll(c.node(d), 0o755); err != nil {
+			return fmt.Errorf("labnode: %w", err)
+		}
+	}
+	if err := makeCgroupRoot(c); err != nil {
+		return err
+	}
+	files := map[string]string{
+		c.node("containerd", "config.toml"):  containerdConfig(c),
+		c.node("cni", "10-lab.conflist"):     cniConfig(c),
+		c.node("kubelet", "config.yaml"):     kubeletConfig(c),
+		c.node("kubelet", "kube-proxy.yaml"): kubeProxyConfig(c),
+		c.node("kubelet", "resolv.conf"):     "nameserver 127.0.0.1\n",
+	}
+	for f, content := range files {
+		if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("labnode: %w", err)
+		}
+	}
+	if err := start(c, process{"containerd", []string{"containerd", "--config", c.node("containerd", "config.toml")}}); err != nil {
+		return err
+	}
+	ctr := func(args ...string) error {
+		return run(ctx, "ctr", append([]string{"--address", c.Socket(), "--namespace", "k8s.io"}, args...)...)
+	}
+	if err := waitFor(ctx, "containerd answering", time.Minute, func() error { return ctr("version") }); err != nil {
+		return err
+	}
+	for _, img := range c.Images {
+		if err := ctr("images", "import", img); err != nil {
+			return err
+		}
+	}
+	if err := start(c, process{"kubelet", []string{filepath.Join(c.Bin, "kubelet"), "--config", c.node("kubelet", "config.yaml"),
+		"--kubeconfig", c.Kubeconfig, "--root-dir", c.node("kubelet", "root"), "--hostname-override", NodeName,
+		"--node-ip", NodeIP, "--v=1"}}); err != nil {
+		return err
+	}
+	return start(c, process{"kube-proxy", []string{filepath.Join(c.Bin, "kube-proxy"), "--config", c.node("kubelet", "kube-proxy.yaml"), "--v=1"}})
+}

@@ -114,12 +114,47 @@ check-tools-cache: tools
 	  || { echo "check-tools-cache: newer go.mod/go.sum mtimes would rebuild the cached tools"; exit 1; }
 
 .PHONY: lab-up
-lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built ## start the lab cluster (real control plane, kwok GPU and CPU nodes, Gateway API CRDs); LAB_APPLY=manifests/overlays/lab applies the platform too
-	$(GO) run ./cmd/lab up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
+# LAB_NODE=1 gives the lab a real node (containerd, kubelet, kube-proxy; as
+# root), kept in $(LAB_RUN)/$(LAB_NAME); the lab then lives in the network
+# namespace $(LAB_NAME), where lab-up runs and where anything that talks
+# to the lab must run (nsenter --net=/run/netns/$(LAB_NAME) ...).
+# lab-down removes the node too, whatever state it was left in.
+LAB_RUN  ?= $(CURDIR)/.cache/lab-run
+LAB_CMD  := $(CURDIR)/.cache/lab-cmd
+LAB_NODE ?=
+LAB_NETNS = /run/netns/$(LAB_NAME)
+# The real node's images: the sandbox, the device plugin and
+# llm-d-inference-sim, each one static binary (llm-d's keyed like its
+# dynamic build, so a fresh checkout reuses it).
+LAB_IMAGES   := $(CURDIR)/.cache/lab-images
+LLMD_STATIC  := $(CACHE)/llm-d-inference-sim-static-$(LLMD_SIM_VERSION)-$(call key,tools/go.mod tools/go.sum)
+
+$(LLMD_STATIC):
+	@mkdir -p $(CACHE)
+	cd tools && CGO_ENABLED=0 $(GO) build -o $@ github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
+
+.PHONY: lab-images
+lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim) as tarballs in .cache/lab-images
+	@mkdir -p $(LAB_IMAGES)/bin
+	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu
+	$(GO) run ./cmd/lab images -out $(LAB_IMAGES) -pause $(LAB_IMAGES)/bin/labpause -labgpu $(LAB_IMAGES)/bin/labgpu -llmd $(LLMD_STATIC)
+
+.PHONY: lab-cmd
+lab-cmd:
+	@$(GO) build -o $(LAB_CMD) ./cmd/lab
+
+lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-cmd $(if $(LAB_NODE),lab-images) ## start the lab cluster (real control plane, kwok GPU and CPU nodes, Gateway API CRDs; LAB_NODE=1: a real node); LAB_APPLY=manifests/overlays/lab applies the platform too
+ifeq ($(LAB_NODE),)
+	$(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
+else
+	$(LAB_CMD) netns -name $(LAB_NAME)
+	nsenter --net=$(LAB_NETNS) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME) \
+	  -images $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar $(if $(LAB_APPLY),-apply $(LAB_APPLY))
+endif
 
 .PHONY: lab-down
-lab-down: ## delete the lab cluster
-	$(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)
+lab-down: lab-cmd ## delete the lab cluster, its real node and namespace included
+	$(LAB_CMD) down -bin $(LAB_BIN) -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME)
 
 # E2E_* settings pass through the environment (see README).
 .PHONY: e2e

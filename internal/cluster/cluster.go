@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/support"
+
+	"github.com/llm-platform/harness/internal/labnode"
 )
 
 // Kind is how the cluster is obtained.
@@ -46,6 +48,12 @@ type Config struct {
 	// Gateway's policies; make tools builds it). Needed to bring a lab up,
 	// not to delete one.
 	LabCRDs string
+	// LabDir, when set, gives the lab a real node (internal/labnode) kept
+	// in this folder, beside the kwok nodes; the lab then runs in its own
+	// network namespace, and so must every process that talks to it.
+	LabDir string
+	// LabImages are image tarballs the real node imports.
+	LabImages []string
 	// MinikubeCPUs and MinikubeMemory size a Minikube the harness starts;
 	// zero values take DefaultMinikubeCPUs and DefaultMinikubeMemory.
 	MinikubeCPUs   int
@@ -95,7 +103,11 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	kubeconfig, err := p.Create(ctx)
+	create := p.Create
+	if cfg.Kind == Lab {
+		create = func(ctx context.Context, _ ...string) (string, error) { return createLab(ctx, p, cfg) }
+	}
+	kubeconfig, err := create(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: create %s %q: %w", cfg.Kind, cfg.Name, err)
 	}
@@ -135,7 +147,12 @@ func Delete(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return p.Destroy(ctx)
+	err = p.Destroy(ctx)
+	if cfg.Kind == Lab && cfg.LabDir != "" {
+		// The real node, even when the control plane was already gone.
+		err = errors.Join(err, labnode.Teardown(ctx, labNode(cfg, "")))
+	}
+	return err
 }
 
 func openExisting(cfg Config) (*Cluster, error) {

@@ -1,12 +1,15 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"sigs.k8s.io/e2e-framework/support"
 	"sigs.k8s.io/e2e-framework/third_party/kwok"
+
+	"github.com/llm-platform/harness/internal/labnode"
 )
 
 // LabNodes is the lab's node manifest, relative to the repository root.
@@ -46,4 +49,53 @@ func newLab(cfg Config) (support.E2EClusterProvider, error) {
 		}
 	}
 	return kwok.NewProvider().WithName(cfg.Name).WithPath(kwokctl), nil
+}
+
+// kwokConfig makes kwok fake only the nodes annotated as its own (the
+// lab's fixtures): kwokctl's binary runtime always passes
+// --manage-all-nodes=true, which would also write the status of the real
+// node's pods over the kubelet's. Extra arguments come after kwokctl's
+// own, and the last value of a flag wins.
+const kwokConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+componentsPatches:
+  - name: kwok-controller
+    extraArgs:
+      - key: manage-all-nodes
+        value: "false"
+      - key: manage-nodes-with-annotation-selector
+        value: kwok.x-k8s.io/node=fake
+`
+
+// labNode is the real node's configuration for a lab.
+func labNode(cfg Config, kubeconfig string) labnode.Config {
+	return labnode.Config{Name: cfg.Name, Dir: cfg.LabDir, Bin: cfg.LabBin, Kubeconfig: kubeconfig, Images: cfg.LabImages}
+}
+
+// createLab creates (or finds) the kwok control plane and, with LabDir,
+// starts the real node unless it runs already. The caller must be in the
+// lab's network namespace: the control plane's processes inherit it.
+func createLab(ctx context.Context, p support.E2EClusterProvider, cfg Config) (string, error) {
+	node := labNode(cfg, "")
+	if cfg.LabDir != "" && !labnode.InNetns(node) {
+		return "", fmt.Errorf("cluster: lab %s has a real node: run inside its network namespace %s (make lab-up and make e2e-lab do: nsenter --net=%s ...)", cfg.Name, node.Netns(), node.NetnsPath())
+	}
+	f, err := os.CreateTemp("", "kwok-config-*.yaml")
+	if err != nil {
+		return "", fmt.Errorf("cluster: lab: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(kwokConfig); err != nil {
+		return "", fmt.Errorf("cluster: lab: %w", err)
+	}
+	f.Close()
+	kubeconfig, err := p.CreateWithConfig(ctx, f.Name())
+	if err != nil || cfg.LabDir == "" {
+		return kubeconfig, err
+	}
+	node.Kubeconfig = kubeconfig
+	if labnode.Running(node) {
+		return kubeconfig, nil
+	}
+	return kubeconfig, labnode.Start(ctx, node)
 }

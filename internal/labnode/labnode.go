@@ -54,8 +54,8 @@ const (
 
 // Config names a lab's node.
 type Config struct {
-	// Name is the lab's name: the namespace is "llm-" + Name, the cgroup
-	// root "/llm-" + Name.
+	// Name is the lab's name, which its network namespace, cgroup root and
+	// CNI network take.
 	Name string
 	// Dir is the lab's folder; the node keeps everything under Dir/node.
 	Dir string
@@ -83,13 +83,13 @@ func (c Config) Validate() error {
 }
 
 // Netns is the name of the lab's network namespace.
-func (c Config) Netns() string { return "llm-" + c.Name }
+func (c Config) Netns() string { return c.Name }
 
 // NetnsPath is its bind mount, which nsenter enters.
 func (c Config) NetnsPath() string { return filepath.Join("/run/netns", c.Netns()) }
 
 // CgroupRoot is the lab's cgroup root, in every hierarchy.
-func (c Config) CgroupRoot() string { return "/llm-" + c.Name }
+func (c Config) CgroupRoot() string { return "/" + c.Name }
 
 func (c Config) node(p ...string) string {
 	return filepath.Join(append([]string{c.Dir, "node"}, p...)...)
@@ -99,7 +99,7 @@ func (c Config) node(p ...string) string {
 func (c Config) Socket() string { return c.node("containerd", "containerd.sock") }
 
 // CNINetwork names the lab's CNI network (and its cached results).
-func (c Config) CNINetwork() string { return "llm-lab-" + c.Name }
+func (c Config) CNINetwork() string { return c.Name }
 
 // Preflight says, at once, why this machine cannot run a node.
 func Preflight() error {
@@ -231,16 +231,43 @@ func waitFor(ctx context.Context, what string, d time.Duration, check func() err
 	}
 }
 
+// InNetns reports whether this process runs in the lab's namespace, where
+// everything that talks to the control plane or to pods must run.
+func InNetns(c Config) bool {
+	var here, lab syscall.Stat_t
+	return syscall.Stat("/proc/self/ns/net", &here) == nil && syscall.Stat(c.NetnsPath(), &lab) == nil &&
+		here.Dev == lab.Dev && here.Ino == lab.Ino
+}
+
+// Running reports whether the node's daemons run (a lab brought up before).
+func Running(c Config) bool {
+	for _, name := range []string{"containerd", "kubelet", "kube-proxy"} {
+		b, err := os.ReadFile(c.node("pids", name))
+		if err != nil {
+			return false
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || syscall.Kill(pid, 0) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // Start brings the node up in the lab's namespace (CreateNetns first):
 // cgroup root, containerd, the images, the kubelet and kube-proxy. It
 // returns once containerd answers and the images are in; the Node's
-// readiness is the API's to report.
+// readiness is the API's to report. The kubeconfig is copied into the
+// node's folder, as the kubelet reads it for as long as it runs.
 func Start(ctx context.Context, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	if err := Preflight(); err != nil {
 		return err
+	}
+	if _, err := os.Stat(c.NetnsPath()); err != nil {
+		return fmt.Errorf("labnode: no namespace %s (CreateNetns first): %w", c.Netns(), err)
 	}
 	for _, d := range []string{"containerd", "cni", "ipam", "kubelet", "pod-logs", "logs", "pids"} {
 		if err := os.MkdirAll(c.node(d), 0o755); err != nil {
@@ -249,6 +276,14 @@ func Start(ctx context.Context, c Config) error {
 	}
 	if err := makeCgroupRoot(c); err != nil {
 		return err
+	}
+	kubeconfig, err := os.ReadFile(c.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("labnode: %w", err)
+	}
+	c.Kubeconfig = c.node("kubelet", "kubeconfig.yaml")
+	if err := os.WriteFile(c.Kubeconfig, kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("labnode: %w", err)
 	}
 	files := map[string]string{
 		c.node("containerd", "config.toml"):  containerdConfig(c),

@@ -71,6 +71,7 @@ func Teardown(ctx context.Context, c Config) error {
 	if err := os.RemoveAll(c.node()); err != nil {
 		errs = append(errs, fmt.Errorf("labnode: %w", err))
 	}
+	_ = os.Remove(c.Dir) // the lab's folder, when nothing else is in it
 	return errors.Join(errs...)
 }
 

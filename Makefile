@@ -147,7 +147,7 @@ lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-cmd $(if $(LAB_NODE),lab-images
 ifeq ($(LAB_NODE),)
 	$(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 else
-	$(LAB_CMD) netns -name $(LAB_NAME)
+	$(LAB_CMD) netns -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME)
 	nsenter --net=$(LAB_NETNS) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME) \
 	  -images $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 endif

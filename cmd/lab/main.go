@@ -119,11 +119,8 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// The real node's images, by the names the lab's manifests use.
-const (
-	LabGPUImage = "lab.local/labgpu:v1"
-	LLMDImage   = "lab.local/llm-d-inference-sim:v0.10.2"
-)
+// LLMDImage is llm-d-inference-sim's image on the real node.
+const LLMDImage = "lab.local/llm-d-inference-sim:v0.10.2"
 
 // images writes the real node's image tarballs into -out: the sandbox
 // (labnode.PauseImage), and, when given, the device plugin and
@@ -144,7 +141,7 @@ func images(args []string) error {
 		return err
 	}
 	for _, im := range []struct{ ref, bin, file string }{
-		{labnode.PauseImage, *pause, "pause"}, {LabGPUImage, *labgpu, "labgpu"}, {LLMDImage, *llmd, "llm-d-inference-sim"},
+		{labnode.PauseImage, *pause, "pause"}, {labnode.LabGPUImage, *labgpu, "labgpu"}, {LLMDImage, *llmd, "llm-d-inference-sim"},
 	} {
 		if im.bin == "" {
 			continue

@@ -16,10 +16,14 @@ import (
 
 const repo = "../.."
 
-// A lab with a real node, killed with SIGKILL mid-run (every process of
-// it: control plane, node, shims, the pod), then `make lab-down`: no
-// process, mount, namespace, veth, iptables chain (both live in the
-// namespace), cgroup or file outside the lab's folder may remain.
+// A lab with a real node: its GPU comes from the stand-in device plugin
+// through the kubelet (allocatable 1; the pod given it sees
+// NVIDIA_VISIBLE_DEVICES; a second pod stays Pending on Insufficient
+// nvidia.com/gpu). Then the lab is killed with SIGKILL mid-run (every
+// process of it: control plane, node, shims, the pods), and after
+// `make lab-down` no process, mount, namespace, veth, iptables chain (both
+// live in the namespace), cgroup or file outside the lab's folder may
+// remain.
 func TestLabDownAfterSIGKILL(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("real pods need root")
@@ -29,6 +33,13 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 	}
 	if _, err := exec.LookPath("make"); err != nil {
 		simtest.Missing(t, "make")
+	}
+	// The fixed paths the node binds in its mount namespace: each must be
+	// there afterwards exactly when it was there before.
+	existed := map[string]bool{}
+	for _, p := range []string{"/var/lib/kubelet", "/var/log/containers", "/var/log/pods", "/var/lib/cni", "/run/containerd"} {
+		_, err := os.Stat(p)
+		existed[p] = err == nil
 	}
 	run, err := os.MkdirTemp("", "labrun")
 	if err != nil {
@@ -54,8 +65,15 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 		out, err := exec.Command("nsenter", append([]string{"--net=" + node.NetnsPath(), "--", "kubectl", "--kubeconfig", filepath.Join(kwokDir, "kubeconfig.yaml")}, args...)...).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
+	// Two pods asking for the real node's one GPU: the first gets it, from
+	// the kubelet, through the stand-in device plugin's registration and
+	// Allocate; the second stays Pending on Insufficient nvidia.com/gpu.
+	gpuPod := func(name string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\nspec:\n  nodeSelector: {kubernetes.io/hostname: " + labnode.NodeName + "}\n" +
+			"  containers: [{name: p, image: " + labnode.PauseImage + ", imagePullPolicy: Never, resources: {limits: {nvidia.com/gpu: 1}}}]\n"
+	}
 	pod := filepath.Join(run, "pod.yaml")
-	if err := os.WriteFile(pod, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeName: lab-node-0\n  containers: [{name: p, image: "+labnode.PauseImage+", imagePullPolicy: Never}]\n"), 0o644); err != nil {
+	if err := os.WriteFile(pod, []byte(gpuPod("p")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Minute) // a bound on a hang
@@ -67,6 +85,33 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("pod on the real node: %q", out)
+		}
+		time.Sleep(250 * time.Millisecond) // polling the API
+	}
+
+	if out, _ := kubectl("get", "node", labnode.NodeName, "-o", `jsonpath={.status.allocatable.nvidia\.com/gpu}`); out != "1" {
+		t.Errorf("allocatable nvidia.com/gpu %q on the real node, want 1 from the device plugin", out)
+	}
+	id, _ := kubectl("get", "pod", "p", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+	info, err := exec.Command("ctr", "--address", filepath.Join(node.Dir, "node", "containerd", "containerd.sock"), "--namespace", "k8s.io",
+		"containers", "info", strings.TrimPrefix(id, "containerd://")).CombinedOutput()
+	if err != nil || !strings.Contains(string(info), "NVIDIA_VISIBLE_DEVICES=GPU-lab-0") {
+		t.Errorf("the GPU pod's container lacks the plugin's NVIDIA_VISIBLE_DEVICES=GPU-lab-0 (%v)", err)
+	}
+	second := filepath.Join(run, "second.yaml")
+	if err := os.WriteFile(second, []byte(gpuPod("second")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := kubectl("apply", "-f", second); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for deadline := time.Now().Add(time.Minute); ; { // a bound on a hang
+		out, _ := kubectl("get", "pod", "second", "-o", `jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}`)
+		if strings.Contains(out, "Insufficient nvidia.com/gpu") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second GPU pod: %q, want Pending on Insufficient nvidia.com/gpu", out)
 		}
 		time.Sleep(250 * time.Millisecond) // polling the API
 	}
@@ -95,6 +140,11 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 	}
 	if _, err := os.Stat(kwokDir); err == nil {
 		left = append(left, "file "+kwokDir)
+	}
+	for p, was := range existed {
+		if _, err := os.Stat(p); (err == nil) != was {
+			left = append(left, fmt.Sprintf("%s: there before %v, after %v", p, was, err == nil))
+		}
 	}
 	if len(left) > 0 {
 		t.Errorf("left after make lab-down:\n%s", strings.Join(left, "\n"))

@@ -116,6 +116,16 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %s kubeconfig %s: %w", cfg.Kind, kubeconfig, err)
 	}
 	out := &Cluster{Kind: cfg.Kind, Kubeconfig: kubeconfig, Client: c, provider: p}
+	if cfg.Kind == Lab && cfg.LabDir != "" {
+		// The real node's GPU, through the kubelet's device-plugin path.
+		manifest, err := labnode.WriteDevicePluginManifest(labNode(cfg, kubeconfig))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: lab: %w", err)
+		}
+		if err := out.CreateFile(ctx, manifest); err != nil {
+			return nil, err
+		}
+	}
 	if mk, ok := p.(*MinikubeProvider); ok {
 		ip, err := mk.IP(ctx)
 		if err != nil {

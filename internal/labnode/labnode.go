@@ -10,9 +10,13 @@
 // kernel 6.18, no systemd, no CAP_SYS_RESOURCE): the kubelet and kube-proxy
 // of the control plane's own release (v1.37.2), Debian bookworm's
 // containerd 1.6.20, runc 1.1.5 and CNI plugins 1.1.1. What it takes:
-//   - every process enters the namespace with nsenter --net only: `ip netns
-//     exec` also remounts /sys, which hides the cgroup mounts the kubelet and
-//     runc need;
+//   - every process enters the namespaces with nsenter: `ip netns exec`
+//     also remounts /sys, which hides the cgroup mounts the kubelet and runc
+//     need;
+//   - a mount namespace of the lab's own, where the kubelet's fixed paths
+//     (/var/lib/kubelet/device-plugins among them), the container log links,
+//     libcni's cache and containerd's shim sockets are the lab's folders
+//     (mountns.go);
 //   - failCgroupV1: false and the cgroupfs driver; the lab's cgroup root is
 //     made in every v1 hierarchy first (the kubelet does not make it);
 //   - containerd's restrict_oom_score_adj: without CAP_SYS_RESOURCE a
@@ -107,7 +111,7 @@ func Preflight() error {
 		return errors.New("labnode: real pods need root (containerd, runc, network namespaces, cgroups); run as root")
 	}
 	var missing []string
-	for _, p := range []string{"nsenter", "ip", "iptables", "containerd", "containerd-shim-runc-v2", "runc", "ctr"} {
+	for _, p := range []string{"nsenter", "unshare", "mount", "ip", "iptables", "containerd", "containerd-shim-runc-v2", "runc", "ctr"} {
 		if _, err := exec.LookPath(p); err != nil {
 			missing = append(missing, p)
 		}
@@ -134,10 +138,16 @@ func run(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// CreateNetns makes the lab's namespace: loopback up, and a veth pair
-// lab0/lab0p, both ends inside, lab0 holding NodeIP with a default route
-// through it. It is a no-op when the namespace exists.
+// CreateNetns makes the lab's namespaces. The network namespace: loopback
+// up, and a veth pair lab0/lab0p, both ends inside, lab0 holding NodeIP
+// with a default route through it. The mount namespace: see mountns.go.
+// Either is left as it is when it exists.
 func CreateNetns(ctx context.Context, c Config) error {
+	if c.Dir != "" {
+		if err := createMountns(ctx, c); err != nil {
+			return err
+		}
+	}
 	if _, err := os.Stat(c.NetnsPath()); err == nil {
 		return nil
 	}
@@ -204,7 +214,7 @@ func start(c Config, p process) error {
 		return fmt.Errorf("labnode: %w", err)
 	}
 	defer log.Close()
-	cmd := exec.Command("nsenter", append([]string{"--net=" + c.NetnsPath(), "--"}, p.args...)...)
+	cmd := exec.Command("nsenter", append([]string{"--net=" + c.NetnsPath(), "--mount=" + c.MountnsPath(), "--"}, p.args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -233,11 +243,7 @@ func waitFor(ctx context.Context, what string, d time.Duration, check func() err
 
 // InNetns reports whether this process runs in the lab's namespace, where
 // everything that talks to the control plane or to pods must run.
-func InNetns(c Config) bool {
-	var here, lab syscall.Stat_t
-	return syscall.Stat("/proc/self/ns/net", &here) == nil && syscall.Stat(c.NetnsPath(), &lab) == nil &&
-		here.Dev == lab.Dev && here.Ino == lab.Ino
-}
+func InNetns(c Config) bool { return sameNamespace("/proc/self/ns/net", c.NetnsPath()) }
 
 // Running reports whether the node's daemons run (a lab brought up before).
 func Running(c Config) bool {
@@ -266,8 +272,10 @@ func Start(ctx context.Context, c Config) error {
 	if err := Preflight(); err != nil {
 		return err
 	}
-	if _, err := os.Stat(c.NetnsPath()); err != nil {
-		return fmt.Errorf("labnode: no namespace %s (CreateNetns first): %w", c.Netns(), err)
+	for _, ns := range []string{c.NetnsPath(), c.MountnsPath()} {
+		if _, err := os.Stat(ns); err != nil {
+			return fmt.Errorf("labnode: no namespace %s (CreateNetns first, with the lab's folder set): %w", ns, err)
+		}
 	}
 	for _, d := range []string{"containerd", "cni", "ipam", "kubelet", "pod-logs", "logs", "pids"} {
 		if err := os.MkdirAll(c.node(d), 0o755); err != nil {
@@ -312,7 +320,7 @@ func Start(ctx context.Context, c Config) error {
 		}
 	}
 	if err := start(c, process{"kubelet", []string{filepath.Join(c.Bin, "kubelet"), "--config", c.node("kubelet", "config.yaml"),
-		"--kubeconfig", c.Kubeconfig, "--root-dir", c.node("kubelet", "root"), "--hostname-override", NodeName,
+		"--kubeconfig", c.Kubeconfig, "--hostname-override", NodeName,
 		"--node-ip", NodeIP, "--v=1"}}); err != nil {
 		return err
 	}

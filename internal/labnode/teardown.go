@@ -3,7 +3,6 @@ package labnode
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -15,23 +14,12 @@ import (
 	"time"
 )
 
-// Places outside the lab's folder that the node's programs write to, which
-// Teardown cleans of the lab's entries only.
-const (
-	// containerLogLinks: the kubelet links each container's log here.
-	containerLogLinks = "/var/log/containers"
-	// cniResults: libcni caches each attachment's result here.
-	cniResults = "/var/lib/cni/results"
-	// shimSockets: containerd 1.6 puts its shims' sockets here, named by a
-	// hash of its own address, the namespace and the task's ID.
-	shimSockets = "/run/containerd/s"
-)
-
 // Teardown removes everything the node made, whatever state it was left
 // in (a SIGKILL included): its processes and their containers, mounts, the
-// namespace (with its veths and iptables chains), the cgroup root, and the
-// lab's entries in the places listed above; then the node's folder. It
-// returns what it could not remove.
+// namespaces (the network one with its veths and iptables chains; the
+// mount one with every mount made inside it), the cgroup root, and the
+// mount points it made on the host; then the node's folder. It returns
+// what it could not remove.
 func Teardown(ctx context.Context, c Config) error {
 	var errs []error
 	// Processes first: the daemons, then the shims and every task in the
@@ -48,8 +36,7 @@ func Teardown(ctx context.Context, c Config) error {
 	}); err != nil {
 		errs = append(errs, err)
 	}
-	// From the task folders, before those go.
-	shims := append(shimSocketPaths(c), outsideFiles(c)...)
+	made := madeMountpoints(c) // listed in the node's folder, before it goes
 	for _, m := range mounts(c) {
 		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
 			errs = append(errs, fmt.Errorf("labnode: unmount %s: %w", m, err))
@@ -58,14 +45,22 @@ func Teardown(ctx context.Context, c Config) error {
 	if err := os.Remove(c.NetnsPath()); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, fmt.Errorf("labnode: %w", err))
 	}
+	// `ip netns add` bound /run/netns onto itself; the last namespace out
+	// takes that mount with it, as `ip netns delete` does not.
+	if entries, err := os.ReadDir(filepath.Dir(c.NetnsPath())); err == nil && len(entries) == 0 {
+		_ = syscall.Unmount(filepath.Dir(c.NetnsPath()), syscall.MNT_DETACH)
+	}
+	if err := removeMountns(c); err != nil {
+		errs = append(errs, err)
+	}
 	for _, d := range cgroupDirs(c) {
 		if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, fmt.Errorf("labnode: cgroup %s: %w", d, err))
 		}
 	}
-	for _, f := range append(outsideFiles(c), shims...) { // links made after the first list too
-		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, fmt.Errorf("labnode: %w", err))
+	for _, d := range made {
+		if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, fmt.Errorf("labnode: mount point %s: %w", d, err))
 		}
 	}
 	if err := os.RemoveAll(c.node()); err != nil {
@@ -90,13 +85,16 @@ func Leftovers(c Config) []string {
 	if _, err := os.Stat(c.NetnsPath()); err == nil {
 		out = append(out, "network namespace "+c.Netns())
 	}
+	if _, err := os.Stat(c.MountnsPath()); err == nil {
+		out = append(out, "mount namespace "+c.MountnsPath())
+	}
+	for _, d := range madeMountpoints(c) {
+		if _, err := os.Stat(d); err == nil {
+			out = append(out, "mount point "+d)
+		}
+	}
 	for _, d := range cgroupDirs(c) {
 		out = append(out, "cgroup "+d)
-	}
-	for _, f := range append(outsideFiles(c), shimSocketPaths(c)...) {
-		if _, err := os.Lstat(f); err == nil {
-			out = append(out, "file "+f)
-		}
 	}
 	return out
 }
@@ -118,11 +116,18 @@ func processes(c Config) []int {
 		if err != nil {
 			continue
 		}
-		if strings.Contains(string(cmd), filepath.Clean(c.Dir)+"/") || strings.Contains(string(cmd), c.NetnsPath()) || inCgroup(pid, c.CgroupRoot()) {
+		if strings.Contains(string(cmd), filepath.Clean(c.Dir)+"/") || strings.Contains(string(cmd), c.NetnsPath()) || inCgroup(pid, c.CgroupRoot()) ||
+			sameNamespace(filepath.Join("/proc", e.Name(), "ns", "mnt"), c.MountnsPath()) {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// sameNamespace reports whether two namespace files are one namespace.
+func sameNamespace(a, b string) bool {
+	var x, y syscall.Stat_t
+	return syscall.Stat(a, &x) == nil && syscall.Stat(b, &y) == nil && x.Dev == y.Dev && x.Ino == y.Ino
 }
 
 func inCgroup(pid int, root string) bool {
@@ -155,7 +160,7 @@ func mounts(c Config) []string {
 			continue
 		}
 		mp := strings.ReplaceAll(fields[4], `\040`, " ")
-		if mp == c.NetnsPath() || strings.HasPrefix(mp, c.node()+"/") || mp == c.node() {
+		if mp == c.NetnsPath() || mp == c.MountnsPath() || strings.HasPrefix(mp, c.node()+"/") || mp == c.node() {
 			out = append(out, mp)
 		}
 	}
@@ -178,46 +183,5 @@ func cgroupDirs(c Config) []string {
 		})
 	}
 	slices.SortFunc(out, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
-	return out
-}
-
-// outsideFiles are the lab's entries in the shared folders: container log
-// links into the node's folder, and libcni's cached results of its
-// attachments (its network's, and the loopback plugin's, named by sandbox).
-func outsideFiles(c Config) []string {
-	var out []string
-	links, _ := filepath.Glob(filepath.Join(containerLogLinks, "*.log"))
-	for _, l := range links {
-		if t, err := os.Readlink(l); err == nil && strings.HasPrefix(t, c.node()+"/") {
-			out = append(out, l)
-		}
-	}
-	results, _ := filepath.Glob(filepath.Join(cniResults, c.CNINetwork()+"-*"))
-	out = append(out, results...)
-	for _, id := range taskIDs(c) {
-		out = append(out, filepath.Join(cniResults, "cni-loopback-"+id+"-lo"))
-	}
-	return out
-}
-
-// taskIDs are the IDs of the node's containerd tasks (pod sandboxes among
-// them), from containerd's state folder.
-func taskIDs(c Config) []string {
-	tasks, _ := os.ReadDir(c.node("containerd", "state", "io.containerd.runtime.v2.task", "k8s.io"))
-	var out []string
-	for _, t := range tasks {
-		out = append(out, t.Name())
-	}
-	return out
-}
-
-// shimSocketPaths are the sockets of the shims of the node's tasks, by
-// containerd 1.6's naming: sha256 of address/namespace/ID.
-func shimSocketPaths(c Config) []string {
-	var out []string
-	for _, id := range taskIDs(c) {
-		sum := sha256.Sum256([]byte(filepath.Join(c.Socket(), "k8s.io", id)))
-		out = append(out, filepath.Join(shimSockets, fmt.Sprintf("%x", sum)))
-	}
 	return out
 }

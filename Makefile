@@ -250,6 +250,29 @@ perf-lab: tools test-deps ## the sweep direct and through the lab ingress (LAB_O
 	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
 	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf'
 
+# The sweep on the lab's real node (as root): the platform (overlay
+# lab-node: the base Deployment, probes and resources, running the
+# simulator's image) Available on lab-node-0 with its GPU from the device
+# plugin; then, inside the lab's namespace, the sweep direct to the pod and
+# through nginx -> the Service's ClusterIP (kube-proxy's rules) -> the pod,
+# the second report with the overhead section. The lab goes afterwards,
+# whatever the outcome.
+PERF_NODE_LAB := $(LAB_NAME)-perf
+.PHONY: perf-lab-node
+perf-lab-node: tools test-deps lab-cmd ## the sweep direct to a real pod and through ingress -> Service -> pod (as root); reports in $(PERF_REPORT_DIR)/{pod,service}
+	@$(LAB_CMD) down -bin $(LAB_BIN) -name $(PERF_NODE_LAB) -node-dir $(LAB_RUN)/$(PERF_NODE_LAB) >/dev/null 2>&1 || true
+	@rc=0; $(MAKE) --no-print-directory lab-up LAB_NODE=1 LAB_NAME=$(PERF_NODE_LAB) LAB_APPLY=manifests/overlays/lab-node && \
+	K="nsenter --net=/run/netns/$(PERF_NODE_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(PERF_NODE_LAB)/kubeconfig.yaml" && \
+	$$K -n llm wait --for=condition=Available deploy/vllm --timeout=5m && \
+	svc=$$($$K -n llm get svc vllm -o jsonpath='{.spec.clusterIP}') && \
+	pod=$$($$K -n llm get pods -l app.kubernetes.io/name=vllm -o jsonpath='{.items[0].status.podIP}') && \
+	echo "perf-lab-node: pod $$pod, Service $$svc:8000" && \
+	POD_URL=http://$$pod:8000 nsenter --net=/run/netns/$(PERF_NODE_LAB) $(GO) run ./cmd/ingresslab -backend http://$$svc:8000 -overlay manifests/overlays/lab-node -- sh -c '\
+	  $(LAB_PERF_ENV) PERF_TARGET=$$POD_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/pod $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
+	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/service \
+	    PERF_COMPARE=$(PERF_REPORT_DIR)/pod/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf' || rc=1; \
+	$(LAB_CMD) down -bin $(LAB_BIN) -name $(PERF_NODE_LAB) -node-dir $(LAB_RUN)/$(PERF_NODE_LAB) >/dev/null || rc=1; exit $$rc
+
 # docs/load_test_report.md: a report generated from the embedded simulator
 # (the report says it is simulated). The run's results.json stays in
 # docs/load-test-report/ beside the charts; the docs test renders the report

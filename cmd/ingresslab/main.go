@@ -2,11 +2,17 @@
 // llm-d-inference-sim standing in for the vLLM pods, and nginx configured
 // from an overlay's route (rendered with kubectl kustomize) in front of it:
 // its Ingress, as ingress-nginx renders one, or its HTTPRoute and NGINX
-// Gateway Fabric's policies, as NGF does (-overlay manifests/overlays/lab-gateway). It runs a command with INGRESS_URL and BACKEND_URL set, then stops
-// both. `make perf-lab` uses it to run the perf sweep direct and through the
-// ingress.
+// Gateway Fabric's policies, as NGF does (-overlay
+// manifests/overlays/lab-gateway). It runs a command with INGRESS_URL and
+// BACKEND_URL set, then stops both. `make perf-lab` uses it to run the perf
+// sweep direct and through the ingress.
 //
 //	ingresslab -llmd .cache/bin/llm-d-inference-sim-v0.10.2 -- sh -c 'echo $INGRESS_URL'
+//	ingresslab -backend http://10.0.0.215:8000 -overlay manifests/overlays/lab-node -- ...
+//
+// -backend puts nginx in front of a server that already runs (on the lab's
+// real node: the platform's Service, at its ClusterIP) instead of starting
+// llm-d.
 package main
 
 import (
@@ -44,6 +50,7 @@ func main() {
 func run(ctx context.Context, args []string) (int, error) {
 	fs := flag.NewFlagSet("ingresslab", flag.ContinueOnError)
 	bin := fs.String("llmd", os.Getenv("LLMD_INFERENCE_SIM"), "llm-d-inference-sim binary (make tools)")
+	backendURL := fs.String("backend", "", "an already running backend (http://host:port) to put nginx in front of, instead of starting llm-d")
 	overlay := fs.String("overlay", "manifests/overlays/lab", "kustomization whose Ingress, or HTTPRoute and NGF policies, configure nginx")
 	ttft := fs.String("ttft", "50ms", "backend time to first token")
 	itl := fs.String("itl", "10ms", "backend inter-token latency")
@@ -54,19 +61,21 @@ func run(ctx context.Context, args []string) (int, error) {
 	if fs.NArg() == 0 {
 		return 2, errors.New("usage: ingresslab [flags] -- command [args]")
 	}
-	if *bin == "" {
-		return 2, errors.New("-llmd: no llm-d-inference-sim binary (make tools builds one)")
+	if *bin == "" && *backendURL == "" {
+		return 2, errors.New("-llmd: no llm-d-inference-sim binary (make tools builds one), and no -backend")
 	}
 	objs, err := render(ctx, *overlay)
 	if err != nil {
 		return 1, err
 	}
-	backend, err := llmd.Start(ctx, *bin, "--model", sim.DefaultModel, "--time-to-first-token", *ttft,
-		"--inter-token-latency", *itl, "--max-num-seqs", *seqs)
-	if err != nil {
-		return 1, err
+	backend := &llmd.Process{URL: *backendURL}
+	if *backendURL == "" {
+		if backend, err = llmd.Start(ctx, *bin, "--model", sim.DefaultModel, "--time-to-first-token", *ttft,
+			"--inter-token-latency", *itl, "--max-num-seqs", *seqs); err != nil {
+			return 1, err
+		}
+		defer backend.Stop()
 	}
-	defer backend.Stop()
 	listen, err := ingress.FreeAddr()
 	if err != nil {
 		return 1, err

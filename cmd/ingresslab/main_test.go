@@ -76,3 +76,24 @@ func TestNginxConfig(t *testing.T) {
 		}
 	}
 }
+
+// -backend: nginx in front of a server that already runs, no llm-d started
+// (the lab's real node, where the backend is the platform's Service).
+func TestBackendFlag(t *testing.T) {
+	if os.Getenv("LLMD_INFERENCE_SIM") == "" {
+		simtest.Missing(t, "LLMD_INFERENCE_SIM not set: make test builds llm-d-inference-sim")
+	}
+	backend := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0")
+	out := filepath.Join(t.TempDir(), "models.json")
+	code, err := run(context.Background(), []string{"-llmd", "", "-backend", backend, "-overlay", filepath.Join("..", "..", "manifests", "overlays", "lab-node"), "--",
+		"sh", "-c", `test "$BACKEND_URL" = "` + backend + `" && curl -sf -H 'Host: llm.local' "$INGRESS_URL/v1/models" > ` + out})
+	if err != nil || code != 0 {
+		t.Fatalf("code %d, err %v", code, err)
+	}
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "TinyLlama/TinyLlama-1.1B-Chat-v1.0") {
+		t.Errorf("through nginx to -backend: %s", b)
+	}
+	if _, err := run(context.Background(), []string{"-llmd", "", "--", "true"}); err == nil || !strings.Contains(err.Error(), "no -backend") {
+		t.Errorf("neither -llmd nor -backend: %v", err)
+	}
+}

@@ -99,27 +99,43 @@ func Leftovers(c Config) []string {
 	return out
 }
 
-// processes are the lab's: those whose command line names the lab's
-// folder (the node's daemons, nsenter, the shims, whose -address is the
-// node's socket, and a control plane kept there) or that live in the lab's
-// cgroup root (the containers).
+// processes are the lab's: those in its network or mount namespace (the
+// control plane and the node's daemons, started in both or the first; the
+// shims, which containerd starts in both) or in its cgroup root (the
+// containers, each in namespaces of its own). This process and its
+// ancestors are never among them: a `make lab-down` run from inside the
+// namespace must not kill itself.
 func processes(c Config) []int {
 	entries, _ := os.ReadDir("/proc")
-	self := os.Getpid()
+	spare := ancestors(os.Getpid())
 	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+		if err != nil || spare[pid] {
 			continue
 		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if strings.Contains(string(cmd), filepath.Clean(c.Dir)+"/") || strings.Contains(string(cmd), c.NetnsPath()) || inCgroup(pid, c.CgroupRoot()) ||
-			sameNamespace(filepath.Join("/proc", e.Name(), "ns", "mnt"), c.MountnsPath()) {
+		ns := filepath.Join("/proc", e.Name(), "ns")
+		if sameNamespace(filepath.Join(ns, "net"), c.NetnsPath()) || sameNamespace(filepath.Join(ns, "mnt"), c.MountnsPath()) || inCgroup(pid, c.CgroupRoot()) {
 			out = append(out, pid)
 		}
+	}
+	return out
+}
+
+// ancestors are pid and its parents up to init.
+func ancestors(pid int) map[int]bool {
+	out := map[int]bool{}
+	for pid > 1 && !out[pid] {
+		out[pid] = true
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			break
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 2 {
+			break
+		}
+		pid, _ = strconv.Atoi(f[1])
 	}
 	return out
 }

@@ -86,7 +86,7 @@ ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)-$(call key,tools/lint/go.mod tools/lint/go.sum)
 
 .PHONY: tools
-tools: $(LLMD_SIM) $(LAB_BIN)/.built $(LAB_CRDS)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; 8.5 minutes cold on 2 cores)
+tools: $(LLMD_SIM) $(LAB_BIN)/.built $(LAB_CRDS)/.built $(ACTIONLINT) ## build the external tools the tests use (cached in .cache/; 10 minutes cold on 2 cores)
 
 $(ACTIONLINT):
 	@mkdir -p $(CACHE)

@@ -67,26 +67,7 @@ func GatewayObjectsSpec(ctx context.Context, inputGetter func() GatewayInput) {
 
 // fieldValue reads a path in gateway.Fields' form (spec.rules[0].timeouts).
 func fieldValue(obj map[string]any, path string) (any, bool) {
-	var cur any = obj
-	for _, part := range strings.Split(strings.ReplaceAll(path, "[", ".["), ".") {
-		if strings.HasPrefix(part, "[") {
-			var i int
-			l, ok := cur.([]any)
-			if _, err := fmt.Sscanf(part, "[%d]", &i); err != nil || !ok || i >= len(l) {
-				return nil, false
-			}
-			cur = l[i]
-			continue
-		}
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
+	return lookup(obj, strings.Split(strings.NewReplacer("[", ".", "]", "").Replace(path), "."))
 }
 
 // CELRejectsSpec: the API server's own CEL rule (from the Gateway API's

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/llm-platform/harness/internal/cluster"
@@ -82,45 +81,22 @@ func live(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstructured)
 	return u, nil
 }
 
-// LabConfig renders the lab's nginx from the route's live objects: an
-// Ingress as ingress-nginx does, an HTTPRoute and NGF's policies as NGF
-// does. Every Service resolves to backend.
+// LabConfig renders the lab's nginx from the route's live objects
+// (gateway.NginxConfig: an Ingress as ingress-nginx does, an HTTPRoute and
+// NGF's policies as NGF does). Every Service resolves to backend.
 func (r Route) LabConfig(ctx context.Context, c *cluster.Cluster, listen, backend string) (ingress.Config, error) {
-	if r.Kind == RouteIngress {
-		u, err := live(ctx, c, r.Find("Ingress"))
-		if err != nil {
-			return ingress.Config{}, err
-		}
-		var ing networkingv1.Ingress
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &ing); err != nil {
-			return ingress.Config{}, err
-		}
-		return ingress.FromIngress(&ing, listen, func(string, networkingv1.ServiceBackendPort) (string, error) { return backend, nil })
-	}
-	route, err := live(ctx, c, r.Find(gateway.KindHTTPRoute))
-	if err != nil {
-		return ingress.Config{}, err
-	}
-	var policies []*unstructured.Unstructured
+	var objs []*unstructured.Unstructured
 	for _, o := range r.Objects {
-		if o.GroupVersionKind().Group == gateway.NGFGroup {
-			p, err := live(ctx, c, o)
+		if o.GetKind() == "Ingress" || o.GetKind() == gateway.KindHTTPRoute || o.GroupVersionKind().Group == gateway.NGFGroup {
+			u, err := live(ctx, c, o)
 			if err != nil {
 				return ingress.Config{}, err
 			}
-			policies = append(policies, p)
+			objs = append(objs, u)
 		}
 	}
-	rendered, err := gateway.FromHTTPRoute(route, policies, listen, func(string, int32) (string, error) { return backend, nil })
-	if err != nil {
-		return ingress.Config{}, err
-	}
-	if len(rendered.Ignored) > 0 {
-		// The lab's data plane is NGF's: a field NGF ignores would leave a
-		// lesson unconfigured, exactly as on a real NGF.
-		return ingress.Config{}, fmt.Errorf("e2e: HTTPRoute %s sets %s, which NGINX Gateway Fabric ignores (UnsupportedField); the lab renders NGF's semantics", route.GetName(), strings.Join(rendered.Ignored, ", "))
-	}
-	return rendered.Config, nil
+	cfg, _, err := gateway.NginxConfig(objs, listen, backend)
+	return cfg, err
 }
 
 // BodyLimit is the request body limit the route's objects set, in bytes,
@@ -145,7 +121,7 @@ func (r Route) BodyLimit(ctx context.Context, c *cluster.Cluster) (int, error) {
 		}
 		return int(q.Value()), nil
 	}
-	n, err := gateway.SizeBytes(v) // an nginx size: 8m
+	n, err := ingress.SizeBytes(v) // an nginx size: 8m
 	if err != nil {
 		return 0, fmt.Errorf("e2e: %s %s: %w", src.GetKind(), strings.Join(path, "."), err)
 	}
@@ -309,25 +285,22 @@ func restoreStash(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstr
 	return restored, c.Client.Resources().GetControllerRuntimeClient().Update(ctx, u)
 }
 
-// walk follows path through maps and lists (a number indexes a list) to the
-// map holding the last element, creating maps on the way when create.
-func walk(obj map[string]any, path []string, create bool) (map[string]any, bool) {
+// walk follows path to the map holding its last element, making maps on
+// the way (a number indexes a list, which must be long enough).
+func walk(obj map[string]any, path []string) (map[string]any, bool) {
 	cur := any(obj)
 	for _, p := range path[:len(path)-1] {
 		switch x := cur.(type) {
 		case map[string]any:
 			next, ok := x[p]
 			if !ok {
-				if !create {
-					return nil, false
-				}
 				next = map[string]any{}
 				x[p] = next
 			}
 			cur = next
 		case []any:
-			var i int
-			if _, err := fmt.Sscanf(p, "%d", &i); err != nil || i < 0 || i >= len(x) {
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(x) {
 				return nil, false
 			}
 			cur = x[i]
@@ -340,16 +313,41 @@ func walk(obj map[string]any, path []string, create bool) (map[string]any, bool)
 }
 
 func getPath(obj map[string]any, path []string) (string, bool) {
-	m, ok := walk(obj, path, false)
+	v, ok := lookup(obj, path)
 	if !ok {
 		return "", false
 	}
-	v, ok := m[path[len(path)-1]].(string)
-	return v, ok
+	str, ok := v.(string)
+	return str, ok
+}
+
+// lookup follows path through maps and lists (a number indexes a list) to
+// the value at its end.
+func lookup(obj map[string]any, path []string) (any, bool) {
+	var cur any = obj
+	for _, p := range path {
+		switch x := cur.(type) {
+		case map[string]any:
+			v, ok := x[p]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			cur = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
 }
 
 func setPath(obj map[string]any, path []string, v string) error {
-	m, ok := walk(obj, path, true)
+	m, ok := walk(obj, path)
 	if !ok {
 		return fmt.Errorf("e2e: no field %s", strings.Join(path, "."))
 	}
@@ -358,7 +356,9 @@ func setPath(obj map[string]any, path []string, v string) error {
 }
 
 func unsetPath(obj map[string]any, path []string) {
-	if m, ok := walk(obj, path, false); ok {
-		delete(m, path[len(path)-1])
+	if m, ok := lookup(obj, path[:len(path)-1]); ok {
+		if m, ok := m.(map[string]any); ok {
+			delete(m, path[len(path)-1])
+		}
 	}
 }

@@ -26,9 +26,7 @@ import (
 	"strings"
 	"syscall"
 
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/gateway"
@@ -80,7 +78,7 @@ func run(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	cfg, route, err := nginxConfig(objs, listen, strings.TrimPrefix(backend.URL, "http://"))
+	cfg, route, err := gateway.NginxConfig(objs, listen, strings.TrimPrefix(backend.URL, "http://"))
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", *overlay, err)
 	}
@@ -116,35 +114,4 @@ func render(ctx context.Context, dir string) ([]*unstructured.Unstructured, erro
 		return nil, err
 	}
 	return cluster.Decode(b)
-}
-
-// nginxConfig renders the overlay's route into nginx's configuration, every
-// backend at backend: its Ingress with ingress-nginx's semantics, else its
-// HTTPRoute with NGF's. It names which it used.
-func nginxConfig(objs []*unstructured.Unstructured, listen, backend string) (ingress.Config, string, error) {
-	var route *unstructured.Unstructured
-	for _, o := range objs {
-		switch o.GetKind() {
-		case "Ingress":
-			var ing networkingv1.Ingress
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &ing); err != nil {
-				return ingress.Config{}, "", err
-			}
-			cfg, err := ingress.FromIngress(&ing, listen, func(string, networkingv1.ServiceBackendPort) (string, error) { return backend, nil })
-			return cfg, "Ingress " + ing.Name, err
-		case gateway.KindHTTPRoute:
-			route = o
-		}
-	}
-	if route == nil {
-		return ingress.Config{}, "", errors.New("renders neither an Ingress nor an HTTPRoute")
-	}
-	r, err := gateway.FromHTTPRoute(route, objs, listen, func(string, int32) (string, error) { return backend, nil })
-	if err != nil {
-		return ingress.Config{}, "", err
-	}
-	if len(r.Ignored) > 0 {
-		return ingress.Config{}, "", fmt.Errorf("HTTPRoute %s sets %s, which NGINX Gateway Fabric ignores", route.GetName(), strings.Join(r.Ignored, ", "))
-	}
-	return r.Config, "HTTPRoute " + route.GetName() + " and NGF's policies", nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llm-platform/harness/internal/gateway"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
@@ -52,13 +53,13 @@ func TestNginxConfig(t *testing.T) {
 	for overlay, want := range map[string]string{
 		"lab":                        "Ingress vllm",
 		"lab-gateway":                "HTTPRoute vllm and NGF's policies",
-		"minikube-gpu-envoy-gateway": "error: HTTPRoute vllm sets spec.rules[0].timeouts, which NGINX Gateway Fabric ignores",
+		"minikube-gpu-envoy-gateway": "error: gateway: HTTPRoute vllm sets spec.rules[0].timeouts, which NGINX Gateway Fabric ignores (UnsupportedField)",
 	} {
 		objs, err := render(context.Background(), filepath.Join("..", "..", "manifests", "overlays", overlay))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, route, err := nginxConfig(objs, "127.0.0.1:1", "127.0.0.1:2")
+		cfg, route, err := gateway.NginxConfig(objs, "127.0.0.1:1", "127.0.0.1:2")
 		if err != nil {
 			route = "error: " + err.Error()
 		}

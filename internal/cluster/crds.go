@@ -85,7 +85,7 @@ func (c *Cluster) waitEstablished(ctx context.Context, name string) error {
 	for {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(crdKind)
-		if err := cl.Get(ctx, client.ObjectKey{Name: name}, u); err == nil && Condition(u, "Established") == "True" {
+		if err := cl.Get(ctx, client.ObjectKey{Name: name}, u); err == nil && condition(u, "Established") == "True" {
 			return nil
 		}
 		select {
@@ -96,9 +96,9 @@ func (c *Cluster) waitEstablished(ctx context.Context, name string) error {
 	}
 }
 
-// Condition returns the status ("True", "False", "Unknown") of an object's
+// condition returns the status ("True", "False", "Unknown") of an object's
 // status.conditions entry of type t, "" when there is none.
-func Condition(u *unstructured.Unstructured, t string) string {
+func condition(u *unstructured.Unstructured, t string) string {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)

@@ -46,9 +46,9 @@ type Config struct {
 	// and the plugin's own socket is created there (the kubelet dials it
 	// by its name under this folder).
 	Dir string
-	// Poll is how often the plugin checks that the kubelet's socket is the
-	// one it registered with (a restarted kubelet forgets every plugin);
-	// zero takes one second.
+	// Poll is how often the plugin checks that its socket is still there
+	// (a restarting kubelet removes it and forgets every plugin); zero
+	// takes one second.
 	Poll time.Duration
 }
 
@@ -146,11 +146,10 @@ func Serve(ctx context.Context, cfg Config, registered func()) error {
 		cfg.Poll = time.Second
 	}
 	for {
-		kubelet, err := waitForKubelet(ctx, cfg)
-		if err != nil {
-			return err
+		if !waitForKubelet(ctx, cfg) {
+			return nil
 		}
-		err = serveOnce(ctx, cfg, kubelet, registered)
+		err := serveOnce(ctx, cfg, registered)
 		if ctx.Err() != nil {
 			return nil // told to stop, possibly mid-registration
 		}
@@ -160,27 +159,26 @@ func Serve(ctx context.Context, cfg Config, registered func()) error {
 	}
 }
 
-// waitForKubelet waits for the kubelet's socket and returns its identity.
-func waitForKubelet(ctx context.Context, cfg Config) (os.FileInfo, error) {
+// waitForKubelet waits for the kubelet's socket; false when ctx ends first.
+func waitForKubelet(ctx context.Context, cfg Config) bool {
 	for {
-		if fi, err := os.Stat(filepath.Join(cfg.Dir, KubeletSocket)); err == nil {
-			return fi, nil
+		if _, err := os.Stat(filepath.Join(cfg.Dir, KubeletSocket)); err == nil {
+			return true
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil
+			return false
 		case <-time.After(cfg.Poll):
 		}
 	}
 }
 
-// serveOnce serves and registers with the kubelet whose socket is
-// kubelet, until ctx ends (nil) or that socket is replaced or removed
-// (nil, for Serve to start over).
-func serveOnce(ctx context.Context, cfg Config, kubelet os.FileInfo, registered func()) error {
-	if kubelet == nil { // ctx ended while waiting
-		return nil
-	}
+// serveOnce serves on the plugin's socket and registers with the kubelet,
+// until ctx ends (nil) or the socket is removed (nil, for Serve to start
+// over): a starting kubelet empties the folder (its
+// CleanupPluginDirectory), our socket included, and forgets every
+// registration, so that removal is how a kubelet restart shows.
+func serveOnce(ctx context.Context, cfg Config, registered func()) error {
 	sock := filepath.Join(cfg.Dir, cfg.socketName())
 	_ = os.Remove(sock) // a socket left by an earlier run
 	ln, err := net.Listen("unix", sock)
@@ -210,23 +208,10 @@ func serveOnce(ctx context.Context, cfg Config, kubelet os.FileInfo, registered 
 			return nil
 		case <-time.After(cfg.Poll):
 		}
-		// A starting kubelet empties the folder (its CleanupPluginDirectory),
-		// our socket included, and forgets every registration.
 		if _, err := os.Stat(sock); err != nil {
-			return nil
-		}
-		fi, err := os.Stat(filepath.Join(cfg.Dir, KubeletSocket))
-		if err != nil || !sameSocket(fi, kubelet) {
 			return nil // the kubelet restarted: serve and register again
 		}
 	}
-}
-
-// sameSocket reports whether two stats are of one socket file. The inode
-// alone is not enough: a restarted kubelet's new socket may get the inode
-// its old one just freed, so the creation time must match too.
-func sameSocket(a, b os.FileInfo) bool {
-	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime())
 }
 
 // RegisterTimeout bounds the retries of a registration: a kubelet's socket

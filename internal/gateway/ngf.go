@@ -246,7 +246,7 @@ func settings(r HTTPRoute, policies []*unstructured.Unstructured) (ingress.Setti
 					continue
 				}
 				if cs.Body != nil && cs.Body.MaxSize != "" {
-					if _, err := SizeBytes(cs.Body.MaxSize); err != nil {
+					if _, err := ingress.SizeBytes(cs.Body.MaxSize); err != nil {
 						return s, fmt.Errorf("%s: spec.body.maxSize: %w", where, err)
 					}
 					s.BodySize = cs.Body.MaxSize
@@ -269,17 +269,4 @@ func NginxDuration(v string) (time.Duration, error) {
 	n, _ := strconv.Atoi(m[1])
 	unit := map[string]time.Duration{"": time.Second, "ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour}[m[2]]
 	return time.Duration(n) * unit, nil
-}
-
-var sizeRE = regexp.MustCompile(`^([0-9]{1,4})([kKmMgG])?$`)
-
-// SizeBytes parses an nginx size ("8m") into bytes.
-func SizeBytes(v string) (int, error) {
-	m := sizeRE.FindStringSubmatch(v)
-	if m == nil {
-		return 0, fmt.Errorf("%q: want a number and an optional k, m or g (e.g. 8m)", v)
-	}
-	n, _ := strconv.Atoi(m[1])
-	unit := map[string]int{"": 1, "k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30}[m[2]]
-	return n * unit, nil
 }

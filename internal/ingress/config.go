@@ -70,7 +70,22 @@ type TLSFiles struct {
 	Cert, Key string
 }
 
-var sizeRE = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
+var sizeRE = regexp.MustCompile(`^([0-9]+)([kKmMgG])?$`)
+
+// SizeBytes parses an nginx size ("8m": client_max_body_size's form) into
+// bytes.
+func SizeBytes(v string) (int, error) {
+	m := sizeRE.FindStringSubmatch(v)
+	if m == nil {
+		return 0, fmt.Errorf("%q: want a number and an optional k, m or g (e.g. 8m)", v)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", v, err)
+	}
+	unit := map[string]int{"": 1, "k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30}[m[2]]
+	return n * unit, nil
+}
 
 // settings reads the annotations, naming a malformed one.
 func settings(ann map[string]string) (Settings, error) {
@@ -111,7 +126,7 @@ func settings(ann map[string]string) (Settings, error) {
 		}
 	}
 	if v, ok := ann[AnnotationBodySize]; ok {
-		if !sizeRE.MatchString(v) {
+		if _, err := SizeBytes(v); err != nil {
 			return s, fmt.Errorf("ingress: annotation %s: %q: want a size such as 8m", AnnotationBodySize, v)
 		}
 		s.BodySize = v

@@ -114,20 +114,29 @@ check-tools-cache: tools
 	  || { echo "check-tools-cache: newer go.mod/go.sum mtimes would rebuild the cached tools"; exit 1; }
 
 .PHONY: lab-up
-# LAB_NODE=1 gives the lab a real node (containerd, kubelet, kube-proxy; as
-# root), kept in $(LAB_RUN)/$(LAB_NAME); the lab then lives in the network
-# namespace $(LAB_NAME), where lab-up runs and where anything that talks
-# to the lab must run (nsenter --net=/run/netns/$(LAB_NAME) ...).
-# lab-down removes the node too, whatever state it was left in.
+# The lab has a real node (containerd, kubelet, kube-proxy; as root), kept
+# in $(LAB_RUN)/$(LAB_NAME), where the platform's pod runs; the lab then
+# lives in the network namespace $(LAB_NAME), where lab-up runs and where
+# anything that talks to the lab must run (nsenter --net=/run/netns/$(LAB_NAME) ...).
+# LAB_NODE=0 brings up the control plane and kwok nodes only (no root
+# needed; no pod runs). lab-down removes the node too, whatever state it
+# was left in.
 LAB_RUN  ?= $(CURDIR)/.cache/lab-run
 LAB_CMD  := $(CURDIR)/.cache/lab-cmd
-LAB_NODE ?=
+LAB_NODE ?= 1
 LAB_NETNS = /run/netns/$(LAB_NAME)
 # The real node's images: the sandbox, the device plugin and
 # llm-d-inference-sim, each one static binary (llm-d's keyed like its
 # dynamic build, so a fresh checkout reuses it).
 LAB_IMAGES   := $(CURDIR)/.cache/lab-images
+LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar
 LLMD_STATIC  := $(CACHE)/llm-d-inference-sim-static-$(LLMD_SIM_VERSION)-$(call key,tools/go.mod tools/go.sum)
+
+# Real pods need root: the targets that run them stop here at once, saying
+# why, rather than skip them or fall back to kwok's fake pods.
+.PHONY: lab-root
+lab-root:
+	@[ "$$(id -u)" = 0 ] || { echo "the lab runs the platform's pod on a real node (containerd, runc, a kubelet, network namespaces, cgroups), which needs root: run sudo -E make $(MAKECMDGOALS)$(if $(filter lab-up,$(MAKECMDGOALS)), (or LAB_NODE=0 for the control plane and kwok nodes only))"; exit 1; }
 
 $(LLMD_STATIC):
 	@mkdir -p $(CACHE)
@@ -143,13 +152,13 @@ lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-
 lab-cmd:
 	@$(GO) build -o $(LAB_CMD) ./cmd/lab
 
-lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-cmd $(if $(LAB_NODE),lab-images) ## start the lab cluster (real control plane, kwok GPU and CPU nodes, Gateway API CRDs; LAB_NODE=1: a real node); LAB_APPLY=manifests/overlays/lab applies the platform too
-ifeq ($(LAB_NODE),)
+lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-cmd $(if $(filter 0,$(LAB_NODE)),,lab-root lab-images) ## start the lab cluster (real control plane, a real node, kwok GPU and CPU nodes, Gateway API CRDs; as root); LAB_APPLY=manifests/overlays/lab applies the platform too
+ifeq ($(LAB_NODE),0)
 	$(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 else
 	$(LAB_CMD) netns -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME)
 	nsenter --net=$(LAB_NETNS) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME) \
-	  -images $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar $(if $(LAB_APPLY),-apply $(LAB_APPLY))
+	  -images $(LAB_IMAGE_TARS) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 endif
 
 .PHONY: lab-down
@@ -161,10 +170,16 @@ lab-down: lab-cmd ## delete the lab cluster, its real node and namespace include
 e2e: ## the e2e suite against E2E_CLUSTER (default existing: your kubeconfig)
 	$(GO) tool ginkgo $(GINKGO_FLAGS) ./e2e
 
+# The suite is compiled outside the lab's namespace (where the Go module
+# proxy is reachable) and runs inside it, where the pods' addresses are.
+E2E_LAB_NODE_ENV = E2E_LAB_NODE_DIR=$(LAB_RUN)/$(1) E2E_LAB_IMAGES=$(LAB_IMAGE_TARS)
 .PHONY: e2e-lab
-e2e-lab: $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps ## the e2e suite against the lab, every spec the lab can prove, through the Ingress and through the Gateway
+e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps lab-images lab-cmd ## the e2e suite against the lab (as root), every spec the lab can prove, through the Ingress and through the Gateway
+	@$(GO) test -c -o /dev/null ./e2e && $(GO) build -o /dev/null github.com/onsi/ginkgo/v2/ginkgo
+	@$(LAB_CMD) netns -name $(LAB_NAME) -node-dir $(LAB_RUN)/$(LAB_NAME) >/dev/null
 	@set -e; for route in ingress gateway; do echo "== e2e on the lab, E2E_ROUTE=$$route"; \
-	  E2E_ROUTE=$$route E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(TEST_ENV) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e; done
+	  E2E_ROUTE=$$route E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME) E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(call E2E_LAB_NODE_ENV,$(LAB_NAME)) $(TEST_ENV) \
+	  nsenter --net=$(LAB_NETNS) $(GO) tool ginkgo --label-filter=lab-ok $(GINKGO_FLAGS) ./e2e; done
 
 .PHONY: build
 build: ## build every package and command
@@ -218,60 +233,60 @@ test-migration: ## what ingress2gateway makes of the Ingress, lesson by lesson (
 # and the Gateway (overlay lab-gateway, NGF's semantics).
 # The lab is deleted afterwards whatever the outcome (its control plane
 # runs as background processes).
-E2E_LAB_ENV = E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(LAB_NAME)-test E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(TEST_ENV)
+E2E_TEST_LAB := $(LAB_NAME)-test
+E2E_LAB_ENV = E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(E2E_TEST_LAB) E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(call E2E_LAB_NODE_ENV,$(E2E_TEST_LAB)) $(TEST_ENV)
 E2E_LAB_ARGS = -ginkgo.label-filter=lab-ok -ginkgo.randomize-all -ginkgo.v
+E2E_IN_LAB = nsenter --net=/run/netns/$(E2E_TEST_LAB)
+E2E_TEST_DOWN = $(LAB_CMD) down -bin $(LAB_BIN) -name $(E2E_TEST_LAB) -node-dir $(LAB_RUN)/$(E2E_TEST_LAB)
 .PHONY: test-e2e-lab
-test-e2e-lab: $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM)
-	@$(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null 2>&1 || true
+test-e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) lab-images lab-cmd
+	@$(E2E_TEST_DOWN) >/dev/null 2>&1 || true
 	@$(GO) test -c -o $(CURDIR)/.cache/e2e.test ./e2e
-	@cd e2e && rc=0; \
+	@$(LAB_CMD) netns -name $(E2E_TEST_LAB) -node-dir $(LAB_RUN)/$(E2E_TEST_LAB) >/dev/null
+	@cd e2e && rc=0; began=$$(date +%s); \
 	for route in ingress gateway; do echo "== e2e on a fresh lab, E2E_ROUTE=$$route: the suite deploys the platform"; \
-	  E2E_ROUTE=$$route $(E2E_LAB_ENV) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; done; \
+	  E2E_ROUTE=$$route $(E2E_LAB_ENV) $(E2E_IN_LAB) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; done; \
 	[ $$rc = 0 ] && for route in ingress:lab gateway:lab-gateway; do \
 	  echo "== e2e in the workflow's order, E2E_ROUTE=$${route%%:*}: overlay $${route#*:} applied into llm first, then the suite"; \
-	  (cd .. && $(GO) run ./cmd/lab up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME)-test -apply manifests/overlays/$${route#*:}) && \
-	  E2E_ROUTE=$${route%%:*} $(E2E_LAB_ENV) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; done; \
-	cd .. && $(GO) run ./cmd/lab down -bin $(LAB_BIN) -name $(LAB_NAME)-test >/dev/null || true; exit $$rc
+	  (cd .. && $(E2E_IN_LAB) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(E2E_TEST_LAB) -node-dir $(LAB_RUN)/$(E2E_TEST_LAB) \
+	     -images $(LAB_IMAGE_TARS) -apply manifests/overlays/$${route#*:}) && \
+	  E2E_ROUTE=$${route%%:*} $(E2E_LAB_ENV) $(E2E_IN_LAB) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; \
+	  (cd .. && $(E2E_IN_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(E2E_TEST_LAB)/kubeconfig.yaml delete namespace llm --wait --timeout=3m >/dev/null) || { rc=1; break; }; done; \
+	echo "test-e2e-lab: $$(( $$(date +%s) - began )) s"; \
+	$(E2E_TEST_DOWN) >/dev/null || rc=1; exit $$rc
 
 .PHONY: perf
 perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/
 	$(GINKGO_PERF) $(GINKGO_FLAGS) ./perf
 
-# The sweep direct to llm-d-inference-sim, then through nginx configured
-# from the lab overlay's route with Host llm.local (LAB_OVERLAY: lab, the
-# Ingress; lab-gateway, the HTTPRoute and NGF's policies); the second report
-# shows the ingress overhead cell by cell (PERF_COMPARE).
+# The sweep on the lab's real node (as root): the platform (LAB_OVERLAY:
+# lab, the Ingress; lab-gateway, the HTTPRoute and NGF's policies; both the
+# base Deployment with its probes and resources, running the simulator's
+# image) Available on lab-node-0 with its GPU from the device plugin; then,
+# inside the lab's namespace, the sweep direct to the pod and through nginx
+# (rendered from the overlay's route, Host llm.local) -> the Service's
+# ClusterIP (kube-proxy's rules) -> the pod; the second report shows the
+# overhead cell by cell (PERF_COMPARE). The lab goes afterwards, whatever
+# the outcome.
 LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_VU=4 PERF_REPEATS=5
 LAB_OVERLAY  ?= manifests/overlays/lab
+PERF_LAB     := $(LAB_NAME)-perf
+PERF_LAB_DOWN = $(LAB_CMD) down -bin $(LAB_BIN) -name $(PERF_LAB) -node-dir $(LAB_RUN)/$(PERF_LAB)
 .PHONY: perf-lab
-perf-lab: tools test-deps ## the sweep direct and through the lab ingress (LAB_OVERLAY); reports in $(PERF_REPORT_DIR)/{direct,ingress}
-	$(GO) run ./cmd/ingresslab -llmd $(LLMD_SIM) -overlay $(LAB_OVERLAY) -- sh -c '\
-	  $(LAB_PERF_ENV) PERF_TARGET=$$BACKEND_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
-	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
-	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf'
-
-# The sweep on the lab's real node (as root): the platform (overlay
-# lab-node: the base Deployment, probes and resources, running the
-# simulator's image) Available on lab-node-0 with its GPU from the device
-# plugin; then, inside the lab's namespace, the sweep direct to the pod and
-# through nginx -> the Service's ClusterIP (kube-proxy's rules) -> the pod,
-# the second report with the overhead section. The lab goes afterwards,
-# whatever the outcome.
-PERF_NODE_LAB := $(LAB_NAME)-perf
-.PHONY: perf-lab-node
-perf-lab-node: tools test-deps lab-cmd ## the sweep direct to a real pod and through ingress -> Service -> pod (as root); reports in $(PERF_REPORT_DIR)/{pod,service}
-	@$(LAB_CMD) down -bin $(LAB_BIN) -name $(PERF_NODE_LAB) -node-dir $(LAB_RUN)/$(PERF_NODE_LAB) >/dev/null 2>&1 || true
-	@rc=0; $(MAKE) --no-print-directory lab-up LAB_NODE=1 LAB_NAME=$(PERF_NODE_LAB) LAB_APPLY=manifests/overlays/lab-node && \
-	K="nsenter --net=/run/netns/$(PERF_NODE_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(PERF_NODE_LAB)/kubeconfig.yaml" && \
+perf-lab: lab-root tools test-deps lab-cmd ## the sweep direct to the platform's pod and through ingress -> Service -> pod on the lab's real node (as root; LAB_OVERLAY); reports in $(PERF_REPORT_DIR)/{direct,ingress}
+	@$(PERF_LAB_DOWN) >/dev/null 2>&1 || true
+	@$(GO) build -o /dev/null ./cmd/ingresslab && $(GO) test -c -o /dev/null ./perf && $(GO) build -o /dev/null github.com/onsi/ginkgo/v2/ginkgo
+	@rc=0; $(MAKE) --no-print-directory lab-up LAB_NAME=$(PERF_LAB) LAB_APPLY=$(LAB_OVERLAY) && \
+	K="nsenter --net=/run/netns/$(PERF_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(PERF_LAB)/kubeconfig.yaml" && \
 	$$K -n llm wait --for=condition=Available deploy/vllm --timeout=5m && \
 	svc=$$($$K -n llm get svc vllm -o jsonpath='{.spec.clusterIP}') && \
 	pod=$$($$K -n llm get pods -l app.kubernetes.io/name=vllm -o jsonpath='{.items[0].status.podIP}') && \
-	echo "perf-lab-node: pod $$pod, Service $$svc:8000" && \
-	POD_URL=http://$$pod:8000 nsenter --net=/run/netns/$(PERF_NODE_LAB) $(GO) run ./cmd/ingresslab -backend http://$$svc:8000 -overlay manifests/overlays/lab-node -- sh -c '\
-	  $(LAB_PERF_ENV) PERF_TARGET=$$POD_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/pod $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
-	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/service \
-	    PERF_COMPARE=$(PERF_REPORT_DIR)/pod/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf' || rc=1; \
-	$(LAB_CMD) down -bin $(LAB_BIN) -name $(PERF_NODE_LAB) -node-dir $(LAB_RUN)/$(PERF_NODE_LAB) >/dev/null || rc=1; exit $$rc
+	echo "perf-lab: pod $$pod, Service $$svc:8000" && \
+	POD_URL=http://$$pod:8000 nsenter --net=/run/netns/$(PERF_LAB) $(GO) run ./cmd/ingresslab -backend http://$$svc:8000 -overlay $(LAB_OVERLAY) -- sh -c '\
+	  $(LAB_PERF_ENV) PERF_TARGET=$$POD_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
+	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
+	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf' || rc=1; \
+	$(PERF_LAB_DOWN) >/dev/null || rc=1; exit $$rc
 
 # docs/load_test_report.md: a report generated from the embedded simulator
 # (the report says it is simulated). The run's results.json stays in

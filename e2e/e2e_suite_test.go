@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 
 	"github.com/llm-platform/harness/e2e"
 	"github.com/llm-platform/harness/internal/cluster"
+	"github.com/llm-platform/harness/internal/labnode"
 )
 
 // Settings, as environment variables (documented in the README).
@@ -111,10 +113,37 @@ func load() (s settings, err error) {
 		s.reportDir = filepath.Join(repoRoot(), s.reportDir)
 	}
 	s.timeouts = e2e.Timeouts{Deploy: duration("E2E_DEPLOY_TIMEOUT", 15*time.Minute), Schedule: duration("E2E_SCHEDULE_TIMEOUT", time.Minute)}
-	if kind == cluster.Lab && s.cluster.LabCRDs == "" {
-		return s, fmt.Errorf("E2E_LAB_CRDS: must name the folder of the lab's CRDs (make tools builds it; make e2e-lab passes it)")
+	if kind == cluster.Lab {
+		if err := labSettings(&s.cluster); err != nil {
+			return s, err
+		}
 	}
 	return s, s.cluster.Validate()
+}
+
+// labSettings reads the lab's own variables. The lab's platform pod runs on
+// its real node, so the node's folder and images are required, and the
+// suite must run as root inside the lab's network namespace (make e2e-lab
+// does both); without them it fails at once, saying why, rather than
+// skipping or faking a pod.
+func labSettings(c *cluster.Config) error {
+	if c.LabCRDs == "" {
+		return fmt.Errorf("E2E_LAB_CRDS: must name the folder of the lab's CRDs (make tools builds it; make e2e-lab passes it)")
+	}
+	c.LabDir = os.Getenv("E2E_LAB_NODE_DIR")
+	if c.LabDir == "" || !filepath.IsAbs(c.LabDir) {
+		return fmt.Errorf("E2E_LAB_NODE_DIR: %q: must be the absolute folder of the lab's real node, where the platform's pod runs (make e2e-lab passes it)", c.LabDir)
+	}
+	if v := os.Getenv("E2E_LAB_IMAGES"); v != "" {
+		c.LabImages = strings.Split(v, ",")
+	}
+	if len(c.LabImages) == 0 {
+		return fmt.Errorf("E2E_LAB_IMAGES: must list the real node's image tarballs, comma-separated (make lab-images builds them; make e2e-lab passes them)")
+	}
+	if err := labnode.Preflight(); err != nil {
+		return fmt.Errorf("E2E_CLUSTER=lab: %w", err)
+	}
+	return nil
 }
 
 // suite is the run's state, set up in BeforeSuite.

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"os"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,7 +12,6 @@ import (
 	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/sim"
-	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
 // Ordered: the data plane is set up once, then exercised. Its set-up waits
@@ -66,17 +64,21 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			in.Reconfigure = duration("E2E_INGRESS_RECONFIGURE_TIMEOUT", 2*time.Minute)
 		} else {
 			Expect(suite.settings.cluster.Kind).To(Equal(cluster.Lab), "set INGRESS_URL to the cluster's ingress or Gateway address")
-			// The lab: llm-d-inference-sim stands in for the Service's pods,
-			// at an RTX 3060's pace (about 8 ms per token for TinyLlama):
-			// the lessons must fire at a real GPU's speed.
-			backend := simtest.StartLLMD(GinkgoT(), "--model", model, "--time-to-first-token", "20ms", "--inter-token-latency", "8ms",
-				"--max-num-seqs", "16", "--max-model-len", "2048")
-			lp := &e2e.LabPlane{Cluster: p.Cluster, Route: route,
-				Backend: strings.TrimPrefix(backend, "http://"), Model: model, Dir: e2e.MkdirTemp("llm-ingress-")}
+			// The lab: nginx, rendered from the cluster's route objects,
+			// proxies to the Service's ClusterIP, which kube-proxy's rules
+			// carry on to vLLM's pod on the real node (the simulator at an
+			// RTX 3060's pace, overlay lab). The suite runs in the lab's
+			// network namespace, where those addresses exist.
+			svc := e2e.Find(p.Objects, "Service")
+			Expect(svc).NotTo(BeNil(), "the overlay has no Service")
+			backend, err := e2e.ServiceAddr(ctx, p.Cluster, p.Namespace, svc.GetName(), e2e.ServicePort)
+			Expect(err).NotTo(HaveOccurred())
+			pod := "http://" + e2e.PodAddr(ctx, p)
+			lp := &e2e.LabPlane{Cluster: p.Cluster, Route: route, Backend: backend, Model: model, Dir: e2e.MkdirTemp("llm-ingress-")}
 			Expect(lp.Sync(ctx)).To(Succeed())
 			DeferCleanup(lp.Stop)
-			in.Plane, in.Direct, in.Reconfigure = lp, &ingress.Target{URL: backend, Model: model}, 10*time.Second
-			GinkgoWriter.Printf("lab %s route: nginx at %s, backend %s, access log %s\n", route.Kind, lp.Target().URL, backend, lp.AccessLog())
+			in.Plane, in.Direct, in.Reconfigure = lp, &ingress.Target{URL: pod, Model: model}, 10*time.Second
+			GinkgoWriter.Printf("lab %s route: nginx at %s -> Service %s at %s -> pod %s; access log %s\n", route.Kind, lp.Target().URL, svc.GetName(), backend, pod, lp.AccessLog())
 		}
 		// The route answers before the first spec's request (a real vLLM
 		// may still be loading the model: the controller answers 503).
@@ -106,4 +108,15 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 	It("records a client abort as client_abort and nginx logs it 499", func(ctx SpecContext) {
 		e2e.ClientAbortLessonSpec(ctx, getter)
 	})
+	// The lab's own proof that its route is the real chain (nginx, the
+	// Service's ClusterIP, kube-proxy, the selector's endpoints); a real
+	// cluster's controller needs no such proof.
+	if suite.settings.cluster.Kind == cluster.Lab {
+		It("fails the route to a throwaway copy of the Service whose selector matches no pod, and not to a faithful copy", func(ctx SpecContext) {
+			p := input()
+			e2e.BrokenSelectorSpec(ctx, func() e2e.ChainInput {
+				return e2e.ChainInput{Cluster: p.Cluster, Route: in.Route, Service: e2e.Find(p.Objects, "Service"), Model: sim.DefaultModel, Timeout: p.Timeouts.Schedule}
+			})
+		})
+	}
 })

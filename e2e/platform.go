@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,10 +18,12 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
@@ -62,6 +66,14 @@ type PlatformInput struct {
 	// Namespace.
 	Objects  []*unstructured.Unstructured
 	Timeouts Timeouts
+	// DevicePlugins are label selectors of the GPU device plugin's pods,
+	// tried in order; empty means NVIDIA's (its static manifest's and its
+	// Helm chart's labels).
+	DevicePlugins []string
+	// Allocated asks the node's kubelet which devices it allocated to a
+	// pod (resource name to device IDs, its pod-resources API); nil where
+	// the suite cannot reach the kubelet (a real cluster's nodes).
+	Allocated func(ctx context.Context, namespace, pod string) (map[string][]string, error)
 }
 
 func (in PlatformInput) validate() error {
@@ -131,19 +143,42 @@ func GPUNodeSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	GinkgoWriter.Printf("GPU nodes: %v (%d GPUs)\n", names, total)
 }
 
-// DevicePluginSpec: the NVIDIA device plugin's pods are ready.
+// NVIDIADevicePlugins select NVIDIA's device plugin pods: its static
+// manifest's label, then its Helm chart's.
+var NVIDIADevicePlugins = []string{"name=nvidia-device-plugin-ds", "app.kubernetes.io/name=nvidia-device-plugin"}
+
+// DevicePluginSpec: the GPU device plugin's pods are Ready, and every node
+// one runs on has an allocatable nvidia.com/gpu (which the kubelet
+// advertises only once the plugin has registered with it).
 func DevicePluginSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
 	Expect(in.validate()).To(Succeed())
-	var pods corev1.PodList
-	Expect(in.Cluster.Client.Resources().List(ctx, &pods, resources.WithLabelSelector("name=nvidia-device-plugin-ds"))).To(Succeed())
-	if len(pods.Items) == 0 { // the Helm chart labels it differently
-		Expect(in.Cluster.Client.Resources().List(ctx, &pods, resources.WithLabelSelector("app.kubernetes.io/name=nvidia-device-plugin"))).To(Succeed())
+	selectors := in.DevicePlugins
+	if len(selectors) == 0 {
+		selectors = NVIDIADevicePlugins
 	}
-	Expect(pods.Items).NotTo(BeEmpty(), "no NVIDIA device plugin pod found (labels name=nvidia-device-plugin-ds or app.kubernetes.io/name=nvidia-device-plugin)")
-	for _, p := range pods.Items {
-		Expect(podReady(&p)).To(BeTrue(), "device plugin pod %s/%s is not ready", p.Namespace, p.Name)
-	}
+	// A plugin started with the cluster may still be registering.
+	var seen []string
+	Eventually(func(g Gomega) {
+		seen = nil
+		var pods corev1.PodList
+		for _, sel := range selectors {
+			g.Expect(in.Cluster.Client.Resources().List(ctx, &pods, resources.WithLabelSelector(sel))).To(Succeed())
+			if len(pods.Items) > 0 {
+				break
+			}
+		}
+		g.Expect(pods.Items).NotTo(BeEmpty(), "no device plugin pod found (labels %s)", strings.Join(selectors, " or "))
+		for _, p := range pods.Items {
+			g.Expect(podReady(&p)).To(BeTrue(), "device plugin pod %s/%s is not ready", p.Namespace, p.Name)
+			var n corev1.Node
+			g.Expect(in.Cluster.Client.Resources().Get(ctx, p.Spec.NodeName, "", &n)).To(Succeed())
+			q := n.Status.Allocatable[GPUResource]
+			g.Expect(q.Value()).To(BeNumerically(">=", 1), "node %s runs device plugin pod %s but has no allocatable %s", n.Name, p.Name, GPUResource)
+			seen = append(seen, fmt.Sprintf("pod %s/%s Ready on node %s, which has %s %s allocatable", p.Namespace, p.Name, n.Name, q.String(), GPUResource))
+		}
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(PollInterval).Should(Succeed())
+	AddReportEntry("device plugin", strings.Join(seen, "; "))
 }
 
 // podCondition returns the pod's condition of type t (the zero value when
@@ -192,6 +227,50 @@ func DeploySpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(gpuNodes).To(ContainElement(p.Spec.NodeName), "pod %s runs on %q, not a GPU node", p.Name, p.Spec.NodeName)
 	lim := p.Spec.Containers[0].Resources.Limits[GPUResource]
 	Expect(lim.Equal(resource.MustParse("1"))).To(BeTrue(), "pod requests %s %s, want 1", lim.String(), GPUResource)
+
+	// A pod on a node kwok fakes never ran a container: its Ready would be
+	// kwok's word, not the probes'.
+	var n corev1.Node
+	Expect(in.Cluster.Client.Resources().Get(ctx, p.Spec.NodeName, "", &n)).To(Succeed())
+	Expect(n.Annotations).NotTo(HaveKeyWithValue(KwokNodeAnnotation, "fake"), "pod %s runs on %s, a node kwok fakes: no container runs there", p.Name, n.Name)
+	// The kubelet's verdicts: Started once the startup probe passed, Ready
+	// once the readiness probe did.
+	Expect(p.Status.Phase).To(Equal(corev1.PodRunning))
+	for _, cs := range p.Status.ContainerStatuses {
+		Expect(cs.Started).To(HaveValue(BeTrue()), "container %s: the startup probe has not passed", cs.Name)
+		Expect(cs.Ready).To(BeTrue(), "container %s: the readiness probe has not passed", cs.Name)
+		GinkgoWriter.Printf("container %s on %s: started, ready, %d restarts\n", cs.Name, p.Spec.NodeName, cs.RestartCount)
+	}
+	if in.Allocated == nil {
+		GinkgoWriter.Printf("the kubelet's allocation is not readable from the suite on this cluster; the pod's GPU limit was checked\n")
+		return
+	}
+	devs, err := in.Allocated(ctx, p.Namespace, p.Name)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(devs[string(GPUResource)]).To(HaveLen(1), "the kubelet allocated %v to pod %s, want one %s", devs, p.Name, GPUResource)
+	AddReportEntry("allocated by the kubelet", fmt.Sprintf("%s %v to pod %s on %s", GPUResource, devs[string(GPUResource)], p.Name, p.Spec.NodeName))
+}
+
+// KwokNodeAnnotation marks a node kwok fakes (kwok.x-k8s.io/node: fake): its
+// pods' status is written by kwok, and no container runs.
+const KwokNodeAnnotation = "kwok.x-k8s.io/node"
+
+// PodAddr is the platform's one vLLM pod's address and the container port
+// named http, as host:port: the route's backend without the Service.
+func PodAddr(ctx context.Context, in PlatformInput) string {
+	pods := podsOf(ctx, in.Cluster.Client.Resources(in.Namespace), deployment(in))
+	Expect(pods).To(HaveLen(1))
+	p := pods[0]
+	Expect(p.Status.PodIP).NotTo(BeEmpty(), "pod %s has no address", p.Name)
+	for _, c := range p.Spec.Containers {
+		for _, port := range c.Ports {
+			if port.Name == ServicePort {
+				return net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(port.ContainerPort)))
+			}
+		}
+	}
+	Fail(fmt.Sprintf("pod %s has no container port named %s", p.Name, ServicePort))
+	return ""
 }
 
 func deployment(in PlatformInput) *appsv1.Deployment {
@@ -249,32 +328,59 @@ func FreeGPUs(ctx context.Context, r *resources.Resources) (map[string]int64, er
 	return free, nil
 }
 
-// PendingGPUSpec creates a throwaway pod that asks for one GPU more than
-// any node has free while vLLM holds its GPU (on the team's one-GPU box:
-// one GPU). It must stay Pending with the scheduler's FailedScheduling
-// event naming Insufficient nvidia.com/gpu; the pod is deleted, and vLLM
-// must still be Available. The platform itself is never scaled, so this
-// holds as well on a cluster where the platform was deployed beforehand.
+// PendingGPUSpec creates a second vLLM replica while vLLM holds its GPU: a
+// throwaway pod from the Deployment's pod template (its image, node
+// selector, resources and GPU limit), relabelled so that no ReplicaSet
+// adopts it and no Service selects it. On the team's one-GPU box, as on the
+// lab's real node, it must stay Pending with the scheduler's
+// FailedScheduling event naming Insufficient nvidia.com/gpu. Where a node
+// the template may land on has GPUs free (a multi-GPU node), the copy asks
+// for one more than the most free, which no such node can give. The pod is
+// deleted, and vLLM must still be Available with its one pod. The platform
+// itself is never scaled, so this holds as well on a cluster where the
+// platform was deployed beforehand.
 func PendingGPUSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
 	EnsurePlatform(ctx, in)
 	r := in.Cluster.Client.Resources(in.Namespace)
+	var d appsv1.Deployment
+	Expect(r.Get(ctx, deployment(in).Name, in.Namespace, &d)).To(Succeed())
+	spec := d.Spec.Template.Spec.DeepCopy()
+	gpu := -1
+	for i, c := range spec.Containers {
+		if _, ok := c.Resources.Limits[GPUResource]; ok {
+			gpu = i
+		}
+	}
+	Expect(gpu).To(BeNumerically(">=", 0), "Deployment %s asks for no %s", d.Name, GPUResource)
+
 	free, err := FreeGPUs(ctx, in.Cluster.Client.Resources())
 	Expect(err).NotTo(HaveOccurred())
-	Expect(free).NotTo(BeEmpty(), "no node has allocatable %s", GPUResource)
+	var nodes corev1.NodeList
+	Expect(in.Cluster.Client.Resources().List(ctx, &nodes)).To(Succeed())
+	fits := labels.SelectorFromSet(spec.NodeSelector)
+	candidates := map[string]int64{}
 	var most int64
-	for _, n := range free {
-		most = max(most, n)
+	for _, n := range nodes.Items {
+		if f, ok := free[n.Name]; ok && fits.Matches(labels.Set(n.Labels)) {
+			candidates[n.Name] = f
+			most = max(most, f)
+		}
 	}
-	ask := resource.MustParse(fmt.Sprint(most + 1))
-	GinkgoWriter.Printf("free GPUs by node: %v; the throwaway pod asks for %s\n", free, ask.String())
+	Expect(candidates).NotTo(BeEmpty(), "no GPU node matches the template's node selector %v", spec.NodeSelector)
+	ask := spec.Containers[gpu].Resources.Limits[GPUResource]
+	if most >= ask.Value() {
+		ask = resource.MustParse(fmt.Sprint(most + 1))
+	}
+	spec.Containers[gpu].Resources.Limits[GPUResource] = ask
+	if _, ok := spec.Containers[gpu].Resources.Requests[GPUResource]; ok {
+		spec.Containers[gpu].Resources.Requests[GPUResource] = ask
+	}
+	GinkgoWriter.Printf("free GPUs on the nodes the template may land on: %v; the second replica asks for %s\n", candidates, ask.String())
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: envconf.RandomName("llm-e2e-gpu-pending", 24), Namespace: in.Namespace,
+		ObjectMeta: metav1.ObjectMeta{Name: envconf.RandomName("llm-e2e-second-replica", 28), Namespace: in.Namespace,
 			Labels: map[string]string{"app.kubernetes.io/part-of": "llm-e2e"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "pause", Image: "registry.k8s.io/pause:3.10",
-			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{GPUResource: ask}},
-		}}},
+		Spec: *spec,
 	}
 	Expect(r.Create(ctx, pod)).To(Succeed())
 	DeferCleanup(func(ctx SpecContext) {
@@ -396,4 +502,47 @@ func OverlapRefusedSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(err).To(HaveOccurred(), "a second Ingress for the same host and path in namespace %s was admitted", other)
 	Expect(err.Error()).To(ContainSubstring("is already defined in ingress %s/%s", in.Namespace, ing.GetName()))
 	AddReportEntry("admission", err.Error())
+}
+
+// ServiceEndpointsSpec: the Service's EndpointSlices hold vLLM's pod as a
+// ready endpoint, on the port its targetPort names: the selector matches
+// the pod, the targetPort resolves to the container's port, and the pod's
+// readiness probe passed (an unready pod is listed not ready).
+func ServiceEndpointsSpec(ctx context.Context, inputGetter func() PlatformInput) {
+	in := inputGetter()
+	EnsurePlatform(ctx, in)
+	svc := Find(in.Objects, "Service")
+	Expect(svc).NotTo(BeNil(), "the overlay has no Service")
+	r := in.Cluster.Client.Resources(in.Namespace)
+	pods := podsOf(ctx, r, deployment(in))
+	Expect(pods).To(HaveLen(1))
+	pod := pods[0]
+	var want int32
+	for _, p := range pod.Spec.Containers[0].Ports {
+		if p.Name == "http" {
+			want = p.ContainerPort
+		}
+	}
+	Expect(want).NotTo(BeZero(), "pod %s has no container port named http", pod.Name)
+	Eventually(func(g Gomega) {
+		var slices discoveryv1.EndpointSliceList
+		g.Expect(r.List(ctx, &slices, resources.WithLabelSelector(discoveryv1.LabelServiceName+"="+svc.GetName()))).To(Succeed())
+		var ready []string
+		var port int32
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready != nil && *e.Conditions.Ready {
+					ready = append(ready, e.Addresses...)
+				}
+			}
+			for _, p := range s.Ports {
+				if p.Name != nil && *p.Name == "http" && p.Port != nil {
+					port = *p.Port
+				}
+			}
+		}
+		g.Expect(ready).To(ConsistOf(pod.Status.PodIP), "Service %s's ready endpoints", svc.GetName())
+		g.Expect(port).To(Equal(want), "Service %s's endpoint port http", svc.GetName())
+	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(PollInterval).Should(Succeed())
+	AddReportEntry("endpoints", fmt.Sprintf("Service %s: %s port %d, ready", svc.GetName(), pod.Status.PodIP, want))
 }

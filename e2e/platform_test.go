@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,13 +13,23 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/harness/e2e"
+	"github.com/llm-platform/harness/internal/labnode"
 )
 
 func input() e2e.PlatformInput {
-	return e2e.PlatformInput{
+	in := e2e.PlatformInput{
 		Cluster: suite.cluster, Namespace: suite.namespace, Deployed: suite.deployed, Timeouts: suite.settings.timeouts,
 		Objects: e2e.InNamespace(suite.overlays[suite.settings.overlay], suite.namespace),
 	}
+	if node := suite.cluster.LabNode; node != nil {
+		// The lab's real node: its stand-in device plugin, and its
+		// kubelet's pod-resources socket.
+		in.DevicePlugins = []string{labnode.DevicePluginSelector}
+		in.Allocated = func(ctx context.Context, namespace, pod string) (map[string][]string, error) {
+			return labnode.Allocated(ctx, *node, namespace, pod)
+		}
+	}
+	return in
 }
 
 // Ordered: the platform is applied once and then exercised.
@@ -50,7 +61,9 @@ var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
 	It("has a node with an allocatable nvidia.com/gpu", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.GPUNodeSpec(ctx, input)
 	})
-	It("runs the NVIDIA device plugin", Label("needs:gpu"), func(ctx SpecContext) {
+	// The lab's counterpart is its own device plugin (cmd/labgpu), deployed
+	// as NVIDIA's is, registering through the real node's kubelet.
+	It("runs the GPU device plugin, Ready, with its node's GPU allocatable", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.DevicePluginSpec(ctx, input)
 	})
 	It("passes a server-side dry run of every overlay", Label("lab-ok"), func(ctx SpecContext) {
@@ -65,11 +78,14 @@ var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
 		}
 		e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, overlays)
 	})
-	It("deploys vLLM Available on a GPU node with one GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
+	It("deploys vLLM Available on a GPU node, past its startup and readiness probes, with one GPU allocated", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.DeploySpec(ctx, input)
 	})
-	It("leaves a pod asking for more GPUs than are free Pending on Insufficient nvidia.com/gpu, and vLLM keeps its GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
+	It("leaves a second vLLM replica Pending on Insufficient nvidia.com/gpu, and vLLM keeps its GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.PendingGPUSpec(ctx, input)
+	})
+	It("gives the Service vLLM's pod as a ready endpoint on its http port", Label("lab-ok"), func(ctx SpecContext) {
+		e2e.ServiceEndpointsSpec(ctx, input)
 	})
 	It("still schedules a CPU-only workload", Label("lab-ok"), func(ctx SpecContext) {
 		e2e.CPUWorkloadSpec(ctx, input)

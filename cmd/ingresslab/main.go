@@ -4,11 +4,12 @@
 // its Ingress, as ingress-nginx renders one, or its HTTPRoute and NGINX
 // Gateway Fabric's policies, as NGF does (-overlay
 // manifests/overlays/lab-gateway). It runs a command with INGRESS_URL and
-// BACKEND_URL set, then stops both. `make perf-lab` uses it to run the perf
-// sweep direct and through the ingress.
+// BACKEND_URL set, then stops both. `make perf-lab` uses it with -backend,
+// inside the lab's network namespace, to run the perf sweep through nginx
+// to the platform's Service on the lab's real node.
 //
 //	ingresslab -llmd .cache/bin/llm-d-inference-sim-v0.10.2 -- sh -c 'echo $INGRESS_URL'
-//	ingresslab -backend http://10.0.0.215:8000 -overlay manifests/overlays/lab-node -- ...
+//	ingresslab -backend http://10.0.0.215:8000 -overlay manifests/overlays/lab -- ...
 //
 // -backend puts nginx in front of a server that already runs (on the lab's
 // real node: the platform's Service, at its ClusterIP) instead of starting

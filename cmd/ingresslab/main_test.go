@@ -86,7 +86,7 @@ func TestBackendFlag(t *testing.T) {
 	}
 	backend := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0")
 	out := filepath.Join(t.TempDir(), "models.json")
-	code, err := run(context.Background(), []string{"-llmd", "", "-backend", backend, "-overlay", filepath.Join("..", "..", "manifests", "overlays", "lab-node"), "--",
+	code, err := run(context.Background(), []string{"-llmd", "", "-backend", backend, "-overlay", filepath.Join("..", "..", "manifests", "overlays", "lab-gateway"), "--",
 		"sh", "-c", `test "$BACKEND_URL" = "` + backend + `" && curl -sf -H 'Host: llm.local' "$INGRESS_URL/v1/models" > ` + out})
 	if err != nil || code != 0 {
 		t.Fatalf("code %d, err %v", code, err)

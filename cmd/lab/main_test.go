@@ -55,8 +55,8 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 	}
 	defer mk("lab-down") // whatever happens below
 
-	if out, err := mk("lab-up", "LAB_NODE=1"); err != nil {
-		t.Fatalf("make lab-up LAB_NODE=1: %v\n%s", err, out)
+	if out, err := mk("lab-up"); err != nil {
+		t.Fatalf("make lab-up: %v\n%s", err, out)
 	}
 	node := labnode.Config{Name: name, Dir: filepath.Join(run, name)}
 	home, _ := os.UserHomeDir()

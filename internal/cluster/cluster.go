@@ -87,7 +87,11 @@ type Cluster struct {
 	// IngressURL is where the cluster's ingress answers when the harness
 	// knows it (Minikube: http://$(minikube ip)); "" otherwise.
 	IngressURL string
-	provider   support.E2EClusterProvider // nil for an existing cluster
+	// LabNode is the lab's real node, nil on a lab without one and on
+	// every other cluster: what the suite asks the kubelet through (its
+	// pod-resources socket).
+	LabNode  *labnode.Config
+	provider support.E2EClusterProvider // nil for an existing cluster
 }
 
 // Open brings the cluster up (Minikube, lab) or connects to it (existing).
@@ -118,7 +122,9 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	out := &Cluster{Kind: cfg.Kind, Kubeconfig: kubeconfig, Client: c, provider: p}
 	if cfg.Kind == Lab && cfg.LabDir != "" {
 		// The real node's GPU, through the kubelet's device-plugin path.
-		manifest, err := labnode.WriteDevicePluginManifest(labNode(cfg, kubeconfig))
+		node := labNode(cfg, kubeconfig)
+		out.LabNode = &node
+		manifest, err := labnode.WriteDevicePluginManifest(node)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: lab: %w", err)
 		}

@@ -213,3 +213,18 @@ func CheckClientAbort(ctx context.Context, t Target, accessLog string, deadline 
 	}
 	return rec, last, nil
 }
+
+// CheckNoUpstream: /v1/models through the route finds no upstream: nginx
+// answers 502 (the upstream refused the connection: kube-proxy rejects a
+// Service with no endpoints) or 503 (ingress-nginx's answer for a Service
+// with no endpoints). It returns the status seen.
+func CheckNoUpstream(ctx context.Context, t Target) (int, error) {
+	code, body, err := t.get(ctx, t.Host, "/v1/models")
+	if err != nil {
+		return 0, err
+	}
+	if code != http.StatusBadGateway && code != http.StatusServiceUnavailable {
+		return code, fmt.Errorf("ingress: /v1/models answered %d (%.80q), want 502 or 503: the route reached an upstream", code, body)
+	}
+	return code, nil
+}

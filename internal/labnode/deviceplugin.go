@@ -8,6 +8,9 @@ import (
 // LabGPUImage is the stand-in device plugin's image (cmd/labgpu).
 const LabGPUImage = "lab.local/labgpu:v1"
 
+// DevicePluginSelector selects the stand-in device plugin's pods.
+const DevicePluginSelector = "app.kubernetes.io/name=labgpu-device-plugin"
+
 // DevicePluginManifest is the DaemonSet that runs cmd/labgpu on the real
 // node, deployed as NVIDIA's device plugin is: the kubelet's device-plugin
 // folder through a hostPath, /var/lib/kubelet/device-plugins (in the lab's

@@ -93,7 +93,11 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	defer n.Stop()
-	fmt.Printf("ingresslab: nginx %s (Host llm.local, from the %s) -> llm-d-inference-sim %s\n", n.URL, route, backend.URL)
+	upstream := "llm-d-inference-sim"
+	if *backendURL != "" {
+		upstream = "-backend"
+	}
+	fmt.Printf("ingresslab: nginx %s (Host llm.local, from the %s) -> %s %s\n", n.URL, route, upstream, backend.URL)
 
 	cmd := exec.CommandContext(ctx, fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

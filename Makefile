@@ -152,7 +152,7 @@ lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-
 lab-cmd:
 	@$(GO) build -o $(LAB_CMD) ./cmd/lab
 
-lab-up: $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-cmd $(if $(filter 0,$(LAB_NODE)),,lab-root lab-images) ## start the lab cluster (real control plane, a real node, kwok GPU and CPU nodes, Gateway API CRDs; as root); LAB_APPLY=manifests/overlays/lab applies the platform too
+lab-up: $(if $(filter 0,$(LAB_NODE)),,lab-root) $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-cmd $(if $(filter 0,$(LAB_NODE)),,lab-images) ## start the lab cluster (real control plane, a real node, kwok GPU and CPU nodes, Gateway API CRDs; as root); LAB_APPLY=manifests/overlays/lab applies the platform too
 ifeq ($(LAB_NODE),0)
 	$(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(LAB_NAME) $(if $(LAB_APPLY),-apply $(LAB_APPLY))
 else
@@ -205,7 +205,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx; as root
 # make perf; perf/check runs the suite with small configurations.
 TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
 .PHONY: test
-test: tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
+test: lab-root tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
 	E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
 	$(MAKE) --no-print-directory test-migration
 	$(MAKE) --no-print-directory test-e2e-lab

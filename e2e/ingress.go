@@ -28,14 +28,16 @@ type DataPlane interface {
 	AccessLog() string
 }
 
-// LabPlane is the lab's data plane: nginx on loopback, configured from the
-// route objects in the lab cluster (an Ingress with ingress-nginx's
-// semantics, or an HTTPRoute and NGF's policies with NGF's), proxying to a
-// vLLM-compatible server on loopback that stands in for the Service's pods.
+// LabPlane is the lab's data plane: nginx, listening on loopback in the
+// lab's network namespace, configured from the route objects in the lab
+// cluster (an Ingress with ingress-nginx's semantics, or an HTTPRoute and
+// NGF's policies with NGF's), proxying to Backend: the platform Service's
+// ClusterIP, which kube-proxy's rules carry on to the pod on the lab's
+// real node.
 type LabPlane struct {
 	Cluster *cluster.Cluster
 	Route   Route
-	Backend string // host:port standing in for every Service
+	Backend string // host:port the route's Service resolves to (ServiceAddr)
 	Model   string
 	Dir     string
 	nginx   *ingress.Nginx

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,12 +43,19 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 		_, err := os.Stat(p)
 		existed[p] = err == nil
 	}
-	run, err := os.MkdirTemp("", "labrun")
+	tmp, err := os.MkdirTemp("", "labrun")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(run)
-	name := "t" + strings.TrimPrefix(filepath.Base(run), "labrun")
+	defer os.RemoveAll(tmp)
+	name := "t" + strings.TrimPrefix(filepath.Base(tmp), "labrun")
+	// Deliberately deep, as a checkout's folder may be: no socket the lab
+	// uses may depend on its length (a unix socket's path holds at most
+	// 107 bytes; the kubelet's pod-resources socket is over that here).
+	run := filepath.Join(tmp, strings.Repeat("deep-folder-", 6))
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	makeVars := []string{"LAB_NAME=" + name, "LAB_RUN=" + run}
 	mk := func(target string, extra ...string) (string, error) {
 		cmd := exec.Command("make", append(append([]string{"--no-print-directory", "-C", repo, target}, makeVars...), extra...)...)
@@ -93,10 +102,18 @@ func TestLabDownAfterSIGKILL(t *testing.T) {
 		t.Errorf("allocatable nvidia.com/gpu %q on the real node, want 1 from the device plugin", out)
 	}
 	id, _ := kubectl("get", "pod", "p", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
-	info, err := exec.Command("ctr", "--address", filepath.Join(node.Dir, "node", "containerd", "containerd.sock"), "--namespace", "k8s.io",
-		"containers", "info", strings.TrimPrefix(id, "containerd://")).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	info, err := labnode.Ctr(ctx, node, "containers", "info", strings.TrimPrefix(id, "containerd://"))
 	if err != nil || !strings.Contains(string(info), "NVIDIA_VISIBLE_DEVICES=GPU-lab-0") {
 		t.Errorf("the GPU pod's container lacks the plugin's NVIDIA_VISIBLE_DEVICES=GPU-lab-0 (%v)", err)
+	}
+	// What the kubelet says it allocated, through its pod-resources API.
+	if len(node.PodResourcesSocket()) < 108 {
+		t.Errorf("the pod-resources socket's path is %d bytes: the deep folder above no longer tests a long one", len(node.PodResourcesSocket()))
+	}
+	if devs, err := labnode.Allocated(ctx, node, "default", "p"); err != nil || !slices.Equal(devs["nvidia.com/gpu"], []string{"GPU-lab-0"}) {
+		t.Errorf("the kubelet allocated %v to pod p (%v), want nvidia.com/gpu [GPU-lab-0]", devs, err)
 	}
 	second := filepath.Join(run, "second.yaml")
 	if err := os.WriteFile(second, []byte(gpuPod("second")), 0o644); err != nil {

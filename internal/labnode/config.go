@@ -30,7 +30,7 @@ state = %q
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %q
     conf_dir = %q
-`, c.node("containerd", "root"), c.node("containerd", "state"), c.Socket(), PauseImage, CNIBinDir, c.node("cni"))
+`, c.node("containerd", "root"), c.node("containerd", "state"), ContainerdSocket, PauseImage, CNIBinDir, c.node("cni"))
 }
 
 // cniConfig: a bridge on PodCIDR, leases kept in the node's folder.
@@ -74,7 +74,7 @@ evictionHard:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
-`, c.CgroupRoot(), c.Socket(), NodeIP, c.node("kubelet", "resolv.conf"), c.node("pod-logs"))
+`, c.CgroupRoot(), ContainerdSocket, NodeIP, c.node("kubelet", "resolv.conf"), c.node("pod-logs"))
 }
 
 // kubeProxyConfig: iptables mode; no conntrack sysctls (the namespace's own

@@ -99,8 +99,12 @@ func (c Config) node(p ...string) string {
 	return filepath.Join(append([]string{c.Dir, "node"}, p...)...)
 }
 
-// Socket is containerd's socket.
-func (c Config) Socket() string { return c.node("containerd", "containerd.sock") }
+// ContainerdSocket is containerd's socket in the node's mount namespace,
+// where /run/containerd is the lab's own folder. The path is fixed and
+// short: a unix socket's path holds at most 107 bytes, which a socket
+// under a deep checkout's lab folder would pass. Only processes in the
+// mount namespace reach it (the node's daemons, Ctr).
+const ContainerdSocket = "/run/containerd/containerd.sock"
 
 // CNINetwork names the lab's CNI network (and its cached results).
 func (c Config) CNINetwork() string { return c.Name }
@@ -129,6 +133,18 @@ func Preflight() error {
 
 // CNIBinDir is where Debian's containernetworking-plugins puts them.
 const CNIBinDir = "/usr/lib/cni"
+
+// Ctr runs containerd's ctr against the node's containerd, in the node's
+// mount namespace and containerd's k8s.io namespace (the kubelet's), and
+// returns its output.
+func Ctr(ctx context.Context, c Config, args ...string) ([]byte, error) {
+	args = append([]string{"--mount=" + c.MountnsPath(), "--", "ctr", "--address", ContainerdSocket, "--namespace", "k8s.io"}, args...)
+	out, err := exec.CommandContext(ctx, "nsenter", args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("labnode: %s: %w: %s", strings.Join(args[2:], " "), err, strings.TrimSpace(string(out)))
+	}
+	return out, nil
+}
 
 func run(ctx context.Context, name string, args ...string) error {
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
@@ -309,7 +325,8 @@ func Start(ctx context.Context, c Config) error {
 		return err
 	}
 	ctr := func(args ...string) error {
-		return run(ctx, "ctr", append([]string{"--address", c.Socket(), "--namespace", "k8s.io"}, args...)...)
+		_, err := Ctr(ctx, c, args...)
+		return err
 	}
 	if err := waitFor(ctx, "containerd answering", time.Minute, func() error { return ctr("version") }); err != nil {
 		return err

@@ -80,7 +80,7 @@ func TestRealNode(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "lab") // short: socket paths are limited to 108 bytes
+	dir, err := os.MkdirTemp("", "lab") // cmd/lab's test runs a lab under a deep folder
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package labnode
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 
 	"google.golang.org/grpc"
@@ -23,7 +25,9 @@ func (c Config) PodResourcesSocket() string {
 // reads): resource name to device IDs, over all the pod's containers. A
 // pod the kubelet does not run is an error.
 func Allocated(ctx context.Context, c Config, namespace, pod string) (map[string][]string, error) {
-	conn, err := grpc.NewClient("unix://"+c.PodResourcesSocket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	sock := c.PodResourcesSocket()
+	conn, err := grpc.NewClient("passthrough:///pod-resources", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return DialUnix(ctx, sock) }))
 	if err != nil {
 		return nil, fmt.Errorf("labnode: pod resources: %w", err)
 	}
@@ -40,3 +44,25 @@ func Allocated(ctx context.Context, c Config, namespace, pod string) (map[string
 	}
 	return out, nil
 }
+
+// DialUnix connects to a unix socket at any path length. A socket's path
+// holds at most 107 bytes, and one under a deep checkout's lab folder may
+// be longer; the socket is then reached through /proc/self/fd/N/NAME, N
+// an open descriptor of its folder (the kernel resolves the folder from
+// the descriptor, so the path passed is short).
+func DialUnix(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	if len(path) < maxSocketPath {
+		return d.DialContext(ctx, "unix", path)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	return d.DialContext(ctx, "unix", fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(path)))
+}
+
+// maxSocketPath is the size of sockaddr_un's sun_path on Linux, the
+// terminating NUL included.
+const maxSocketPath = 108

@@ -18,7 +18,10 @@
 //     libcni's cache and containerd's shim sockets are the lab's folders
 //     (mountns.go);
 //   - failCgroupV1: false and the cgroupfs driver; the lab's cgroup root is
-//     made in every v1 hierarchy first (the kubelet does not make it);
+//     made in every v1 hierarchy first (the kubelet does not make it). On a
+//     cgroup v2 host it is made in the unified hierarchy with the
+//     controllers the kubelet needs enabled (cgroup.go): written for such
+//     hosts (GitHub's Ubuntu runners among them), not yet run on one;
 //   - containerd's restrict_oom_score_adj: without CAP_SYS_RESOURCE a
 //     negative oom_score_adj (the sandbox's -998) is refused;
 //   - a default route in the namespace (the API server picks its advertise
@@ -180,36 +183,6 @@ func CreateNetns(ctx context.Context, c Config) error {
 	for _, s := range steps {
 		if err := s(); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// cgroupHierarchies are the v1 hierarchies the lab makes its root in.
-var cgroupHierarchies = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "hugetlb", "net_cls", "net_prio", "perf_event"}
-
-// makeCgroupRoot makes the root in each mounted hierarchy; cpuset's needs
-// its CPUs and memory nodes copied from the parent before any task joins.
-func makeCgroupRoot(c Config) error {
-	for _, h := range cgroupHierarchies {
-		base := filepath.Join("/sys/fs/cgroup", h)
-		if _, err := os.Stat(base); err != nil {
-			continue
-		}
-		d := filepath.Join(base, c.CgroupRoot())
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("labnode: cgroup %s: %w", d, err)
-		}
-		if h == "cpuset" {
-			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-				b, err := os.ReadFile(filepath.Join(base, f))
-				if err != nil {
-					return fmt.Errorf("labnode: %w", err)
-				}
-				if err := os.WriteFile(filepath.Join(d, f), b, 0o644); err != nil {
-					return fmt.Errorf("labnode: %w", err)
-				}
-			}
 		}
 	}
 	return nil

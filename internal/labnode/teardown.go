@@ -183,21 +183,3 @@ func mounts(c Config) []string {
 	slices.SortFunc(out, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
 	return slices.Compact(out)
 }
-
-// cgroupDirs are the lab's cgroup folders in every hierarchy, children
-// before parents.
-func cgroupDirs(c Config) []string {
-	var out []string
-	hs, _ := os.ReadDir("/sys/fs/cgroup")
-	for _, h := range hs {
-		root := filepath.Join("/sys/fs/cgroup", h.Name(), c.CgroupRoot())
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				out = append(out, p)
-			}
-			return nil
-		})
-	}
-	slices.SortFunc(out, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
-	return out
-}

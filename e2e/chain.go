@@ -37,7 +37,8 @@ func ServiceAddr(ctx context.Context, c *cluster.Cluster, namespace, name, portN
 	return "", fmt.Errorf("e2e: Service %s/%s has no port named %s", namespace, name, portName)
 }
 
-// ServicePort is the Service port the platform's route names.
+// ServicePort names the platform Service's port, which the route names,
+// and the container port it targets.
 const ServicePort = "http"
 
 // ChainInput is what BrokenSelectorSpec needs.

@@ -228,7 +228,7 @@ const namespaceDeleteTimeout = 3 * time.Minute
 // for this run (through e2e-framework's envfuncs), deleted afterwards.
 func selectPlatform(ctx context.Context, c *cluster.Cluster) {
 	s := suite.settings
-	dep := e2e.Find(suite.overlays[s.overlay], "Deployment")
+	dep := cluster.Find(suite.overlays[s.overlay], "Deployment")
 	Expect(dep).NotTo(BeNil(), "overlay %s has no Deployment", s.overlay)
 	var existing appsv1.Deployment
 	err := c.Client.Resources(s.platformNamespace).Get(ctx, dep.GetName(), s.platformNamespace, &existing)

@@ -42,7 +42,7 @@ var _ = Describe("the Gateway API route", Label("needs:cluster", "route:gateway"
 		if suite.settings.cluster.Kind != cluster.Lab {
 			Skip("the status stand-in writes status only on the lab; a real cluster's controller owns it (see the needs:gateway-controller spec)")
 		}
-		envoy := e2e.Find(suite.overlays["minikube-gpu-envoy-gateway"], gateway.KindHTTPRoute)
+		envoy := cluster.Find(suite.overlays["minikube-gpu-envoy-gateway"], gateway.KindHTTPRoute)
 		Expect(envoy).NotTo(BeNil(), "overlay minikube-gpu-envoy-gateway has no HTTPRoute")
 		e2e.StatusChecksSpec(ctx, getter, envoy)
 	})

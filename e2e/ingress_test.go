@@ -69,7 +69,7 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			// carry on to vLLM's pod on the real node (the simulator at an
 			// RTX 3060's pace, overlay lab). The suite runs in the lab's
 			// network namespace, where those addresses exist.
-			svc := e2e.Find(p.Objects, "Service")
+			svc := cluster.Find(p.Objects, "Service")
 			Expect(svc).NotTo(BeNil(), "the overlay has no Service")
 			backend, err := e2e.ServiceAddr(ctx, p.Cluster, p.Namespace, svc.GetName(), e2e.ServicePort)
 			Expect(err).NotTo(HaveOccurred())
@@ -115,7 +115,7 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 		It("fails the route to a throwaway copy of the Service whose selector matches no pod, and not to a faithful copy", func(ctx SpecContext) {
 			p := input()
 			e2e.BrokenSelectorSpec(ctx, func() e2e.ChainInput {
-				return e2e.ChainInput{Cluster: p.Cluster, Route: in.Route, Service: e2e.Find(p.Objects, "Service"), Model: sim.DefaultModel, Timeout: p.Timeouts.Schedule}
+				return e2e.ChainInput{Cluster: p.Cluster, Route: in.Route, Service: cluster.Find(p.Objects, "Service"), Model: sim.DefaultModel, Timeout: p.Timeouts.Schedule}
 			})
 		})
 	}

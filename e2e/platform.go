@@ -105,16 +105,6 @@ func InNamespace(objs []*unstructured.Unstructured, ns string) []*unstructured.U
 	return out
 }
 
-// Find returns the first object of a kind in objs.
-func Find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
-	for _, o := range objs {
-		if o.GetKind() == kind {
-			return o
-		}
-	}
-	return nil
-}
-
 // GPUCapacity sums allocatable GPUs over the cluster's nodes, and names the
 // nodes that have any.
 func GPUCapacity(ctx context.Context, r *resources.Resources) (int64, []string, error) {
@@ -262,19 +252,25 @@ func PodAddr(ctx context.Context, in PlatformInput) string {
 	Expect(pods).To(HaveLen(1))
 	p := pods[0]
 	Expect(p.Status.PodIP).NotTo(BeEmpty(), "pod %s has no address", p.Name)
+	return net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(containerPort(&p, ServicePort))))
+}
+
+// containerPort is the pod's container port of that name, failing the spec
+// when it has none.
+func containerPort(p *corev1.Pod, name string) int32 {
 	for _, c := range p.Spec.Containers {
 		for _, port := range c.Ports {
-			if port.Name == ServicePort {
-				return net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(port.ContainerPort)))
+			if port.Name == name {
+				return port.ContainerPort
 			}
 		}
 	}
-	Fail(fmt.Sprintf("pod %s has no container port named %s", p.Name, ServicePort))
-	return ""
+	Fail(fmt.Sprintf("pod %s has no container port named %s", p.Name, name))
+	return 0
 }
 
 func deployment(in PlatformInput) *appsv1.Deployment {
-	u := Find(in.Objects, "Deployment")
+	u := cluster.Find(in.Objects, "Deployment")
 	Expect(u).NotTo(BeNil(), "the overlay has no Deployment")
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: in.Namespace}}
 }
@@ -443,7 +439,7 @@ func CPUWorkloadSpec(ctx context.Context, inputGetter func() PlatformInput) {
 func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
 	EnsurePlatform(ctx, in)
-	want := Find(in.Objects, "Ingress")
+	want := cluster.Find(in.Objects, "Ingress")
 	Expect(want).NotTo(BeNil(), "the overlay has no Ingress")
 	var ing networkingv1.Ingress
 	Expect(in.Cluster.Client.Resources(in.Namespace).Get(ctx, want.GetName(), in.Namespace, &ing)).To(Succeed())
@@ -456,7 +452,7 @@ func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	Expect(rule.HTTP.Paths).To(HaveLen(1))
 	be := rule.HTTP.Paths[0].Backend.Service
 	Expect(be).NotTo(BeNil())
-	Expect(be.Name).To(Equal(Find(in.Objects, "Service").GetName()))
+	Expect(be.Name).To(Equal(cluster.Find(in.Objects, "Service").GetName()))
 	Expect(be.Port.Name).To(Equal("http"))
 	for k, v := range want.GetAnnotations() {
 		Expect(ing.Annotations).To(HaveKeyWithValue(k, v))
@@ -491,7 +487,7 @@ func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map
 func OverlapRefusedSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
 	EnsurePlatform(ctx, in)
-	ing := Find(in.Objects, "Ingress")
+	ing := cluster.Find(in.Objects, "Ingress")
 	Expect(ing).NotTo(BeNil(), "the overlay has no Ingress")
 	other := "default"
 	if in.Namespace == other {
@@ -511,19 +507,13 @@ func OverlapRefusedSpec(ctx context.Context, inputGetter func() PlatformInput) {
 func ServiceEndpointsSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	in := inputGetter()
 	EnsurePlatform(ctx, in)
-	svc := Find(in.Objects, "Service")
+	svc := cluster.Find(in.Objects, "Service")
 	Expect(svc).NotTo(BeNil(), "the overlay has no Service")
 	r := in.Cluster.Client.Resources(in.Namespace)
 	pods := podsOf(ctx, r, deployment(in))
 	Expect(pods).To(HaveLen(1))
 	pod := pods[0]
-	var want int32
-	for _, p := range pod.Spec.Containers[0].Ports {
-		if p.Name == "http" {
-			want = p.ContainerPort
-		}
-	}
-	Expect(want).NotTo(BeZero(), "pod %s has no container port named http", pod.Name)
+	want := containerPort(&pod, ServicePort)
 	Eventually(func(g Gomega) {
 		var slices discoveryv1.EndpointSliceList
 		g.Expect(r.List(ctx, &slices, resources.WithLabelSelector(discoveryv1.LabelServiceName+"="+svc.GetName()))).To(Succeed())
@@ -536,13 +526,13 @@ func ServiceEndpointsSpec(ctx context.Context, inputGetter func() PlatformInput)
 				}
 			}
 			for _, p := range s.Ports {
-				if p.Name != nil && *p.Name == "http" && p.Port != nil {
+				if p.Name != nil && *p.Name == ServicePort && p.Port != nil {
 					port = *p.Port
 				}
 			}
 		}
 		g.Expect(ready).To(ConsistOf(pod.Status.PodIP), "Service %s's ready endpoints", svc.GetName())
-		g.Expect(port).To(Equal(want), "Service %s's endpoint port http", svc.GetName())
+		g.Expect(port).To(Equal(want), "Service %s's endpoint port %s", svc.GetName(), ServicePort)
 	}).WithContext(ctx).WithTimeout(in.Timeouts.Schedule).WithPolling(PollInterval).Should(Succeed())
 	AddReportEntry("endpoints", fmt.Sprintf("Service %s: %s port %d, ready", svc.GetName(), pod.Status.PodIP, want))
 }

@@ -68,7 +68,7 @@ func (r Route) validate() error {
 }
 
 // Find returns the route's first object of a kind, nil if none.
-func (r Route) Find(kind string) *unstructured.Unstructured { return Find(r.Objects, kind) }
+func (r Route) Find(kind string) *unstructured.Unstructured { return cluster.Find(r.Objects, kind) }
 
 // live reads an object's current state from the cluster.
 func live(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
@@ -285,33 +285,6 @@ func restoreStash(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstr
 	return restored, c.Client.Resources().GetControllerRuntimeClient().Update(ctx, u)
 }
 
-// walk follows path to the map holding its last element, making maps on
-// the way (a number indexes a list, which must be long enough).
-func walk(obj map[string]any, path []string) (map[string]any, bool) {
-	cur := any(obj)
-	for _, p := range path[:len(path)-1] {
-		switch x := cur.(type) {
-		case map[string]any:
-			next, ok := x[p]
-			if !ok {
-				next = map[string]any{}
-				x[p] = next
-			}
-			cur = next
-		case []any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			cur = x[i]
-		default:
-			return nil, false
-		}
-	}
-	m, ok := cur.(map[string]any)
-	return m, ok
-}
-
 func getPath(obj map[string]any, path []string) (string, bool) {
 	v, ok := lookup(obj, path)
 	if !ok {
@@ -323,14 +296,22 @@ func getPath(obj map[string]any, path []string) (string, bool) {
 
 // lookup follows path through maps and lists (a number indexes a list) to
 // the value at its end.
-func lookup(obj map[string]any, path []string) (any, bool) {
+func lookup(obj map[string]any, path []string) (any, bool) { return follow(obj, path, false) }
+
+// follow is lookup; with create, it makes a missing map on the way (a list
+// must still be long enough).
+func follow(obj map[string]any, path []string, create bool) (any, bool) {
 	var cur any = obj
 	for _, p := range path {
 		switch x := cur.(type) {
 		case map[string]any:
 			v, ok := x[p]
 			if !ok {
-				return nil, false
+				if !create {
+					return nil, false
+				}
+				v = map[string]any{}
+				x[p] = v
 			}
 			cur = v
 		case []any:
@@ -347,7 +328,8 @@ func lookup(obj map[string]any, path []string) (any, bool) {
 }
 
 func setPath(obj map[string]any, path []string, v string) error {
-	m, ok := walk(obj, path)
+	parent, _ := follow(obj, path[:len(path)-1], true)
+	m, ok := parent.(map[string]any)
 	if !ok {
 		return fmt.Errorf("e2e: no field %s", strings.Join(path, "."))
 	}

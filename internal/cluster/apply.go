@@ -55,6 +55,16 @@ func Decode(manifest []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
+// Find returns the first object of a kind in objs, nil if none.
+func Find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			return o
+		}
+	}
+	return nil
+}
+
 // Apply server-side applies each object (as `kubectl apply
 // --server-side`), or only validates it on the server with dryRun.
 func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured, dryRun bool) error {

@@ -35,15 +35,6 @@ func overlay(t *testing.T, name string) []*unstructured.Unstructured {
 	return objs
 }
 
-func find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
-	for _, o := range objs {
-		if o.GetKind() == kind {
-			return o
-		}
-	}
-	return nil
-}
-
 func resolveTo(addr string) gateway.Resolver {
 	return func(svc string, port int32) (string, error) {
 		if svc != "vllm" || port != 8000 {
@@ -56,7 +47,7 @@ func resolveTo(addr string) gateway.Resolver {
 // The ngf component's policies carry each lesson into the rendered nginx.
 func TestNGFComponentLessons(t *testing.T) {
 	objs := overlay(t, "lab-gateway")
-	r, err := gateway.FromHTTPRoute(find(objs, "HTTPRoute"), objs, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
+	r, err := gateway.FromHTTPRoute(cluster.Find(objs, "HTTPRoute"), objs, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +76,7 @@ func TestNGFComponentLessons(t *testing.T) {
 // timeout among them: the migration trap the docs warn about.
 func TestEnvoyRouteUnderNGF(t *testing.T) {
 	objs := overlay(t, "minikube-gpu-envoy-gateway")
-	r, err := gateway.FromHTTPRoute(find(objs, "HTTPRoute"), objs, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
+	r, err := gateway.FromHTTPRoute(cluster.Find(objs, "HTTPRoute"), objs, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +108,7 @@ func policy(kind, targetKind, target string, spec map[string]any) *unstructured.
 // policy for another route or namespace is not applied.
 func TestPolicyInheritance(t *testing.T) {
 	objs := overlay(t, "lab-gateway")
-	route := find(objs, "HTTPRoute")
+	route := cluster.Find(objs, "HTTPRoute")
 	other := policy(gateway.KindProxySettingsPolicy, gateway.KindHTTPRoute, "other", map[string]any{"timeout": map[string]any{"read": "1s"}})
 	elsewhere := policy(gateway.KindClientSettingsPolicy, gateway.KindHTTPRoute, "vllm", map[string]any{"body": map[string]any{"maxSize": "1k"}})
 	elsewhere.SetNamespace("other")
@@ -173,7 +164,7 @@ func TestRenderErrors(t *testing.T) {
 		}, `spec.body.maxSize: "8MiB"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			route := find(objs, "HTTPRoute").DeepCopy()
+			route := cluster.Find(objs, "HTTPRoute").DeepCopy()
 			pols := c.edit(route)
 			_, err := gateway.FromHTTPRoute(route, pols, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -222,7 +213,7 @@ func TestIngress2GatewayOutputUnderNGF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := gateway.FromHTTPRoute(find(objs, "HTTPRoute"), objs, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
+			r, err := gateway.FromHTTPRoute(cluster.Find(objs, "HTTPRoute"), objs, "127.0.0.1:1", resolveTo("127.0.0.1:2"))
 			if err != nil {
 				t.Fatal(err)
 			}

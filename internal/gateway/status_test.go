@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/gateway"
 )
 
@@ -27,8 +28,8 @@ func routeStatus(route *unstructured.Unstructured, parent string, conds ...any) 
 }
 
 func TestCheckRoute(t *testing.T) {
-	ngf := withGeneration(find(overlay(t, "lab-gateway"), "HTTPRoute"), 2)
-	envoy := withGeneration(find(overlay(t, "minikube-gpu-envoy-gateway"), "HTTPRoute"), 2)
+	ngf := withGeneration(cluster.Find(overlay(t, "lab-gateway"), "HTTPRoute"), 2)
+	envoy := withGeneration(cluster.Find(overlay(t, "minikube-gpu-envoy-gateway"), "HTTPRoute"), 2)
 	timeoutsIgnored := cond("Accepted", "True", gateway.ReasonUnsupportedField, "spec.rules[0].timeouts: Forbidden: Timeouts", 2)
 	for _, c := range []struct {
 		name  string
@@ -60,7 +61,7 @@ func TestCheckRoute(t *testing.T) {
 }
 
 func TestCheckGatewayAndClass(t *testing.T) {
-	gw := withGeneration(find(overlay(t, "lab-gateway"), "Gateway"), 1)
+	gw := withGeneration(cluster.Find(overlay(t, "lab-gateway"), "Gateway"), 1)
 	ok := gw.DeepCopy()
 	_ = unstructured.SetNestedSlice(ok.Object, []any{cond("Accepted", "True", "Accepted", "", 1), cond("Programmed", "True", "Programmed", "", 1)}, "status", "conditions")
 	_ = unstructured.SetNestedSlice(ok.Object, []any{map[string]any{"type": "IPAddress", "value": "10.0.0.1"}}, "status", "addresses")
@@ -98,7 +99,7 @@ func TestCheckGatewayAndClass(t *testing.T) {
 }
 
 func TestCheckPolicy(t *testing.T) {
-	p := withGeneration(find(overlay(t, "lab-gateway"), "ProxySettingsPolicy"), 3)
+	p := withGeneration(cluster.Find(overlay(t, "lab-gateway"), "ProxySettingsPolicy"), 3)
 	if err := gateway.CheckPolicy(p); err == nil || !strings.Contains(err.Error(), "no status.ancestors") {
 		t.Errorf("policy nobody took up: %v", err)
 	}
@@ -116,7 +117,7 @@ func TestCheckPolicy(t *testing.T) {
 }
 
 func TestFields(t *testing.T) {
-	got := strings.Join(gateway.Fields(find(overlay(t, "minikube-gpu-envoy-gateway"), "HTTPRoute")), " ")
+	got := strings.Join(gateway.Fields(cluster.Find(overlay(t, "minikube-gpu-envoy-gateway"), "HTTPRoute")), " ")
 	for _, f := range []string{"spec.rules[0].timeouts.request", "spec.rules[0].timeouts", "spec.hostnames[0]", "spec.parentRefs[0].sectionName"} {
 		if !strings.Contains(" "+got+" ", " "+f+" ") {
 			t.Errorf("Fields lacks %s: %s", f, got)

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/llm-platform/harness/internal/accuracy"
 	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/measurement"
@@ -17,33 +17,36 @@ import (
 )
 
 // TestAgainstLLMDInferenceSim cross-checks the engine against a vLLM
-// simulator we did not write: its TTFT (a bias check under the attempt
-// policy: never early, at most 5 ms late at the median, with its timers
-// and ours on a busy machine), and exact token counts.
+// simulator we did not write: exact token counts, and the engine's timing
+// error against a raw-socket reference interleaved request by request
+// (package accuracy), under the attempt policy. Its configured 50 ms TTFT
+// is not what it delivers on every machine (58-61 ms was seen, by curl
+// too), so it is no bound here.
 func TestAgainstLLMDInferenceSim(t *testing.T) {
 	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
+	ref := reference(t, url, model, payloads["n32"])
 	var records bytes.Buffer
-	attempts.Run(t, attempts.Default, func(int) []string {
+	attempts.Run(t, attempts.Default, func(attempt int) []string {
 		records.Reset()
+		il, kept := (*accuracy.Interleaved)(nil), &accuracy.Recorder{}
 		res, err := measurement.Run(context.Background(), measurement.Spec{
-			Target:  measurement.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: model},
-			Payload: "n32",
-			Plan:    load.Plan{VUs: 4, Iterations: 40, Warmup: 4},
-			Records: &records,
+			Target:      measurement.Target{Endpoint: openai.Endpoint{BaseURL: url}, Model: model},
+			Payload:     "n32",
+			Plan:        load.Plan{VUs: 4, Iterations: 40, Warmup: 4},
+			Records:     &records,
+			Wrap:        func(d load.Doer) load.Doer { il = accuracy.Interleave(d, ref); return il },
+			AfterWarmup: func(context.Context) { il.Reset() },
+			Observe:     kept,
 		}, payloads)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := res.Stats
-		t.Logf("TTFT p50 %v p99 %v; ITL p50 %v; E2E p50 %v; %d tokens", s.TTFT.P50, s.TTFT.P99, s.ITL.P50, s.E2E.P50, s.OutputTokens)
 		if s.Successes != 40 {
 			t.Fatalf("%d of 40 succeeded: %v", s.Successes, s.Errors)
 		}
-		if d := s.TTFT.P50 - 50*time.Millisecond; d < -time.Millisecond || d > 5*time.Millisecond {
-			return []string{fmt.Sprintf("TTFT p50 %v, want 50ms within [-1ms, +5ms]", s.TTFT.P50)}
-		}
-		return nil
+		return checkAgainstReference(t, fmt.Sprintf("attempt %d", attempt), kept, il, 40, accuracy.DefaultAllowance)
 	})
 	// Every request's token count equals max_tokens, by usage and by
 	// content chunks alike.

@@ -48,6 +48,10 @@ type Spec struct {
 	// connections: the place to read the server's counters or open a GPU
 	// sampling window that must cover the measured requests only.
 	AfterWarmup func(context.Context)
+	// Wrap, when set, wraps the client the engine drives, for the warm-up
+	// and the measured requests alike: the accuracy checks interleave a
+	// reference client with it (package accuracy).
+	Wrap func(load.Doer) load.Doer
 }
 
 // Result is a finished cell.
@@ -102,6 +106,10 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 		return Result{}, fmt.Errorf("%w: target: %w", ErrInvalid, err)
 	}
 	defer cl.Close()
+	var doer load.Doer = cl
+	if s.Wrap != nil {
+		doer = s.Wrap(cl)
+	}
 
 	agg := stats.New(s.SLO)
 	sinks := []load.Sink{agg}
@@ -120,7 +128,7 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	plan := s.Plan
 	var warmed int64
 	if w, ok := plan.WarmupPlan(); ok {
-		ws, err := load.Run(ctx, w, cl, load.Discard)
+		ws, err := load.Run(ctx, w, doer, load.Discard)
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
 		}
@@ -129,7 +137,7 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	if s.AfterWarmup != nil {
 		s.AfterWarmup(ctx)
 	}
-	sum, err := load.Run(ctx, plan, cl, sink)
+	sum, err := load.Run(ctx, plan, doer, sink)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/llm-platform/harness/internal/accuracy"
 	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/gctune"
 	"github.com/llm-platform/harness/internal/load"
@@ -70,52 +71,82 @@ func TestInvalidConfigNamesField(t *testing.T) {
 	}
 }
 
-// TestAccuracyAgainstSimulator is the engine's calibration: with jitter
-// off the simulator's latencies are exact, so what we measure must match
-// them at low and high concurrency. The simulator runs in its own process,
-// as a real server would.
-//
-// Noise on a shared machine (another process, a hypervisor's steal) only
-// ever adds latency, while a bias in the engine would show in every run; so
-// each concurrency gets the attempt policy (package attempts). What is asserted is the bias a busy 2-core machine
-// still holds: the medians, never early (a negative error is a bug in the
-// engine's clock), and late by at most maxLate (a fresh machine measured
-// c=1 TTFT p50 at +1.04 ms in 5 of 5 attempts, so the 1 ms goal is a
-// figure for `make bench`, which prints it with the p99 at 128 and 256
-// streams, not a test bound).
+// TestAccuracyAgainstSimulator is the engine's calibration at low and
+// high concurrency. The simulator runs in its own process, as a real
+// server would, and a raw-socket reference client (package accuracy)
+// follows each of the engine's requests on the same VU: what is checked
+// is the engine's error against that reference at the median of TTFT, ITL
+// and E2E, with a tolerance from the reference's own spread in the run,
+// never the simulator's configured latencies (which a busy machine does
+// not deliver). Under the attempt policy; and the same samples with the
+// first token stamped 3 ms late must fail the check.
 func TestAccuracyAgainstSimulator(t *testing.T) {
 	const ttft, itl = 50 * time.Millisecond, 10 * time.Millisecond
-	const early, maxLate, itlBand = -time.Millisecond, 5 * time.Millisecond, time.Millisecond
 	url := simtest.StartProcess(t, "-ttft", ttft.String(), "-itl", itl.String(), "-max-num-seqs", "256",
 		"-prefill-per-token", "0", "-jitter", "0", "-batch-slowdown", "0")
+	ref := reference(t, url, sim.DefaultModel, payloads["n16"])
 	// Enough requests that a median is not one scheduling hiccup.
-	for _, c := range []struct{ vus, iterations int }{{1, 30}, {16, 160}, {128, 768}} {
+	// At 128 VUs on two cores the engine's own decoding queues its
+	// goroutines behind each other more than the bare reference's: its
+	// TTFT error was +1.1 ms with a build running beside it, so it is
+	// allowed 2 ms there; a first token 3 ms late still fails.
+	for _, c := range []struct {
+		vus, iterations int
+		allowance       time.Duration
+	}{{1, 30, accuracy.DefaultAllowance}, {16, 160, accuracy.DefaultAllowance}, {128, 768, 2 * time.Millisecond}} {
 		attempts.Run(t, attempts.Default, func(attempt int) []string {
+			il, kept := (*accuracy.Interleaved)(nil), &accuracy.Recorder{}
 			res, err := measurement.Run(context.Background(), measurement.Spec{
 				Target: target(url), Payload: "n16",
-				// One warm-up request per VU opens the connections; the ramp
-				// keeps the streams from running in lockstep (see Plan.RampUp).
-				Plan: load.Plan{VUs: c.vus, Iterations: c.iterations, Warmup: c.vus, RampUp: itl},
+				// One warm-up request per VU opens the connections (the
+				// reference's too); the ramp keeps the streams from running
+				// in lockstep (see Plan.RampUp).
+				Plan:        load.Plan{VUs: c.vus, Iterations: c.iterations, Warmup: c.vus, RampUp: itl},
+				Wrap:        func(d load.Doer) load.Doer { il = accuracy.Interleave(d, ref); return il },
+				AfterWarmup: func(context.Context) { il.Reset() },
+				Observe:     kept,
 			}, payloads)
 			if err != nil {
 				t.Fatal(err)
 			}
 			s := res.Stats
-			t.Logf("c=%3d attempt %d: TTFT p50 %v p99 %v; ITL p50 %v p99 %v; E2E p50 %v",
-				c.vus, attempt, s.TTFT.P50, s.TTFT.P99, s.ITL.P50, s.ITL.P99, s.E2E.P50)
 			if s.Successes != int64(c.iterations) || s.OutputTokens != int64(16*c.iterations) || s.UsageMismatches != 0 {
 				t.Fatalf("c=%d: %d of %d succeeded, %d tokens, %d mismatches", c.vus, s.Successes, c.iterations, s.OutputTokens, s.UsageMismatches)
 			}
-			var problems []string
-			if d := s.TTFT.P50 - ttft; d < early || d > maxLate {
-				problems = append(problems, fmt.Sprintf("c=%d: TTFT p50 = %v, want %v within [%v, +%v]", c.vus, s.TTFT.P50, ttft, early, maxLate))
-			}
-			if d := s.ITL.P50 - itl; d < -itlBand || d > itlBand {
-				problems = append(problems, fmt.Sprintf("c=%d: ITL p50 = %v, want %v ± %v", c.vus, s.ITL.P50, itl, itlBand))
-			}
-			return problems
+			return checkAgainstReference(t, fmt.Sprintf("c=%d attempt %d", c.vus, attempt), kept, il, c.iterations, c.allowance)
 		})
 	}
+}
+
+// reference is a raw-socket client sending what payload p asks.
+func reference(t testing.TB, url, model string, p payload.Payload) *accuracy.Reference {
+	t.Helper()
+	ref, err := accuracy.NewReference(accuracy.Request{URL: url, Model: model, Prompt: p.Messages[len(p.Messages)-1].Content, MaxTokens: p.MaxTokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ref.Close)
+	return ref
+}
+
+// checkAgainstReference compares the kept harness records with the
+// interleaved reference's timings: every reference request must have
+// succeeded, and the TTFT check must fail on first tokens stamped 3 ms
+// late (or it could not see such an error).
+func checkAgainstReference(t testing.TB, label string, kept *accuracy.Recorder, il *accuracy.Interleaved, want int, allowance time.Duration) []string {
+	t.Helper()
+	timings, errs := il.Timings()
+	if len(errs) > 0 || len(timings) != want {
+		t.Fatalf("%s: the reference made %d of %d requests; errors %v", label, len(timings), want, errs)
+	}
+	cs := accuracy.CompareFigures(kept.Figures(), accuracy.ReferenceFigures(timings), allowance)
+	for _, c := range cs {
+		t.Logf("%s: %v", label, c)
+	}
+	if late := cs[0].Late(accuracy.InjectedLate); late.OK() {
+		t.Fatalf("%s: the check cannot see a first token stamped %v late: %v", label, accuracy.InjectedLate, late)
+	}
+	return accuracy.Problems(cs...)
 }
 
 // TestFaultMixClassified: every fault mode at once, each request ends in

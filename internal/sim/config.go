@@ -69,6 +69,22 @@ type Config struct {
 	// HangLimit bounds how long a hang or stall fault holds a request
 	// whose client does not give up.
 	HangLimit time.Duration
+	// Delivered, when set, is called after each streamed response that
+	// completed, with when its bytes left the handler: the reference that
+	// a timing test compares a client with when the simulator runs in the
+	// test's own process (package accuracy). It is called from the
+	// request's goroutine and must be safe for concurrent use.
+	Delivered func(Delivery)
+}
+
+// Delivery is a streamed response as the simulator's handler wrote it, on
+// its own clock: when the handler began, and when each event with a
+// non-empty choices array had been written and flushed to the connection.
+// A client's TTFT minus (Chunks[0] - Received) is its error plus the two
+// loopback legs.
+type Delivery struct {
+	Received time.Time
+	Chunks   []time.Time
 }
 
 // Version is what the simulator's GET /version answers (vLLM answers its

@@ -22,6 +22,7 @@ type generation struct {
 	promptTokens int
 	usage        bool
 	firstAt      time.Time
+	written      []time.Time // each choices event flushed, when Config.Delivered is set
 	buf          []byte
 	held         int64 // KV cache tokens the sequence holds
 	slot         bool  // it holds a running slot
@@ -130,6 +131,14 @@ func (g *generation) stream(ctx context.Context, first time.Time) bool {
 		g.buf = g.appendChunk(g.buf, k)
 		_, err := g.w.Write(g.buf)
 		flush()
+		if g.s.cfg.Delivered != nil {
+			// The role chunk and the first token leave in one write.
+			now := time.Now()
+			if k == 0 && g.chat {
+				g.written = append(g.written, now)
+			}
+			g.written = append(g.written, now)
+		}
 		return err == nil
 	})
 	if !ok {

@@ -352,6 +352,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 	if !ok {
 		return
 	}
+	if s.cfg.Delivered != nil && req.Stream {
+		s.cfg.Delivered(Delivery{Received: arrived, Chunks: g.written})
+	}
 	s.m.ttft.Observe(g.firstAt.Sub(arrived).Seconds())
 	s.m.e2e.Observe(time.Since(arrived).Seconds())
 	s.m.genTokens.Add(float64(maxTokens))

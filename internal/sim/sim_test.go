@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,29 +189,56 @@ func TestQueueAndMetrics(t *testing.T) {
 	}
 }
 
-// TestBatchSlowdown: two running sequences stretch each other's ITL.
+// TestBatchSlowdown: two running sequences stretch each other's ITL by
+// half. Read off the simulator's own write times (sim.Delivery), not a
+// client's clock: together, the median gap is 1.5x the alone gap of the
+// same run (1.35-1.65), so a busy machine that delays both alike cannot
+// fail it, and a slowdown not applied (1x) or applied alone too can. (A
+// gap can be a little under 10 ms: the schedule is absolute, so a late
+// write is followed by a shorter gap.)
+// Under the attempt policy.
 func TestBatchSlowdown(t *testing.T) {
-	url := simtest.Start(t, sim.Config{ITL: 10 * time.Millisecond, BatchSlowdown: 0.5})
-	timeOne := func() time.Duration {
-		b := time.Now()
-		post(t, url, "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"max_tokens":11}`)
-		return time.Since(b)
-	}
-	// 10 gaps of 10 ms alone; of 15 ms while both run. Never shorter (the
-	// model's floor), and alone clearly below together: the slowdown's
-	// effect, under the attempt policy.
-	attempts.Run(t, attempts.Default, func(int) []string {
-		alone := timeOne()
+	var mu sync.Mutex
+	var deliveries []sim.Delivery
+	url := simtest.Start(t, sim.Config{ITL: 10 * time.Millisecond, BatchSlowdown: 0.5, Delivered: func(d sim.Delivery) {
+		mu.Lock()
+		defer mu.Unlock()
+		deliveries = append(deliveries, d)
+	}})
+	run := func(n int) []time.Duration {
+		mu.Lock()
+		deliveries = nil
+		mu.Unlock()
 		var wg sync.WaitGroup
-		var together [2]time.Duration
-		for i := range 2 {
-			wg.Go(func() { together[i] = timeOne() })
+		for range n {
+			wg.Go(func() {
+				post(t, url, "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"max_tokens":11,"stream":true}`)
+			})
 		}
 		wg.Wait()
-		// Together: the first-admitted one's first gap ran alone (10 ms),
-		// the other nine at 15 ms, so each takes at least 140 ms.
-		if alone < 100*time.Millisecond || together[0] < 140*time.Millisecond || together[1] < 140*time.Millisecond || alone > 130*time.Millisecond {
-			return []string{fmt.Sprintf("alone %v, together %v; want ~100ms and >= 140ms", alone, together)}
+		mu.Lock()
+		defer mu.Unlock()
+		var gaps []time.Duration
+		for _, d := range deliveries {
+			// From the first content token on (the role chunk shares its write);
+			// the first-admitted sequence's first gap ran alone: skip it.
+			for i := 3; i < len(d.Chunks); i++ {
+				gaps = append(gaps, d.Chunks[i].Sub(d.Chunks[i-1]))
+			}
+		}
+		slices.Sort(gaps)
+		return gaps
+	}
+	attempts.Run(t, attempts.Default, func(int) []string {
+		alone, together := run(1), run(2)
+		if len(alone) != 9 || len(together) != 18 {
+			t.Fatalf("%d gaps alone, %d together; want 9 and 18", len(alone), len(together))
+		}
+		a, b := alone[len(alone)/2], together[len(together)/2]
+		ratio := float64(b) / float64(a)
+		t.Logf("median gap alone %v, together %v: x%.2f", a, b, ratio)
+		if ratio < 1.35 || ratio > 1.65 {
+			return []string{fmt.Sprintf("median gap alone %v, together %v (x%.2f); want together 1.5x alone", a, b, ratio)}
 		}
 		return nil
 	})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/accuracy"
 	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/report"
@@ -112,44 +113,88 @@ func runSuite(t *testing.T, env map[string]string, args ...string) suiteRun {
 func within(got, want, tol float64) bool { return got >= want-tol && got <= want+tol }
 
 // TestAgainstLLMDInferenceSim: the suite against an independent vLLM
-// simulator with fixed latencies reports those latencies.
+// simulator reports what that simulator delivered. Counts and the verdict
+// are exact. The latencies are checked against a raw-socket reference
+// client (package accuracy) that streams the same request over and over
+// while the suite runs, so both see the same server at the same moments:
+// each cell's TTFT, ITL and E2E p50 from results.json must be within the
+// reference's tolerance of its medians, under the attempt policy (a run of
+// the whole suite per attempt). The simulator's configured latencies are
+// no bound: it delivers its 50 ms TTFT at 58-61 ms on some machines.
 func TestAgainstLLMDInferenceSim(t *testing.T) {
-	const model = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+	const model, tokens, perVU = "TinyLlama/TinyLlama-1.1B-Chat-v1.0", 16, 10
 	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
-	// Counts and the verdict are exact; the latencies are biases checked
-	// under the attempt policy (a run of the whole suite per attempt).
-	attempts.Run(t, 3, func(int) []string {
-		run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "1"})
-		if run.err != nil {
-			t.Fatalf("suite failed: %v\n%s", run.err, run.output)
-		}
-		res := run.results(t)
-		if res.Model != model || res.Target.URL != url || res.Target.Simulator != "" || len(res.Cells) != 2 || res.Interrupted {
-			t.Fatalf("results: model %q target %+v, %d cells, interrupted %v", res.Model, res.Target, len(res.Cells), res.Interrupted)
-		}
-		var problems []string
-		for _, c := range res.Cells {
+	ref, err := accuracy.NewReference(accuracy.Request{URL: url, Model: model, Prompt: "Count to sixteen.", MaxTokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	// One suite run per cell, the reference streaming beside it: the
+	// server's latency at 1 VU and at 4 is not the same.
+	for _, vus := range []int{1, 4} {
+		attempts.Run(t, 3, func(attempt int) []string {
+			timings := make(chan []accuracy.Timing, 1)
+			stop := make(chan struct{})
+			go func() { timings <- referenceStream(t, ref, stop) }()
+			run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "1", "PERF_CONCURRENCY": fmt.Sprint(vus), "PERF_ITERATIONS_PER_VU": fmt.Sprint(perVU)})
+			close(stop)
+			refFigures := accuracy.ReferenceFigures(<-timings)
+			if run.err != nil {
+				t.Fatalf("suite failed: %v\n%s", run.err, run.output)
+			}
+			res := run.results(t)
+			if res.Model != model || res.Target.URL != url || res.Target.Simulator != "" || len(res.Cells) != 1 || res.Interrupted {
+				t.Fatalf("results: model %q target %+v, %d cells, interrupted %v", res.Model, res.Target, len(res.Cells), res.Interrupted)
+			}
+			c := res.Cells[0]
 			t.Logf("%s: TTFT p50 %.2f ms, ITL p50 %.2f ms, E2E p50 %.1f ms, %.2f RPS, %.1f tok/s", c.Name(), c.TTFT.P50, c.ITL.P50, c.E2E.P50, c.RPS, c.OutputTokS)
-			if c.Verdict != report.Pass || c.Requests != int64(3*c.Concurrency) || c.Successes != c.Requests {
+			if c.Verdict != report.Pass || c.Concurrency != vus || c.Requests != int64(perVU*vus) || c.Successes != c.Requests {
 				t.Fatalf("%s: verdict %s, %d/%d ok, reasons %v", c.Name(), c.Verdict, c.Successes, c.Requests, c.Reasons)
 			}
-			if !within(c.OutputTokS, 16*c.RPS, 0.02*16*c.RPS) {
-				t.Fatalf("%s: %.1f tok/s is not 16 x %.2f RPS", c.Name(), c.OutputTokS, c.RPS)
+			if !within(c.OutputTokS, tokens*c.RPS, 0.02*tokens*c.RPS) {
+				t.Fatalf("%s: %.1f tok/s is not %d x %.2f RPS", c.Name(), c.OutputTokS, tokens, c.RPS)
 			}
-			if c.TTFT.P50 < 49 || c.TTFT.P50 > 55 {
-				problems = append(problems, fmt.Sprintf("%s: TTFT p50 %.2f ms, want 50 within [-1, +5]", c.Name(), c.TTFT.P50))
+			n := int(c.Successes)
+			cs := []accuracy.Comparison{
+				accuracy.CompareMedian(c.Name()+" TTFT p50", accuracy.DefaultAllowance, msDuration(c.TTFT.P50), n, refFigures.TTFT),
+				accuracy.CompareMedian(c.Name()+" ITL p50", accuracy.DefaultAllowance, msDuration(c.ITL.P50), n*(tokens-1), refFigures.ITL),
+				accuracy.CompareMedian(c.Name()+" E2E p50", accuracy.DefaultAllowance, msDuration(c.E2E.P50), n, refFigures.E2E),
 			}
-			if !within(c.ITL.P50, 10, 1) {
-				problems = append(problems, fmt.Sprintf("%s: ITL p50 %.2f ms, want 10 ± 1", c.Name(), c.ITL.P50))
+			for _, c := range cs {
+				t.Logf("attempt %d: %v", attempt, c)
 			}
-			// 16 tokens: TTFT plus 15 gaps (llm-d adds a finish chunk after the last token).
-			if c.E2E.P50 < 195 || c.E2E.P50 > 230 {
-				problems = append(problems, fmt.Sprintf("%s: E2E p50 %.1f ms, want about 200 (within [195, 230])", c.Name(), c.E2E.P50))
+			if late := cs[0].Late(accuracy.InjectedLate); late.OK() {
+				t.Fatalf("the check cannot see a first token stamped %v late: %v", accuracy.InjectedLate, late)
 			}
-		}
-		return problems
-	})
+			return accuracy.Problems(cs...)
+		})
+	}
 }
+
+// referenceStream runs the reference's requests one after another until
+// stop closes (bounded: at most 400 requests), and returns their timings.
+func referenceStream(t *testing.T, ref *accuracy.Reference, stop <-chan struct{}) []accuracy.Timing {
+	var out []accuracy.Timing
+	for range 400 {
+		select {
+		case <-stop:
+			return out
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		tm, err := ref.Do(ctx)
+		cancel()
+		if err != nil {
+			t.Errorf("reference request: %v", err)
+			return out
+		}
+		out = append(out, tm)
+	}
+	return out
+}
+
+// msDuration turns a report's milliseconds into a duration.
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 
 // TestTeamsK6Command: the team's k6 variables, as their k6 command passes
 // them, drive the suite against llm-d-inference-sim: the target from the
@@ -254,19 +299,27 @@ func TestCapacitySearchAgainstLLMD(t *testing.T) {
 // that rate, so the response TTFT stays near 10 ms up to it and climbs past
 // it. A rate search under a 25 ms TTFT SLO finds it, within its resolution
 // (10% here, to keep the test short).
+//
+// The bound is one-sided where the machine is: noise can only lower a
+// measured capacity (a service time that varies builds a queue below the
+// deterministic limit: with a Kubernetes build on both cores, 32 req/s
+// against a 2/S of 39.1 was seen), never raise it past 2/S; so the
+// capacity must be at most 5% over 2/S, and at least 70% of it. The search
+// starts at 16 req/s, so a search that never left its start (0.4 x 2/S)
+// still fails.
 func TestRateSearchAgainstLLMD(t *testing.T) {
 	url := simtest.StartLLMD(t, "--model", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--time-to-first-token", "10ms", "--inter-token-latency", "2ms", "--max-num-seqs", "2")
-	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_SEARCH": "rate", "PERF_SEARCH_START": "32", "PERF_SEARCH_MAX": "200",
+	run := runSuite(t, map[string]string{"PERF_TARGET": url, "PERF_SEARCH": "rate", "PERF_SEARCH_START": "16", "PERF_SEARCH_MAX": "200",
 		"PERF_SEARCH_RESOLUTION": "0.1", "PERF_SLO_TTFT_MS": "25", "PERF_CONCURRENCY": "none", "PERF_REQUESTS": "30"})
 	if run.err != nil {
 		t.Fatalf("search failed: %v\n%s", run.err, run.output)
 	}
 	res := run.results(t)
 	c := res.Capacity["n16"]
-	service := res.Cells[0].E2E.P50 / 1000 // the first probe, at 32/s, below capacity
+	service := res.Cells[0].E2E.P50 / 1000 // the first probe, at 16/s, well below capacity
 	want := 2 / service
 	t.Logf("capacity %v req/s, bracket %v–%v, %d probes in %v s; service time %.1f ms: 2/S = %.1f req/s", c.Value, c.Lo, c.Hi, len(c.Probes), c.DurationS, service*1000, want)
-	if c.Value < 0.85*want || c.Value > 1.05*want || c.Hi <= c.Value || (c.Hi-c.Lo)/c.Lo > 0.1 || !c.Complete {
+	if c.Value < 0.7*want || c.Value > 1.05*want || c.Hi <= c.Value || (c.Hi-c.Lo)/c.Lo > 0.1 || !c.Complete {
 		t.Fatalf("capacity %v req/s (bracket %v–%v), want %.1f (2/S) within its resolution", c.Value, c.Lo, c.Hi, want)
 	}
 }

@@ -1,0 +1,118 @@
+package accuracy
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// DefaultAllowance is the harness's error that a check accepts beyond the
+// reference's own sampling noise: what a full HTTP client, its connection
+// pool and the SSE decoder may add over a bare socket read. On the 2-core
+// machines CI runs on, the measured error is -0.1 to +0.4 ms at the median
+// (docs/benchmarks.md), and an injected 3 ms delay in the harness's first
+// token fails every check (the tests say which).
+const DefaultAllowance = time.Millisecond
+
+// Z is how many standard errors of the difference of two medians the
+// tolerance admits on top of the allowance: 3 keeps an honest harness
+// from failing on the luck of one run's samples.
+const Z = 3
+
+// Comparison is one figure's check: the harness's median against the
+// reference's, measured in the same run.
+type Comparison struct {
+	Figure string
+	// Harness and Reference are the two medians; NHarness and N their
+	// sample counts.
+	Harness, Reference time.Duration
+	NHarness, N        int
+	// Spread is the reference's robust standard deviation (1.4826 x its
+	// median absolute deviation): the run's own noise, tails excluded.
+	Spread time.Duration
+	// Tolerance is the allowance + Z standard errors of the difference of
+	// the medians, 1.2533 x Spread x sqrt(1/NHarness + 1/N): the harness's
+	// samples are taken to be as noisy as the reference's.
+	Tolerance time.Duration
+}
+
+// Compare checks harness samples against reference samples of one figure,
+// with DefaultAllowance.
+func Compare(figure string, harness, reference []time.Duration) Comparison {
+	return CompareMedian(figure, DefaultAllowance, Median(harness), len(harness), reference)
+}
+
+// CompareMedian checks a harness median (from a report, say) against
+// reference samples, with the given allowance (DefaultAllowance unless the
+// caller documents why the harness may cost more there).
+func CompareMedian(figure string, allowance, harness time.Duration, nHarness int, reference []time.Duration) Comparison {
+	m := Median(reference)
+	dev := make([]time.Duration, len(reference))
+	for i, r := range reference {
+		dev[i] = max(r-m, m-r)
+	}
+	spread := time.Duration(1.4826 * float64(Median(dev)))
+	c := Comparison{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread}
+	se := 0.0
+	if c.N > 0 && c.NHarness > 0 {
+		se = 1.2533 * float64(spread) * math.Sqrt(1/float64(c.NHarness)+1/float64(c.N))
+	}
+	c.Tolerance = allowance + time.Duration(Z*se)
+	return c
+}
+
+// Error is the harness's median minus the reference's.
+func (c Comparison) Error() time.Duration { return c.Harness - c.Reference }
+
+// OK reports whether the error is within the tolerance either way (a
+// harness early against the reference has a clock bug) and the reference
+// had samples.
+func (c Comparison) OK() bool {
+	e := c.Error()
+	return c.N > 0 && c.NHarness > 0 && e <= c.Tolerance && e >= -c.Tolerance
+}
+
+// String says what was compared and how it came out, for a test's log.
+func (c Comparison) String() string {
+	return fmt.Sprintf("%s: harness %v (n %d), reference %v (n %d, spread %v): error %+v, tolerance ±%v",
+		c.Figure, c.Harness.Round(time.Microsecond), c.NHarness, c.Reference.Round(time.Microsecond), c.N,
+		c.Spread.Round(time.Microsecond), c.Error().Round(time.Microsecond), c.Tolerance.Round(time.Microsecond))
+}
+
+// Median is the middle sample (the mean of the two middle ones for an
+// even count); 0 for none.
+func Median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(d))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Problems returns the failed comparisons' descriptions (none when all
+// hold), in the shape the attempt policy takes.
+func Problems(cs ...Comparison) []string {
+	var p []string
+	for _, c := range cs {
+		if !c.OK() {
+			p = append(p, c.String())
+		}
+	}
+	return p
+}
+
+// InjectedLate is the delay the tests add to the harness's figure to show
+// that a check fails on a harness that is wrong by a few milliseconds.
+const InjectedLate = 3 * time.Millisecond
+
+// Late is c as if the harness had stamped its events d late: what a check
+// would have said of a harness with that error.
+func (c Comparison) Late(d time.Duration) Comparison {
+	c.Harness += d
+	return c
+}

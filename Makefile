@@ -198,18 +198,42 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx; as root
 	@[ "$$(id -u)" != 0 ] || { command -v containerd && command -v runc && command -v iptables && command -v ip && [ -x /usr/lib/cni/bridge ]; } >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq containerd runc containernetworking-plugins iptables iproute2) || { echo "install containerd, runc, containernetworking-plugins, iptables and iproute2 for the lab's real node"; exit 1; }
 
-# Timing-accuracy tests (internal/measurement) run last and alone: go test compiles
-# the next packages while earlier ones run, and a compiler on one of the two
-# cores is noise those tests would measure. -p 1 keeps the rest one package
-# at a time too. ./perf itself (the default sweep, the main job) is left to
-# make perf; perf/check runs the suite with small configurations.
-TEST_ENV := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
-.PHONY: test
-test: lab-root tools check-tools-cache test-deps vet ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab)
+# make test runs every step below, in this order, even when an earlier one
+# fails: one red package must not hide the rest. It then prints which steps
+# failed (each step's output is above its "== make test: STEP" line) and
+# fails if any did.
+#   vet          go vet, gofmt, actionlint
+#   unit         every package but the suites and the timing benchmarks' home
+#   migration    ingress2gateway on the Ingress (tools/gateway)
+#   e2e-lab      the e2e suite on the lab, both routes, both flows
+#   nvml         the NVML package without cgo (the no-GPU build)
+#   measurement  the timing-accuracy tests (internal/measurement), last and
+#                alone: go test compiles the next packages while earlier ones
+#                run, and a compiler on one of the two cores is noise those
+#                tests would measure.
+# -p 1 keeps the unit step one package at a time too. ./perf itself (the
+# default sweep, the main job) is left to make perf; perf/check runs the
+# suite with small configurations.
+TEST_ENV   := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
+TEST_STEPS := vet unit migration e2e-lab nvml measurement
+.PHONY: test test-vet test-unit test-nvml test-measurement
+test: lab-root tools check-tools-cache test-deps ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab); every step runs, the failed ones are listed at the end
+	@failed=; passed=0; for step in $(TEST_STEPS); do \
+	  echo "== make test: $$step"; began=$$(date +%s); \
+	  if $(MAKE) --no-print-directory test-$$step; then passed=$$((passed+1)); echo "== make test: $$step passed in $$(( $$(date +%s) - began )) s"; \
+	  else failed="$$failed $$step"; echo "== make test: $$step FAILED after $$(( $$(date +%s) - began )) s"; fi; done; \
+	echo "== make test: $(words $(TEST_STEPS)) steps; failed:$${failed:- none}"; \
+	echo "steps: $$passed passed, $$(( $(words $(TEST_STEPS)) - passed )) failed"; [ -z "$$failed" ]
+
+test-vet: vet
+
+test-unit:
 	E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
-	$(MAKE) --no-print-directory test-migration
-	$(MAKE) --no-print-directory test-e2e-lab
+
+test-nvml:
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
+
+test-measurement:
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/measurement
 
 # ingress2gateway v1.1.0 on the platform's Ingress, as a library

@@ -9,7 +9,8 @@ import (
 
 // Knee thresholds: a step up in concurrency is past the saturation knee
 // when RPS grows by less than half as much as concurrency did while p95 E2E
-// grows by more than kneeLatencyGrowth.
+// grows by more than kneeLatencyGrowth. Where either cell has too few
+// requests for a p95 (MinSamples), the step is judged on p50 E2E instead.
 const (
 	kneeEfficiency    = 0.5
 	kneeLatencyGrowth = 0.20
@@ -21,7 +22,10 @@ type Knee struct {
 	// At is the last concurrency before the knee; Next the one after.
 	At, Next              int
 	RPSGrowth, ConcGrowth float64 // ratios next/at
-	P95Growth             float64 // ratio next/at of p95 E2E
+	// LatencyGrowth is the ratio next/at of E2E at Percentile: p95, or
+	// p50 where either cell's sample cannot support a p95.
+	LatencyGrowth float64
+	Percentile    string
 	// Max is the highest concurrency measured (for "kept scaling up to").
 	Max int
 }
@@ -32,14 +36,18 @@ func FindKnee(cells []Entry) Knee {
 	for i := 0; i+1 < len(cells); i++ {
 		a, b := cells[i], cells[i+1]
 		k.Max = b.Concurrency
-		if a.RPS <= 0 || a.E2E.P95 <= 0 || a.Concurrency <= 0 {
+		pct, at, next := "p95", a.E2E.P95, b.E2E.P95
+		if !a.E2E.Supports("p95") || !b.E2E.Supports("p95") {
+			pct, at, next = "p50", a.E2E.P50, b.E2E.P50
+		}
+		if a.RPS <= 0 || at <= 0 || a.Concurrency <= 0 {
 			continue
 		}
 		conc := float64(b.Concurrency) / float64(a.Concurrency)
 		rps := b.RPS / a.RPS
-		p95 := b.E2E.P95 / a.E2E.P95
-		if (rps-1) < kneeEfficiency*(conc-1) && p95-1 > kneeLatencyGrowth {
-			return Knee{Found: true, At: a.Concurrency, Next: b.Concurrency, RPSGrowth: rps, ConcGrowth: conc, P95Growth: p95, Max: cells[len(cells)-1].Concurrency}
+		lat := next / at
+		if (rps-1) < kneeEfficiency*(conc-1) && lat-1 > kneeLatencyGrowth {
+			return Knee{Found: true, At: a.Concurrency, Next: b.Concurrency, RPSGrowth: rps, ConcGrowth: conc, LatencyGrowth: lat, Percentile: pct, Max: cells[len(cells)-1].Concurrency}
 		}
 	}
 	if len(cells) == 1 {
@@ -53,8 +61,8 @@ func (k Knee) String() string {
 	if !k.Found {
 		return "no saturation knee: RPS kept scaling up to " + load.VUs(k.Max)
 	}
-	return fmt.Sprintf("saturation knee at %s: going to %s (x%.3g) raised RPS by %+.0f%% while p95 E2E rose %+.0f%%",
-		load.VUs(k.At), load.VUs(k.Next), k.ConcGrowth, (k.RPSGrowth-1)*100, (k.P95Growth-1)*100)
+	return fmt.Sprintf("saturation knee at %s: going to %s (x%.3g) raised RPS by %+.0f%% while %s E2E rose %+.0f%%",
+		load.VUs(k.At), load.VUs(k.Next), k.ConcGrowth, (k.RPSGrowth-1)*100, k.Percentile, (k.LatencyGrowth-1)*100)
 }
 
 // MeetsSLOs reports whether a cell meets the run's SLOs (on p95) without
@@ -67,16 +75,20 @@ func (r *Results) MeetsSLOs(c Entry) bool {
 }
 
 // BestCell returns the payload's closed-loop cell with the highest RPS
-// that meets the SLOs, if any.
-func (r *Results) BestCell(payload string) (Entry, bool) {
-	var best Entry
-	found := false
+// that meets the SLOs, if any, among the cells whose sample supports the
+// p95 the SLOs are set on; unjudged counts the cells left out for too few
+// requests.
+func (r *Results) BestCell(payload string) (best Entry, found bool, unjudged int) {
 	for _, c := range r.closedCells(payload) {
+		if (r.Settings.SLOTTFTms > 0 && !c.TTFT.Supports("p95")) || (r.Settings.SLOE2Ems > 0 && !c.E2E.Supports("p95")) {
+			unjudged++
+			continue
+		}
 		if r.MeetsSLOs(c) && (!found || c.RPS > best.RPS) {
 			best, found = c, true
 		}
 	}
-	return best, found
+	return best, found, unjudged
 }
 
 // ClassMeaning says what an error class usually means on this platform.

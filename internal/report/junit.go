@@ -74,6 +74,11 @@ func (r *Results) cellProperties(c Entry) []junitProperty {
 		p("e2e_p50_ms", c.E2E.P50), p("e2e_p95_ms", c.E2E.P95), p("e2e_p99_ms", c.E2E.P99),
 		p("goodput_rps", c.GoodputRPS),
 	}
+	if u := c.unsupported(); u != "" {
+		// Figures whose sample is too small for the percentile: the
+		// sample's maximum, not a tail (report.MinSamples).
+		props = append(props, junitProperty{"percentiles_unsupported", u})
+	}
 	for _, k := range c.ErrorClasses() {
 		props = append(props, p("errors_"+k, float64(c.Errors[k])))
 	}

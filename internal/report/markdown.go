@@ -230,6 +230,7 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 		}
 		b.WriteString("| load | requests | input tok | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
 		b.WriteString("|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		thin := false
 		for _, c := range r.Cells {
 			if c.Payload != p {
 				continue
@@ -238,12 +239,16 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 			if c.Mode == "open" {
 				where = fmt.Sprintf("%g req/s", c.Rate)
 			}
+			thin = thin || c.unsupported() != ""
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
 				where, c.Requests, inputCell(c), errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
-				withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1), r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(f1(c.ITL.P95)), f1(c.E2E.P50),
-				withInterval(c, "e2e_p95_ms", c.E2E.P95, f1), f1(c.E2E.P99), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
+				marked(c.TTFT, "p95", withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1)), r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(marked(c.ITL, "p95", f1(c.ITL.P95))), f1(c.E2E.P50),
+				marked(c.E2E, "p95", withInterval(c, "e2e_p95_ms", c.E2E.P95, f1)), marked(c.E2E, "p99", f1(c.E2E.P99)), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
 		}
 		b.WriteString("\n")
+		if thin {
+			b.WriteString(supportLegend)
+		}
 	}
 
 }
@@ -285,11 +290,22 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 			}
 		}
 		if r.Settings.SLOTTFTms > 0 || r.Settings.SLOE2Ems > 0 {
-			if best, ok := r.BestCell(p); ok {
+			best, ok, unjudged := r.BestCell(p)
+			switch {
+			case ok:
 				fmt.Fprintf(b, "- **%s**: the best concurrency meeting the SLOs is %s (%.2f RPS, p95 TTFT %.1f ms, p95 E2E %.1f ms).\n",
 					p, load.VUs(best.Concurrency), best.RPS, best.TTFT.P95, best.E2E.P95)
-			} else if len(cells) > 0 {
+			case unjudged == len(cells) && unjudged > 0:
+				fmt.Fprintf(b, "- **%s**: no cell had the %d requests a p95 needs, so none was judged against the SLOs.\n", p, MinSamples["p95"])
+			case len(cells) > 0:
 				fmt.Fprintf(b, "- **%s**: no concurrency met the SLOs.\n", p)
+			}
+			if unjudged > 0 && unjudged < len(cells) {
+				verb := "was"
+				if unjudged > 1 {
+					verb = "were"
+				}
+				fmt.Fprintf(b, "- **%s**: %d of %d cells had fewer than the %d requests a p95 needs and %s not judged against the SLOs.\n", p, unjudged, len(cells), MinSamples["p95"], verb)
 			}
 		}
 	}
@@ -397,8 +413,8 @@ func (r *Results) responseSection() string {
 				"the client's own lateness (queue). A response time well above the service time means the load generator, not the server, " +
 				"fell behind.\n\n| cell | queue p99 | TTFT p50 service / response | TTFT p95 service / response | E2E p95 service / response |\n|---|--:|--:|--:|--:|\n")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s / %s | %s / %s | %s / %s |\n", c.Name(), f1(c.Queue.P99), f1(c.TTFT.P50), f1(c.ResponseTTFT.P50),
-			f1(c.TTFT.P95), f1(c.ResponseTTFT.P95), f1(c.E2E.P95), f1(c.ResponseE2E.P95))
+		fmt.Fprintf(&b, "| %s | %s | %s / %s | %s / %s | %s / %s |\n", c.Name(), marked(*c.Queue, "p99", f1(c.Queue.P99)), f1(c.TTFT.P50), f1(c.ResponseTTFT.P50),
+			marked(c.TTFT, "p95", f1(c.TTFT.P95)), marked(*c.ResponseTTFT, "p95", f1(c.ResponseTTFT.P95)), marked(c.E2E, "p95", f1(c.E2E.P95)), marked(*c.ResponseE2E, "p95", f1(c.ResponseE2E.P95)))
 	}
 	if b.Len() > 0 {
 		b.WriteString("\n")

@@ -107,9 +107,19 @@ func Combine(runs []Entry) Entry {
 		return round3(sample.Median(xs))
 	}
 	dist := func(f func(Entry) Dist) Dist {
-		return Dist{P50: med(func(c Entry) float64 { return f(c).P50 }), P90: med(func(c Entry) float64 { return f(c).P90 }),
+		d := Dist{P50: med(func(c Entry) float64 { return f(c).P50 }), P90: med(func(c Entry) float64 { return f(c).P90 }),
 			P95: med(func(c Entry) float64 { return f(c).P95 }), P99: med(func(c Entry) float64 { return f(c).P99 }),
 			Mean: med(func(c Entry) float64 { return f(c).Mean }), Max: med(func(c Entry) float64 { return f(c).Max })}
+		d.N = f(runs[0]).N
+		flagged := false
+		for _, r := range runs {
+			d.N = min(d.N, f(r).N)
+			flagged = flagged || f(r).Unsupported != nil || f(r).N > 0
+		}
+		if flagged { // a schema-5 repeat: the smallest one's sample decides
+			d = d.flagSupport()
+		}
+		return d
 	}
 	byRPS := slices.Clone(runs)
 	slices.SortStableFunc(byRPS, func(a, b Entry) int { return cmp.Compare(a.RPS, b.RPS) })

@@ -48,7 +48,16 @@ func cell(payload string, vus int, rps, ttft95, e2e95 float64) Entry {
 		TPOT:       Dist{P50: 8.1, P90: 8.5, P95: 8.7, P99: 9, Mean: 8.2, Max: 9.5},
 		E2E:        Dist{P50: e2e95 * 0.9, P90: e2e95 * 0.98, P95: e2e95, P99: e2e95 * 1.05, Mean: e2e95 * 0.92, Max: e2e95 * 1.1},
 		GoodputRPS: rps, Verdict: Pass, Reasons: []string{},
-	}.single()
+	}.sampled(int64(vus * 4))
+}
+
+// sampled sets the cell's sample sizes (n requests, 63 ITL gaps each) and
+// flags the percentiles they cannot support, as NewCell does; then makes
+// it a one-repeat cell.
+func (c Entry) sampled(n int64) Entry {
+	c.TTFT.N, c.TPOT.N, c.E2E.N, c.ITL.N = n, n, n, n*63
+	c.TTFT, c.TPOT, c.E2E, c.ITL = c.TTFT.flagSupport(), c.TPOT.flagSupport(), c.E2E.flagSupport(), c.ITL.flagSupport()
+	return c.single()
 }
 
 // single makes c a one-repeat cell, as NewCell does.
@@ -69,7 +78,7 @@ func repeated(c Entry, factors ...float64) Entry {
 		r := c
 		r.RPS, r.OutputTokS, r.GoodputRPS = round3(c.RPS*f), round3(c.OutputTokS*f), round3(c.GoodputRPS*f)
 		scale := func(d Dist) Dist {
-			return Dist{P50: round3(d.P50 / f), P90: round3(d.P90 / f), P95: round3(d.P95 / f), P99: round3(d.P99 / f), Mean: round3(d.Mean / f), Max: round3(d.Max / f)}
+			return Dist{P50: round3(d.P50 / f), P90: round3(d.P90 / f), P95: round3(d.P95 / f), P99: round3(d.P99 / f), Mean: round3(d.Mean / f), Max: round3(d.Max / f), N: d.N, Unsupported: d.Unsupported}
 		}
 		r.TTFT, r.ITL, r.TPOT, r.E2E = scale(c.TTFT), scale(c.ITL), scale(c.TPOT), scale(c.E2E)
 		runs = append(runs, r.single())
@@ -97,6 +106,10 @@ func sampleRun() *Results {
 			"long": {MaxTokens: 256, InputTokens: 512}},
 	}
 	short := []Entry{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
+	// 4 VUs x 8 requests: enough for a p95, not a p99; the 1-VU cell's 4
+	// requests support neither.
+	short[1].Requests, short[1].Successes = 32, 32
+	short[1] = short[1].sampled(32)
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
 	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
 	// A capacity search of the long payload: 4 passed, 8 and 5 broke p95 TTFT.
@@ -129,7 +142,10 @@ func sampleRun() *Results {
 	lc := CheckLoad(LoadInput{Open: true, OfferedRPS: 4, Requests: 40, StartSpan: 9750 * time.Millisecond, LagP99: 2500 * time.Microsecond,
 		MaxInFlight: 1024, Wall: 10 * time.Second, CPU: 19 * time.Second, Cores: 2})
 	open.LoadCheck = &lc
-	open.Queue, open.ResponseTTFT, open.ResponseE2E = &Dist{P50: 0.2, P95: 1.1, P99: 2.5}, &Dist{P50: 15.1, P95: 20.4}, &Dist{P50: 480, P95: 534}
+	open.Requests, open.Successes = 40, 40
+	open = open.sampled(40)
+	q, rt, re := Dist{P50: 0.2, P95: 1.1, P99: 2.5, N: 40}.flagSupport(), Dist{P50: 15.1, P95: 20.4, N: 40}.flagSupport(), Dist{P50: 480, P95: 534, N: 40}.flagSupport()
+	open.Queue, open.ResponseTTFT, open.ResponseE2E = &q, &rt, &re
 	direct := cell("short", 1, 1.95, 17.5, 520)
 	h := direct.Headline()
 	short[0].Compared, short[0].Differences = &h, Differences(direct, short[0], DefaultAlpha)
@@ -137,6 +153,7 @@ func sampleRun() *Results {
 	r.Settings.Compare = "reports/direct/results.json"
 	cut := cell("long", 16, 0.9, 30, 3300)
 	cut.Verdict, cut.Requests, cut.Successes = Interrupted, 9, 9
+	cut = cut.sampled(9)
 	r.Cells = append(append(append(short, open), long...), cut)
 	r.Interrupted = true
 	return r
@@ -150,7 +167,7 @@ func TestMarkdownGolden(t *testing.T) {
 	golden(t, "report.golden.md", b.Bytes())
 	for _, want := range []string{
 		"none sampled (NVML not available", "saturation knee at 4 VUs", "| 94 (throttled) | 10812 | 151 | 2.354 |", "client_abort", "499", "**regressed**",
-		"inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 5)", "| 1.70 [1.67–1.73] |", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VU | 14.00 | 14.40 | +0.40 (not tested) |", "(**p = 0.016**)", "- **short, 4 req/s**: client-limited: the harness used 95% of its 2 cores", "| pass (client-limited) |", "**Warning: the baseline measured another stack** (server_version: 0.10.2 -> 0.11.0)", "controller `registry.k8s.io/ingress-nginx/controller:v1.15.1`", "| short, 4 req/s | 2.5 | 14.8 / 15.1 | 18.5 / 20.4 | 530.0 / 534.0 |", "+2.70 (not tested)", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
+		"inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 5)", "| 1.70 [1.67–1.73] |", "**interrupted**", "## Overhead against `reports/direct/results.json`", "| short, 1 VU | 14.00 | 14.40 | +0.40 (not tested) |", "(**p = 0.016**)", "- **short, 4 req/s**: client-limited: the harness used 95% of its 2 cores", "| pass (client-limited) |", "**Warning: the baseline measured another stack** (server_version: 0.10.2 -> 0.11.0)", "controller `registry.k8s.io/ingress-nginx/controller:v1.15.1`", "| short, 4 req/s | 2.5† | 14.8 / 15.1 | 18.5 / 20.4 | 530.0 / 534.0 |", "+2.70 (not tested)", "![RPS against concurrency](rps.svg)", "best concurrency meeting the SLOs is 4 VUs",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)
@@ -254,7 +271,7 @@ func TestNonStreamedAndInsecureSaySo(t *testing.T) {
 	md := b.String()
 	for _, want := range []string{"**Non-streamed.**", "TTFT is the time to the whole response and equals E2E",
 		"**Warning: the target's TLS certificate was not verified**", "| Requests | non-streamed (`stream: false`, as hey sends them): TTFT equals E2E; TLS certificate **not verified** |",
-		"| 1 VU | 4 | — | 0 | 1.90 | 121.6 | 14.4 | 18.0 | — | — |"} {
+		"| 1 VU | 4 | — | 0 | 1.90 | 121.6 | 14.4 | 18.0† | — | — |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -354,7 +371,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 5`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -370,10 +387,10 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema5.json": `{"schema": 5, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema6.json": `{"schema": 6, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4]")) {
+		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package report turns a sweep's cells into the files a team reads and a CI
-// consumes: results.json (the machine contract, schema 3, documented in
-// docs/results-schema.md; schemas 1 and 2 are still read), report.md with SVG charts, and junit.xml. It also
+// consumes: results.json (the machine contract, schema 5, documented in
+// docs/results-schema.md; schemas 1 to 4 are still read), report.md with SVG charts, and junit.xml. It also
 // loads a stored results.json as a baseline and compares cells against it.
 //
 // It knows nothing of HTTP or Ginkgo: it takes plain values (stats.Figures,
@@ -33,12 +33,13 @@ import (
 
 // Schema is the results.json schema version this package writes. Parse
 // reads it and every earlier one (Schemas).
-const Schema = 4
+const Schema = 5
 
 // Schemas are the versions Parse reads. Schema 1 had no repeats: each of
 // its cells reads as one repeat. Schemas 1 and 2 always streamed, and wrote
-// 0 for a server metric the target did not expose. Schema 4 added capacity.
-var Schemas = []int{1, 2, 3, 4}
+// 0 for a server metric the target did not expose. Schema 4 added capacity;
+// schema 5 each distribution's sample size and unsupported percentiles.
+var Schemas = []int{1, 2, 3, 4, 5}
 
 // Verdicts of a cell.
 const (
@@ -161,6 +162,12 @@ type Dist struct {
 	P99  float64 `json:"p99"`
 	Mean float64 `json:"mean"`
 	Max  float64 `json:"max"`
+	// N is how many values each repeat's percentiles were taken from (the
+	// smallest repeat's count); 0 before schema 5.
+	N int64 `json:"n,omitempty"`
+	// Unsupported lists the percentiles (p90, p95, p99) that N is too small
+	// for (MinSamples); absent when N supports them all, and before schema 5.
+	Unsupported []string `json:"unsupported,omitempty"`
 }
 
 // Entry is one cell of the sweep.
@@ -245,7 +252,7 @@ func (c Entry) Name() string {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 
 func dist(d stats.Dist) Dist {
-	return Dist{P50: ms(d.P50), P90: ms(d.P90), P95: ms(d.P95), P99: ms(d.P99), Mean: ms(d.Mean), Max: ms(d.Max)}
+	return Dist{P50: ms(d.P50), P90: ms(d.P90), P95: ms(d.P95), P99: ms(d.P99), Mean: ms(d.Mean), Max: ms(d.Max), N: d.Count}.flagSupport()
 }
 
 // round3 keeps three decimals: results.json is read by people too.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,7 +260,7 @@ func TestRunnerWithoutMetrics(t *testing.T) {
 func TestRunnerNonStreamed(t *testing.T) {
 	url := simtest.Start(t, sim.Config{TTFT: 5 * time.Millisecond, ITL: time.Millisecond})
 	c, res := firstCell(t, config(t, map[string]string{"PERF_TARGET": url, "PERF_STREAM": "0", "PERF_WARMUP": "0"}))
-	if c.Successes != 4 || c.TTFT != c.E2E || c.ITL.P50 != 0 || c.E2E.P50 < 5 {
+	if c.Successes != 4 || !reflect.DeepEqual(c.TTFT, c.E2E) || c.ITL.P50 != 0 || c.E2E.P50 < 5 {
 		t.Errorf("non-streamed cell: %d ok, TTFT %+v, E2E %+v, ITL %+v", c.Successes, c.TTFT, c.E2E, c.ITL)
 	}
 	if res.Settings.Stream {

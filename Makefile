@@ -322,6 +322,18 @@ docs-report: ## regenerate docs/load_test_report.md from a run on the embedded s
 	rm -f docs/load-test-report/report.md docs/load-test-report/junit.xml
 	$(GO) test ./docs -run TestLoadTestReportIsCurrent -count=1 -args -update
 
+# The regression gate's baseline: the last run's results.json, every
+# repeat included, copied to BASELINE; later runs gate against it with
+# PERF_BASELINE=$(BASELINE). An interrupted run is refused: its last cells
+# would be missing from every later comparison.
+.PHONY: baseline
+baseline: ## store the last run's results.json as the baseline (BASELINE=path, default fixtures/baselines/local.json)
+	@test -f $(PERF_REPORT_DIR)/results.json || { echo "no $(PERF_REPORT_DIR)/results.json: run make perf first"; exit 1; }
+	@! grep -q '"interrupted": true' $(PERF_REPORT_DIR)/results.json || { echo "$(PERF_REPORT_DIR)/results.json is of an interrupted run: run make perf to the end first"; exit 1; }
+	@mkdir -p $(dir $(BASELINE))
+	cp $(PERF_REPORT_DIR)/results.json $(BASELINE)
+	@echo "baseline stored: gate later runs with PERF_BASELINE=$(BASELINE) make perf"
+
 GPU_CHECK_DIR := .gpu-check
 .PHONY: gpu-check
 gpu-check: ## build the GPU check for a GPU machine into .gpu-check/ (run .gpu-check/run-gpu-check.sh there)

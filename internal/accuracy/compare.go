@@ -28,6 +28,12 @@ type Comparison struct {
 	// sample counts.
 	Harness, Reference time.Duration
 	NHarness, N        int
+	// Paired is set when each harness sample was taken of the same request
+	// as the reference sample beside it (ComparePaired).
+	Paired bool
+	// Err is the harness's error: Harness - Reference, or for paired
+	// samples the median of their differences.
+	Err time.Duration
 	// Spread is the reference's robust standard deviation (1.4826 x its
 	// median absolute deviation): the run's own noise, tails excluded.
 	Spread time.Duration
@@ -53,7 +59,7 @@ func CompareMedian(figure string, allowance, harness time.Duration, nHarness int
 		dev[i] = max(r-m, m-r)
 	}
 	spread := time.Duration(1.4826 * float64(Median(dev)))
-	c := Comparison{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread}
+	c := Comparison{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread, Err: harness - m}
 	se := 0.0
 	if c.N > 0 && c.NHarness > 0 {
 		se = 1.2533 * float64(spread) * math.Sqrt(1/float64(c.NHarness)+1/float64(c.N))
@@ -62,8 +68,30 @@ func CompareMedian(figure string, allowance, harness time.Duration, nHarness int
 	return c
 }
 
-// Error is the harness's median minus the reference's.
-func (c Comparison) Error() time.Duration { return c.Harness - c.Reference }
+// ComparePaired checks harness samples against reference samples of the
+// same requests (harness[i] and reference[i] timed one request, as a
+// server's own write times do): the error is the median of the
+// differences, and the tolerance comes from their spread, in which the
+// server's own noise (a late timer delays both) cancels.
+func ComparePaired(figure string, allowance time.Duration, harness, reference []time.Duration) Comparison {
+	n := min(len(harness), len(reference))
+	diffs := make([]time.Duration, n)
+	for i := range n {
+		diffs[i] = harness[i] - reference[i]
+	}
+	c := CompareMedian(figure, allowance, Median(harness), n, reference)
+	d := CompareMedian(figure, allowance, 0, n, diffs) // the differences' median and spread
+	c.Paired, c.Err, c.Spread = true, d.Reference, d.Spread
+	c.Tolerance = allowance
+	if n > 0 {
+		c.Tolerance += time.Duration(Z * 1.2533 * float64(d.Spread) / math.Sqrt(float64(n)))
+	}
+	return c
+}
+
+// Error is the harness's error: its median minus the reference's, or the
+// median of paired differences.
+func (c Comparison) Error() time.Duration { return c.Err }
 
 // OK reports whether the error is within the tolerance either way (a
 // harness early against the reference has a clock bug) and the reference
@@ -75,6 +103,11 @@ func (c Comparison) OK() bool {
 
 // String says what was compared and how it came out, for a test's log.
 func (c Comparison) String() string {
+	if c.Paired {
+		return fmt.Sprintf("%s: harness %v, reference %v, %d pairs (spread of the differences %v): error %+v, tolerance ±%v",
+			c.Figure, c.Harness.Round(time.Microsecond), c.Reference.Round(time.Microsecond), c.N,
+			c.Spread.Round(time.Microsecond), c.Error().Round(time.Microsecond), c.Tolerance.Round(time.Microsecond))
+	}
 	return fmt.Sprintf("%s: harness %v (n %d), reference %v (n %d, spread %v): error %+v, tolerance ±%v",
 		c.Figure, c.Harness.Round(time.Microsecond), c.NHarness, c.Reference.Round(time.Microsecond), c.N,
 		c.Spread.Round(time.Microsecond), c.Error().Round(time.Microsecond), c.Tolerance.Round(time.Microsecond))
@@ -114,5 +147,6 @@ const InjectedLate = 3 * time.Millisecond
 // would have said of a harness with that error.
 func (c Comparison) Late(d time.Duration) Comparison {
 	c.Harness += d
+	c.Err += d
 	return c
 }

@@ -1,6 +1,7 @@
 package accuracy
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +66,31 @@ func TestCompare(t *testing.T) {
 	}
 	if p := Problems(Compare("a", ms(50), tight), Compare("b", ms(60), tight)); len(p) != 1 {
 		t.Errorf("problems %v, want b's only", p)
+	}
+}
+
+// TestComparePaired: a server whose timer is late by a different amount
+// each request (a reference spread of 5 ms) timed by a harness a steady
+// 0.3 ms behind it: paired, the server's noise cancels, the tolerance stays
+// near the allowance, and the same harness 3 ms late fails; unpaired, the
+// server's noise would hide that.
+func TestComparePaired(t *testing.T) {
+	server := ms(50, 58, 51, 57, 52, 56, 53, 55, 54, 60, 49, 59)
+	harness := make([]time.Duration, len(server))
+	for i, s := range server {
+		harness[i] = s + 300*time.Microsecond
+	}
+	c := ComparePaired("ttft", DefaultAllowance, harness, server)
+	if !c.OK() || !c.Paired || c.Error() != 300*time.Microsecond || c.Tolerance != DefaultAllowance {
+		t.Errorf("paired: %v", c)
+	}
+	if late := c.Late(InjectedLate); late.OK() {
+		t.Errorf("paired, 3 ms late: %v", late)
+	}
+	if u := Compare("ttft", harness, server); !u.Late(InjectedLate).OK() {
+		t.Errorf("unpaired, the server's noise should hide 3 ms: %v", u.Late(InjectedLate))
+	}
+	if !strings.Contains(c.String(), "12 pairs") {
+		t.Errorf("String: %s", c)
 	}
 }

@@ -56,9 +56,10 @@ func do(c *openai.Client) record.Record {
 // timings match what the simulator, in this process, actually delivered:
 // the handler's own write times (sim.Delivery), not its configured
 // latencies, which a busy machine does not keep. The check bounds the
-// harness's error at the median (package accuracy), under the attempt
-// policy; and the same samples with the first token stamped 3 ms late
-// must fail it, or the check could not see an error of that size.
+// harness's error, request by request, at the median (package accuracy),
+// under the attempt policy; and the same samples with the first token
+// stamped 3 ms late must fail it, or the check could not see an error of
+// that size.
 func TestStreamMeasuresDesignMetrics(t *testing.T) {
 	const ttft, itl, tokens, requests = 20 * time.Millisecond, 5 * time.Millisecond, 8, 15
 	var mu sync.Mutex
@@ -118,14 +119,19 @@ func TestStreamMeasuresDesignMetrics(t *testing.T) {
 			}
 			serverTPOT = append(serverTPOT, (last-first)/(tokens-1))
 		}
-		cs := append(accuracy.CompareFigures(h, s, accuracy.DefaultAllowance), accuracy.Compare("TPOT p50", tpot, serverTPOT))
+		// Paired, request by request (and gap by gap): the simulator's own
+		// timer noise, which a busy machine makes milliseconds wide, cancels.
+		a := accuracy.DefaultAllowance
+		cs := []accuracy.Comparison{accuracy.ComparePaired("TTFT", a, h.TTFT, s.TTFT), accuracy.ComparePaired("ITL", a, h.ITL, s.ITL),
+			accuracy.ComparePaired("E2E", a, h.E2E, s.E2E), accuracy.ComparePaired("TPOT", a, tpot, serverTPOT)}
 		for _, c := range cs {
 			t.Log(c)
 		}
+		problems := accuracy.Problems(cs...)
 		if late := cs[0].Late(accuracy.InjectedLate); late.OK() {
-			t.Fatalf("the check cannot see a first token stamped %v late: %v", accuracy.InjectedLate, late)
+			problems = append(problems, fmt.Sprintf("the check cannot see a first token stamped %v late: %v", accuracy.InjectedLate, late))
 		}
-		return accuracy.Problems(cs...)
+		return problems
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,6 +92,31 @@ func TestGPUWorkflow(t *testing.T) {
 	if e2e == "" {
 		t.Error("no e2e step")
 	}
+	// Ginkgo's deadline for the sweep must come before the job's, so a
+	// stopped sweep still writes its reports.
+	jobLimit := regexp.MustCompile(`(?m)^\s*timeout-minutes:\s*(\d+)`).FindStringSubmatch(read(t, filepath.Join("..", ".github", "workflows", "gpu-perf.yml")))
+	var sweepLimit []string
+	for _, s := range job.Steps {
+		if m := regexp.MustCompile(`GINKGO_TIMEOUT=(\d+)m\b[^\n]*make perf`).FindStringSubmatch(s.Run); m != nil {
+			sweepLimit = m
+		}
+	}
+	if jobLimit == nil || sweepLimit == nil {
+		t.Fatalf("job timeout-minutes %v, make perf's GINKGO_TIMEOUT %v: want both, in minutes", jobLimit, sweepLimit)
+	}
+	jobMinutes, sweep := atoi(t, jobLimit[1]), atoi(t, sweepLimit[1])
+	if sweep >= jobMinutes {
+		t.Errorf("make perf's GINKGO_TIMEOUT=%dm is not inside the job's %d minutes", sweep, jobMinutes)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // The GPU workflow runs either route: the input reaches the overlay, the

@@ -33,6 +33,8 @@ var suite struct {
 	cfg    sweep.Config
 	cfgErr error
 	runner *sweep.Runner
+	// began is when the suite started: Ginkgo's --timeout counts from it.
+	began time.Time
 }
 
 // TestMain resolves the configuration before any test runs, so that the
@@ -49,6 +51,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestPerf(t *testing.T) {
+	suite.began = time.Now()
 	gctune.Apply(os.Getenv)
 	if suite.cfgErr != nil {
 		// Fail before any spec or request: the message names the setting.
@@ -94,6 +97,19 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred(), "resolving the target")
 	DeferCleanup(suite.runner.Close)
 	GinkgoWriter.Printf("target %s, model %s, reports in %s\n", suite.runner.Target(), suite.runner.Model(), suite.cfg.ReportDir)
+	// Ginkgo stops a suite at its --timeout (one hour unless told): a plan
+	// that cannot fit fails now, naming the value to pass, not an hour in.
+	e, why := suite.runner.Estimate()
+	if why != "" {
+		fmt.Printf("perf: no estimate of the plan's length: %s\n", why)
+	}
+	if e.Total > 0 {
+		sc, _ := GinkgoConfiguration()
+		fmt.Printf("perf: the plan needs %s; Ginkgo's --timeout is %v\n", e, sc.Timeout)
+		if err := e.CheckDeadline(sc.Timeout - time.Since(suite.began)); err != nil {
+			Fail(err.Error())
+		}
+	}
 }, NodeTimeout(setupTimeout))
 
 // A sweep that Ginkgo stopped early (Ctrl-C, --timeout) is marked as such

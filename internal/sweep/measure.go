@@ -34,6 +34,9 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 	var cpu0 time.Duration
 	var gc0 uint64
 	prog := newProgress(r.progress, name, c.Plan)
+	if r.estimate.Total > 0 {
+		prog.left = r.left
+	}
 	opened := false
 	// Early stop: a detector watches the measured records and ends the
 	// cell's own context (not the suite's) when it can only fail.

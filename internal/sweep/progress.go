@@ -22,6 +22,9 @@ type progress struct {
 	w     io.Writer // nil: count, draw nothing
 	name  string
 	total int64 // 0 when the cell is bounded by time only
+	// left, when set, is the sweep's estimated time left given how long
+	// this cell has run.
+	left  func(running time.Duration) time.Duration
 	done  atomic.Int64
 	errs  atomic.Int64
 	began time.Time
@@ -55,7 +58,11 @@ func (p *progress) line() string {
 	if s := elapsed.Seconds(); s > 0 {
 		rps = float64(done-p.errs.Load()) / s
 	}
-	return fmt.Sprintf("\r\033[K  %s: %d/%s requests, %.1f RPS, %d errors, %s", p.name, done, total, rps, p.errs.Load(), elapsed.Round(time.Second))
+	eta := ""
+	if p.left != nil {
+		eta = fmt.Sprintf(", sweep about %v left", p.left(elapsed).Round(time.Second))
+	}
+	return fmt.Sprintf("\r\033[K  %s: %d/%s requests, %.1f RPS, %d errors, %s%s", p.name, done, total, rps, p.errs.Load(), elapsed.Round(time.Second), eta)
 }
 
 func (p *progress) start() {

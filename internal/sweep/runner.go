@@ -49,8 +49,17 @@ type Runner struct {
 	// (input_tokens) for this target.
 	payloads payload.Set
 
-	mu      sync.Mutex // guards results and pending
+	// estimate is the sweep's estimated duration and estimates the trial
+	// names (SpecName) to their share of it.
+	estimate  Estimate
+	estimates map[string]time.Duration
+	// noEstimate says why there is none, when the probe failed.
+	noEstimate string
+
+	mu      sync.Mutex // guards results, pending and estimated
 	results report.Results
+	// estimated is the estimate of the trials finished so far.
+	estimated time.Duration
 	// pending holds the finished repeats of cells whose last repeat has
 	// not run yet, by cell name.
 	pending map[string][]report.Entry
@@ -168,6 +177,25 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	r.results.Stack = r.probeStack(ctx)
 	if r.baseline != nil {
 		r.results.BaselineStackDiffers = stack.Diff(r.baseline.Stack, r.results.Stack)
+	}
+	if cfg.Search == "" {
+		trials := cfg.Trials()
+		most := 1
+		for _, t := range trials {
+			most = max(most, t.Plan.VUs)
+		}
+		// A target that fails the probe still gets its sweep (its errors
+		// are what the report is for); it only goes without an estimate.
+		pace, err := r.measurePace(ctx, most)
+		if err != nil {
+			r.noEstimate = err.Error()
+			return r, r.write()
+		}
+		r.estimate = EstimateTrials(trials, func(name string) int { return r.payloads[name].MaxTokens }, pace)
+		r.estimates = map[string]time.Duration{}
+		for i, t := range trials {
+			r.estimates[t.SpecName()] = r.estimate.Trials[i]
+		}
 	}
 	return r, r.write()
 }
@@ -402,6 +430,7 @@ func (r *Runner) RunCell(ctx context.Context, c Trial) (rc report.Entry, final b
 		return report.Entry{}, false, err
 	}
 	r.mu.Lock()
+	r.estimated += r.estimates[c.SpecName()]
 	runs := append(r.pending[name], one)
 	r.pending[name] = runs
 	r.mu.Unlock()

@@ -210,9 +210,14 @@ func TestProgressLine(t *testing.T) {
 	rec.Class = record.Timeout
 	p.Add(1, &rec)
 	line := p.line()
+	p.left = func(time.Duration) time.Duration { return 754 * time.Second }
+	eta := p.line()
 	p.stop()
-	if !strings.Contains(line, "short, 4 VUs: 4/8 requests") || !strings.Contains(line, "1 errors") || !strings.HasPrefix(line, "\r\033[K") {
+	if !strings.Contains(line, "short, 4 VUs: 4/8 requests") || !strings.Contains(line, "1 errors") || !strings.HasPrefix(line, "\r\033[K") || strings.Contains(line, "left") {
 		t.Errorf("line %q", line)
+	}
+	if !strings.HasSuffix(eta, ", sweep about 12m34s left") {
+		t.Errorf("with an estimate: line %q", eta)
 	}
 	if !strings.HasSuffix(out.String(), "\r\033[K") {
 		t.Errorf("the line was not erased at the end: %q", out.String())

@@ -1,0 +1,221 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/record"
+)
+
+// RequestTime is how long one request of n output tokens takes at a
+// target's measured pace, alone on the server: the time to a one-token
+// answer plus n-1 further tokens.
+type RequestTime struct {
+	// First is a one-token generation's time (prefill, the network).
+	First time.Duration
+	// PerToken is what each further output token adds.
+	PerToken time.Duration
+}
+
+// Of is the time of a request of n output tokens.
+func (p RequestTime) Of(n int) time.Duration {
+	return p.First + time.Duration(max(n-1, 0))*p.PerToken
+}
+
+// Pace is a target's measured speed alone and under load: continuous
+// batching slows each sequence as others join it (an RTX 3060 decodes
+// TinyLlama at about 8 ms a token alone and 13 at 16 sequences).
+type Pace struct {
+	Alone RequestTime
+	// Busy is the pace with BusyVUs requests at once (the plan's most);
+	// BusyVUs 0: not measured, Alone holds throughout.
+	Busy    RequestTime
+	BusyVUs int
+}
+
+// At is the pace with vus requests at once, linear between the two
+// measurements (and Busy's beyond it).
+func (p Pace) At(vus int) RequestTime {
+	if p.BusyVUs <= 1 || vus <= 1 {
+		return p.Alone
+	}
+	f := min(float64(vus-1)/float64(p.BusyVUs-1), 1)
+	lerp := func(a, b time.Duration) time.Duration { return a + time.Duration(f*float64(b-a)) }
+	return RequestTime{First: lerp(p.Alone.First, p.Busy.First), PerToken: lerp(p.Alone.PerToken, p.Busy.PerToken)}
+}
+
+// TrialTime estimates one trial (one repeat of one cell) at pace p, its
+// payload asking for maxTokens: closed loop at the pace of its VUs, open
+// loop at the pace alone. It leaves out what a cell adds around its
+// requests (scrapes, report writes: well under a second).
+func TrialTime(t Trial, maxTokens int, p Pace) time.Duration {
+	pl := t.Plan
+	req := p.At(pl.VUs).Of(maxTokens)
+	if pl.Mode() == load.Open {
+		req = p.Alone.Of(maxTokens)
+	}
+	var d time.Duration
+	switch {
+	case len(pl.Schedule) > 0:
+		d = pl.Schedule[len(pl.Schedule)-1] + req
+	case pl.Mode() == load.Open:
+		if pl.Requests > 0 {
+			d = time.Duration(float64(pl.Requests)/pl.Rate*float64(time.Second)) + req
+		}
+		if pl.Duration > 0 && (d == 0 || pl.Duration+req < d) {
+			d = pl.Duration + req
+		}
+		if pl.Warmup > 0 {
+			d += time.Duration(float64(pl.Warmup)/pl.Rate*float64(time.Second)) + req
+		}
+	default:
+		if pl.Iterations > 0 {
+			d = time.Duration(math.Ceil(float64(pl.Iterations)/float64(pl.VUs))) * req
+		}
+		if pl.Duration > 0 && (d == 0 || pl.Duration+req < d) {
+			d = pl.Duration + req
+		}
+		if pl.Warmup > 0 {
+			d += time.Duration(math.Ceil(float64(pl.Warmup)/float64(pl.VUs))) * req
+		}
+		d += pl.RampUp
+	}
+	return d
+}
+
+// Estimate is a sweep's expected duration at a measured pace.
+type Estimate struct {
+	// Total is the sum of the trials' lower bounds.
+	Total time.Duration
+	// Trials are each trial's, in the sweep's order.
+	Trials []time.Duration
+	Pace   Pace
+}
+
+// String says what the estimate rests on, for the suite's first lines.
+func (e Estimate) String() string {
+	busy := ""
+	if e.Pace.BusyVUs > 1 {
+		busy = fmt.Sprintf(", %v at %d at once", e.Pace.Busy.PerToken.Round(10*time.Microsecond), e.Pace.BusyVUs)
+	}
+	trials := "trials"
+	if len(e.Trials) == 1 {
+		trials = "trial"
+	}
+	total := e.Total.Round(time.Second)
+	if e.Total < time.Minute {
+		total = e.Total.Round(100 * time.Millisecond)
+	}
+	return fmt.Sprintf("about %v for %d %s (a measured %v per output token alone%s; %v to a one-token answer)",
+		total, len(e.Trials), trials, e.Pace.Alone.PerToken.Round(10*time.Microsecond), busy, e.Pace.Alone.First.Round(100*time.Microsecond))
+}
+
+// EstimateTrials estimates trials at pace p; maxTokens gives each
+// payload's output length.
+func EstimateTrials(trials []Trial, maxTokens func(payload string) int, p Pace) Estimate {
+	e := Estimate{Pace: p}
+	for _, t := range trials {
+		d := TrialTime(t, maxTokens(t.Payload), p)
+		e.Trials = append(e.Trials, d)
+		e.Total += d
+	}
+	return e
+}
+
+// ErrTooLong is wrapped when a plan's estimate exceeds the time the test
+// runner gives it.
+var ErrTooLong = fmt.Errorf("sweep: the plan cannot finish in time")
+
+// CheckDeadline fails when the estimate does not fit in left, the time the
+// test runner (Ginkgo's --timeout) leaves the suite, naming a timeout that
+// fits with room (twice the estimate, rounded up to the hour).
+func (e Estimate) CheckDeadline(left time.Duration) error {
+	if left <= 0 || e.Total <= left {
+		return nil
+	}
+	fits := time.Duration(math.Ceil(float64(2*e.Total)/float64(time.Hour))) * time.Hour
+	return fmt.Errorf("%w: it needs %s, and Ginkgo's --timeout leaves %v: pass --timeout=%s (make perf GINKGO_TIMEOUT=%s), or shrink the plan (PERF_REPEATS, PERF_ITERATIONS_PER_VU, PERF_CONCURRENCY)",
+		ErrTooLong, e, left.Round(time.Second), fitsString(fits), fitsString(fits))
+}
+
+func fitsString(d time.Duration) string { return fmt.Sprintf("%dh", int(d.Hours())) }
+
+// Pace probe: paceSamples non-streamed requests of 1 and of 1+paceTokens
+// output tokens; the medians' difference over paceTokens is the per-token
+// time (prefill and the network cancel out), the first median the time of
+// a one-token answer. Non-streamed, so a buffering proxy cannot hide it.
+const paceTokens, paceSamples = 16, 3
+
+// measurePace times the probe against the target alone, and with vus
+// requests at once (when vus > 1), for the estimate.
+func (r *Runner) measurePace(ctx context.Context, vus int) (Pace, error) {
+	var p Pace
+	var err error
+	if p.Alone, err = r.probePace(ctx, 1); err != nil {
+		return p, err
+	}
+	if vus > 1 {
+		if p.Busy, err = r.probePace(ctx, vus); err != nil {
+			return p, err
+		}
+		p.BusyVUs = vus
+	}
+	return p, nil
+}
+
+// probePace runs the probe with vus requests at once.
+func (r *Runner) probePace(ctx context.Context, vus int) (RequestTime, error) {
+	median := func(tokens int) (time.Duration, error) {
+		cl, err := openai.New(openai.Config{Endpoint: r.endpoint, Model: r.model, MaxTokens: tokens, NoStream: true, MaxConns: vus,
+			Messages: []openai.Message{{Role: "user", Content: "Count slowly."}}})
+		if err != nil {
+			return 0, err
+		}
+		defer cl.Close()
+		var ds []time.Duration
+		for range paceSamples {
+			recs := make([]record.Record, vus)
+			var wg sync.WaitGroup
+			for i := range recs {
+				wg.Go(func() { cl.Do(ctx, &recs[i]) })
+			}
+			wg.Wait()
+			for _, rec := range recs {
+				if !rec.Succeeded() {
+					return 0, fmt.Errorf("a %d-token request, %d at once: %s %s", tokens, vus, rec.Class, rec.Err)
+				}
+				ds = append(ds, rec.End.Sub(rec.Start))
+			}
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], nil
+	}
+	first, err := median(1)
+	if err != nil {
+		return RequestTime{}, fmt.Errorf("sweep: measuring the token pace: %w", err)
+	}
+	long, err := median(1 + paceTokens)
+	if err != nil {
+		return RequestTime{}, fmt.Errorf("sweep: measuring the token pace: %w", err)
+	}
+	return RequestTime{First: first, PerToken: max(long-first, 0) / paceTokens}, nil
+}
+
+// Estimate is the sweep's estimated duration: zero for a capacity search
+// (its probes are not known in advance), and when the pace probe failed,
+// with the reason.
+func (r *Runner) Estimate() (Estimate, string) { return r.estimate, r.noEstimate }
+
+// left is the estimated time the sweep has left: the trials not finished,
+// less what the running one has spent (never below zero).
+func (r *Runner) left(running time.Duration) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.estimate.Total-r.estimated-running, 0)
+}

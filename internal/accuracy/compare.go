@@ -53,18 +53,11 @@ func Compare(figure string, harness, reference []time.Duration) Comparison {
 // reference samples, with the given allowance (DefaultAllowance unless the
 // caller documents why the harness may cost more there).
 func CompareMedian(figure string, allowance, harness time.Duration, nHarness int, reference []time.Duration) Comparison {
-	m := Median(reference)
-	dev := make([]time.Duration, len(reference))
-	for i, r := range reference {
-		dev[i] = max(r-m, m-r)
-	}
-	spread := time.Duration(1.4826 * float64(Median(dev)))
-	c := Comparison{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread, Err: harness - m}
-	se := 0.0
+	m, spread := medianSpread(reference)
+	c := Comparison{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread, Err: harness - m, Tolerance: allowance}
 	if c.N > 0 && c.NHarness > 0 {
-		se = 1.2533 * float64(spread) * math.Sqrt(1/float64(c.NHarness)+1/float64(c.N))
+		c.Tolerance += time.Duration(Z * 1.2533 * float64(spread) * math.Sqrt(1/float64(c.NHarness)+1/float64(c.N)))
 	}
-	c.Tolerance = allowance + time.Duration(Z*se)
 	return c
 }
 
@@ -79,14 +72,24 @@ func ComparePaired(figure string, allowance time.Duration, harness, reference []
 	for i := range n {
 		diffs[i] = harness[i] - reference[i]
 	}
-	c := CompareMedian(figure, allowance, Median(harness), n, reference)
-	d := CompareMedian(figure, allowance, 0, n, diffs) // the differences' median and spread
-	c.Paired, c.Err, c.Spread = true, d.Reference, d.Spread
-	c.Tolerance = allowance
+	errMedian, spread := medianSpread(diffs)
+	c := Comparison{Figure: figure, Harness: Median(harness), Reference: Median(reference), NHarness: n, N: n, Paired: true,
+		Spread: spread, Err: errMedian, Tolerance: allowance}
 	if n > 0 {
-		c.Tolerance += time.Duration(Z * 1.2533 * float64(d.Spread) / math.Sqrt(float64(n)))
+		c.Tolerance += time.Duration(Z * 1.2533 * float64(spread) / math.Sqrt(float64(n)))
 	}
 	return c
+}
+
+// medianSpread returns the samples' median and robust standard deviation
+// (1.4826 x the median absolute deviation: the noise, tails excluded).
+func medianSpread(d []time.Duration) (median, spread time.Duration) {
+	median = Median(d)
+	dev := make([]time.Duration, len(d))
+	for i, x := range d {
+		dev[i] = max(x-median, median-x)
+	}
+	return median, time.Duration(1.4826 * float64(Median(dev)))
 }
 
 // Error is the harness's error: its median minus the reference's, or the

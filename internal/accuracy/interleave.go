@@ -125,10 +125,3 @@ func (r *Recorder) Figures() Figures {
 	defer r.mu.Unlock()
 	return HarnessFigures(r.recs)
 }
-
-// Reset forgets the kept records.
-func (r *Recorder) Reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = nil
-}

@@ -203,8 +203,7 @@ func exchange(conn net.Conn, head, body []byte) (raw []byte, reads []read, start
 		return nil, nil, start, err
 	}
 	buf := make([]byte, 64<<10)
-	end := -1 // the body's end in raw, once known; -2: chunked
-	bodyAt := -1
+	bodyAt, length, chunked := -1, -1, false // where the body starts; its Content-Length
 	for {
 		n, rerr := conn.Read(buf)
 		at := time.Now()
@@ -215,27 +214,22 @@ func exchange(conn net.Conn, head, body []byte) (raw []byte, reads []read, start
 		if bodyAt < 0 {
 			if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
 				bodyAt = i + 4
-				h := raw[:bodyAt]
-				switch {
-				case headerHas(h, "transfer-encoding", "chunked"):
-					end = -2
-				default:
-					if cl, ok := header(h, "content-length"); ok {
-						if v, err := strconv.Atoi(string(cl)); err == nil {
-							end = bodyAt + v
-						}
+				chunked = headerHas(raw[:bodyAt], "transfer-encoding", "chunked")
+				if v, ok := header(raw[:bodyAt], "content-length"); ok && !chunked {
+					if l, err := strconv.Atoi(string(v)); err == nil {
+						length = l
 					}
 				}
 			}
 		}
 		switch {
-		case end == -2 && (bytes.HasSuffix(raw, []byte("\r\n0\r\n\r\n")) || len(raw) == bodyAt+5 && bytes.Equal(raw[bodyAt:], []byte("0\r\n\r\n"))):
-			return raw, reads, start, nil
-		case end >= 0 && len(raw) >= end:
+		case chunked && (bytes.HasSuffix(raw, []byte("\r\n0\r\n\r\n")) || bytes.Equal(raw[bodyAt:], []byte("0\r\n\r\n"))):
+			return raw, reads, start, nil // the terminal chunk
+		case length >= 0 && len(raw) >= bodyAt+length:
 			return raw, reads, start, nil
 		case rerr != nil:
 			if errors.Is(rerr, io.EOF) {
-				return raw, reads, start, nil
+				return raw, reads, start, nil // a body delimited by the close
 			}
 			return raw, reads, start, rerr
 		}

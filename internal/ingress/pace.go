@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/pace"
 )
 
 // The lessons' generations are sized from the target's own token speed, so
@@ -23,9 +23,6 @@ const (
 	// DefaultContext is TinyLlama's context window, used where /v1/models
 	// does not report max_model_len.
 	DefaultContext = 2048
-	// paceProbe is the extra tokens the probe generation asks for, and
-	// paceSamples the requests per length (the median is kept).
-	paceProbe, paceSamples = 16, 3
 )
 
 // Pace is a target's measured generation speed and context.
@@ -39,8 +36,8 @@ type Pace struct {
 // MaxOutput is the longest generation the context allows for a short prompt.
 func (p Pace) MaxOutput() int { return max(1, p.Context-PromptAllowance) }
 
-// MeasurePace measures t's per-token time as the slope between non-streamed
-// generations of 1 and 1+paceProbe tokens (median of paceSamples each).
+// MeasurePace measures t's per-token time (package pace) with non-streamed
+// generations.
 // Non-streamed, so a buffering proxy cannot hide the pace, and the slope
 // leaves prefill and the network out.
 func MeasurePace(ctx context.Context, t Target) (Pace, error) {
@@ -52,29 +49,16 @@ func MeasurePace(ctx context.Context, t Target) (Pace, error) {
 			}
 		}
 	}
-	median := func(tokens int) (time.Duration, error) {
-		var ds []time.Duration
-		for range paceSamples {
-			rec, err := CheckLongGeneration(ctx, t, tokens)
-			if err != nil {
-				return 0, fmt.Errorf("ingress: measuring the token pace: %w", err)
-			}
-			ds = append(ds, rec.End.Sub(rec.Start))
-		}
-		slices.Sort(ds)
-		return ds[len(ds)/2], nil
-	}
-	short, err := median(1)
+	measured, err := pace.Measure(ctx, func(ctx context.Context, tokens int) (time.Duration, error) {
+		rec, err := CheckLongGeneration(ctx, t, tokens)
+		return rec.End.Sub(rec.Start), err
+	})
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("ingress: measuring the token pace: %w", err)
 	}
-	long, err := median(1 + paceProbe)
-	if err != nil {
-		return p, err
-	}
-	p.PerToken = (long - short) / paceProbe
+	p.PerToken = measured.PerToken
 	if p.PerToken <= 0 {
-		return p, fmt.Errorf("ingress: measuring the token pace: %d tokens took %v and 1 took %v: no measurable per-token time", 1+paceProbe, long, short)
+		return p, fmt.Errorf("ingress: measuring the token pace: %d tokens took no longer than 1 (%v): no measurable per-token time", 1+pace.ProbeTokens, measured.First)
 	}
 	return p, nil
 }

@@ -10,44 +10,30 @@ import (
 
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/pace"
 	"github.com/llm-platform/harness/internal/record"
 )
-
-// RequestTime is how long one request of n output tokens takes at a
-// target's measured pace, alone on the server: the time to a one-token
-// answer plus n-1 further tokens.
-type RequestTime struct {
-	// First is a one-token generation's time (prefill, the network).
-	First time.Duration
-	// PerToken is what each further output token adds.
-	PerToken time.Duration
-}
-
-// Of is the time of a request of n output tokens.
-func (p RequestTime) Of(n int) time.Duration {
-	return p.First + time.Duration(max(n-1, 0))*p.PerToken
-}
 
 // Pace is a target's measured speed alone and under load: continuous
 // batching slows each sequence as others join it (an RTX 3060 decodes
 // TinyLlama at about 8 ms a token alone and 13 at 16 sequences).
 type Pace struct {
-	Alone RequestTime
+	Alone pace.Time
 	// Busy is the pace with BusyVUs requests at once (the plan's most);
 	// BusyVUs 0: not measured, Alone holds throughout.
-	Busy    RequestTime
+	Busy    pace.Time
 	BusyVUs int
 }
 
 // At is the pace with vus requests at once, linear between the two
 // measurements (and Busy's beyond it).
-func (p Pace) At(vus int) RequestTime {
+func (p Pace) At(vus int) pace.Time {
 	if p.BusyVUs <= 1 || vus <= 1 {
 		return p.Alone
 	}
 	f := min(float64(vus-1)/float64(p.BusyVUs-1), 1)
 	lerp := func(a, b time.Duration) time.Duration { return a + time.Duration(f*float64(b-a)) }
-	return RequestTime{First: lerp(p.Alone.First, p.Busy.First), PerToken: lerp(p.Alone.PerToken, p.Busy.PerToken)}
+	return pace.Time{First: lerp(p.Alone.First, p.Busy.First), PerToken: lerp(p.Alone.PerToken, p.Busy.PerToken)}
 }
 
 // TrialTime estimates one trial (one repeat of one cell) at pace p, its
@@ -60,38 +46,33 @@ func TrialTime(t Trial, maxTokens int, p Pace) time.Duration {
 	if pl.Mode() == load.Open {
 		req = p.Alone.Of(maxTokens)
 	}
-	var d time.Duration
-	switch {
-	case len(pl.Schedule) > 0:
-		d = pl.Schedule[len(pl.Schedule)-1] + req
-	case pl.Mode() == load.Open:
-		if pl.Requests > 0 {
-			d = time.Duration(float64(pl.Requests)/pl.Rate*float64(time.Second)) + req
-		}
-		if pl.Duration > 0 && (d == 0 || pl.Duration+req < d) {
-			d = pl.Duration + req
-		}
-		if pl.Warmup > 0 {
-			d += time.Duration(float64(pl.Warmup)/pl.Rate*float64(time.Second)) + req
-		}
-	default:
-		if pl.Iterations > 0 {
-			d = time.Duration(math.Ceil(float64(pl.Iterations)/float64(pl.VUs))) * req
-		}
-		if pl.Duration > 0 && (d == 0 || pl.Duration+req < d) {
-			d = pl.Duration + req
-		}
-		if pl.Warmup > 0 {
-			d += time.Duration(math.Ceil(float64(pl.Warmup)/float64(pl.VUs))) * req
-		}
-		d += pl.RampUp
+	if len(pl.Schedule) > 0 {
+		return pl.Schedule[len(pl.Schedule)-1] + req
 	}
-	return d
+	// span is how long n requests take: by the rate in open loop, in
+	// rounds of the VUs in closed loop.
+	span := func(n int) time.Duration {
+		if pl.Mode() == load.Open {
+			return time.Duration(float64(n)/pl.Rate*float64(time.Second)) + req
+		}
+		return time.Duration(math.Ceil(float64(n)/float64(pl.VUs))) * req
+	}
+	var d time.Duration
+	if n := max(pl.Iterations, pl.Requests); n > 0 {
+		d = span(n)
+	}
+	if pl.Duration > 0 && (d == 0 || pl.Duration+req < d) { // whichever ends first
+		d = pl.Duration + req
+	}
+	if pl.Warmup > 0 {
+		d += span(pl.Warmup)
+	}
+	return d + pl.RampUp
 }
 
 // Estimate is a sweep's expected duration at a measured pace.
 type Estimate struct {
-	// Total is the sum of the trials' lower bounds.
+	// Total is the sum of the trials' estimates.
 	Total time.Duration
 	// Trials are each trial's, in the sweep's order.
 	Trials []time.Duration
@@ -146,65 +127,50 @@ func (e Estimate) CheckDeadline(left time.Duration) error {
 
 func fitsString(d time.Duration) string { return fmt.Sprintf("%dh", int(d.Hours())) }
 
-// Pace probe: paceSamples non-streamed requests of 1 and of 1+paceTokens
-// output tokens; the medians' difference over paceTokens is the per-token
-// time (prefill and the network cancel out), the first median the time of
-// a one-token answer. Non-streamed, so a buffering proxy cannot hide it.
-const paceTokens, paceSamples = 16, 3
-
-// measurePace times the probe against the target alone, and with vus
-// requests at once (when vus > 1), for the estimate.
+// measurePace times the probe (package pace: non-streamed, so a buffering
+// proxy cannot hide the pace) against the target alone, and with vus
+// requests at once when vus > 1, for the estimate.
 func (r *Runner) measurePace(ctx context.Context, vus int) (Pace, error) {
 	var p Pace
 	var err error
-	if p.Alone, err = r.probePace(ctx, 1); err != nil {
-		return p, err
+	if p.Alone, err = pace.Measure(ctx, r.paceProbe(1)); err != nil {
+		return p, fmt.Errorf("sweep: measuring the token pace: %w", err)
 	}
 	if vus > 1 {
-		if p.Busy, err = r.probePace(ctx, vus); err != nil {
-			return p, err
+		if p.Busy, err = pace.Measure(ctx, r.paceProbe(vus)); err != nil {
+			return p, fmt.Errorf("sweep: measuring the token pace, %d at once: %w", vus, err)
 		}
 		p.BusyVUs = vus
 	}
 	return p, nil
 }
 
-// probePace runs the probe with vus requests at once.
-func (r *Runner) probePace(ctx context.Context, vus int) (RequestTime, error) {
-	median := func(tokens int) (time.Duration, error) {
+// paceProbe sends vus non-streamed requests at once and returns their
+// median time.
+func (r *Runner) paceProbe(vus int) pace.Probe {
+	return func(ctx context.Context, tokens int) (time.Duration, error) {
 		cl, err := openai.New(openai.Config{Endpoint: r.endpoint, Model: r.model, MaxTokens: tokens, NoStream: true, MaxConns: vus,
 			Messages: []openai.Message{{Role: "user", Content: "Count slowly."}}})
 		if err != nil {
 			return 0, err
 		}
 		defer cl.Close()
-		var ds []time.Duration
-		for range paceSamples {
-			recs := make([]record.Record, vus)
-			var wg sync.WaitGroup
-			for i := range recs {
-				wg.Go(func() { cl.Do(ctx, &recs[i]) })
+		recs := make([]record.Record, vus)
+		var wg sync.WaitGroup
+		for i := range recs {
+			wg.Go(func() { cl.Do(ctx, &recs[i]) })
+		}
+		wg.Wait()
+		ds := make([]time.Duration, 0, vus)
+		for _, rec := range recs {
+			if !rec.Succeeded() {
+				return 0, fmt.Errorf("%s %s", rec.Class, rec.Err)
 			}
-			wg.Wait()
-			for _, rec := range recs {
-				if !rec.Succeeded() {
-					return 0, fmt.Errorf("a %d-token request, %d at once: %s %s", tokens, vus, rec.Class, rec.Err)
-				}
-				ds = append(ds, rec.End.Sub(rec.Start))
-			}
+			ds = append(ds, rec.End.Sub(rec.Start))
 		}
 		slices.Sort(ds)
 		return ds[len(ds)/2], nil
 	}
-	first, err := median(1)
-	if err != nil {
-		return RequestTime{}, fmt.Errorf("sweep: measuring the token pace: %w", err)
-	}
-	long, err := median(1 + paceTokens)
-	if err != nil {
-		return RequestTime{}, fmt.Errorf("sweep: measuring the token pace: %w", err)
-	}
-	return RequestTime{First: first, PerToken: max(long-first, 0) / paceTokens}, nil
 }
 
 // Estimate is the sweep's estimated duration: zero for a capacity search

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/pace"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -16,7 +17,7 @@ import (
 // TestTrialTime: each kind of plan's lower bound at a pace of 20 ms for the
 // first token and 10 ms a token after it (a 64-token request: 650 ms).
 func TestTrialTime(t *testing.T) {
-	p := Pace{Alone: RequestTime{First: 20 * time.Millisecond, PerToken: 10 * time.Millisecond}}
+	p := Pace{Alone: pace.Time{First: 20 * time.Millisecond, PerToken: 10 * time.Millisecond}}
 	req := 650 * time.Millisecond
 	for _, tc := range []struct {
 		name string
@@ -41,9 +42,9 @@ func TestTrialTime(t *testing.T) {
 // TestPaceAt: between the pace alone and at BusyVUs, linear; beyond, the
 // busy pace.
 func TestPaceAt(t *testing.T) {
-	p := Pace{Alone: RequestTime{First: 10 * time.Millisecond, PerToken: 8 * time.Millisecond},
-		Busy: RequestTime{First: 40 * time.Millisecond, PerToken: 14 * time.Millisecond}, BusyVUs: 16}
-	for vus, want := range map[int]RequestTime{
+	p := Pace{Alone: pace.Time{First: 10 * time.Millisecond, PerToken: 8 * time.Millisecond},
+		Busy: pace.Time{First: 40 * time.Millisecond, PerToken: 14 * time.Millisecond}, BusyVUs: 16}
+	for vus, want := range map[int]pace.Time{
 		1:  p.Alone,
 		16: p.Busy,
 		32: p.Busy,
@@ -72,8 +73,8 @@ func TestNightlyNeedsMoreThanAnHour(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := EstimateTrials(cfg.Trials(), func(name string) int { return map[string]int{"short": 64, "long": 256}[name] },
-		Pace{Alone: RequestTime{First: 30 * time.Millisecond, PerToken: 8 * time.Millisecond},
-			Busy: RequestTime{First: 40 * time.Millisecond, PerToken: 13 * time.Millisecond}, BusyVUs: 16})
+		Pace{Alone: pace.Time{First: 30 * time.Millisecond, PerToken: 8 * time.Millisecond},
+			Busy: pace.Time{First: 40 * time.Millisecond, PerToken: 13 * time.Millisecond}, BusyVUs: 16})
 	if len(e.Trials) != 50 || e.Total < 60*time.Minute || e.Total > 75*time.Minute {
 		t.Fatalf("%d trials, %v; want 50 and over an hour", len(e.Trials), e.Total)
 	}

@@ -58,14 +58,16 @@ K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8
 
 # The custom resource definitions the lab's API server gets, so the gateway
 # manifests are validated by the schemas and CEL rules their implementations
-# ship: the Gateway API's standard channel and Envoy Gateway's policies, from
+# ship: the Gateway API's standard channel (v1.5.1, what NGINX Gateway Fabric
+# v2.6.7 installs on the box) and Envoy Gateway's policies (v1.8.0, the
+# release built against that Gateway API), from
 # the module cache at the versions tools/crds/go.mod pins (nothing else is
 # downloaded), and NGINX Gateway Fabric's policies, copied in
 # fixtures/crds (NGF is not on the module proxy). The standard channel's
 # folder also holds a ValidatingAdmissionPolicy, which is not a CRD and is
 # left out.
-GATEWAY_API_VERSION := v1.6.3
-ENVOY_GATEWAY_VERSION := v1.9.1
+GATEWAY_API_VERSION := v1.5.1
+ENVOY_GATEWAY_VERSION := v1.8.0
 NGF_VERSION  := v2.6.7
 NGF_CRDS     := fixtures/crds/nginx-gateway-fabric-$(NGF_VERSION)
 LAB_CRDS     := $(CURDIR)/.cache/lab-crds-gwapi-$(GATEWAY_API_VERSION)-eg-$(ENVOY_GATEWAY_VERSION)-ngf-$(NGF_VERSION)-$(call key,tools/crds/go.mod tools/crds/go.sum $(NGF_CRDS)/*.yaml)
@@ -134,7 +136,7 @@ LAB_NETNS = /run/netns/$(LAB_NAME)
 # llm-d-inference-sim, each one static binary (llm-d's keyed like its
 # dynamic build, so a fresh checkout reuses it).
 LAB_IMAGES   := $(CURDIR)/.cache/lab-images
-LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar
+LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar,$(LAB_IMAGES)/lablog.tar
 LLMD_STATIC  := $(CACHE)/llm-d-inference-sim-static-$(LLMD_SIM_VERSION)-$(call key,tools/go.mod tools/go.sum)
 
 # Real pods need root: the targets that run them stop here at once, saying
@@ -148,10 +150,10 @@ $(LLMD_STATIC):
 	cd tools && CGO_ENABLED=0 $(GO) build -o $@ github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
 
 .PHONY: lab-images
-lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim) as tarballs in .cache/lab-images
+lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim, the stand-in controller's log) as tarballs in .cache/lab-images
 	@mkdir -p $(LAB_IMAGES)/bin
-	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu
-	$(GO) run ./cmd/lab images -out $(LAB_IMAGES) -pause $(LAB_IMAGES)/bin/labpause -labgpu $(LAB_IMAGES)/bin/labgpu -llmd $(LLMD_STATIC)
+	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu ./cmd/lablog
+	$(GO) run ./cmd/lab images -out $(LAB_IMAGES) -pause $(LAB_IMAGES)/bin/labpause -labgpu $(LAB_IMAGES)/bin/labgpu -llmd $(LLMD_STATIC) -lablog $(LAB_IMAGES)/bin/lablog
 
 .PHONY: lab-cmd
 lab-cmd:
@@ -191,15 +193,17 @@ build: ## build every package and command
 	$(GO) build ./...
 
 .PHONY: vet
-vet: ## go vet, gofmt, and actionlint on the workflows
+vet: ## go vet, gofmt, actionlint on the workflows, shellcheck on the workflows' scripts
 	$(GO) vet ./...
 	@if [ -x $(ACTIONLINT) ]; then $(ACTIONLINT) .github/workflows/*.yml; else echo "actionlint not built: make tools"; exit 1; fi
+	@if command -v shellcheck >/dev/null; then shellcheck .github/scripts/*/*.sh; else echo "shellcheck not installed: make test-deps (as root), or apt-get install shellcheck"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-deps
-test-deps: ## install the Debian packages the tests use (xmllint, nginx; as root, the real node's containerd, runc, CNI plugins, iptables)
+test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellcheck; as root, the real node's containerd, runc, CNI plugins, iptables)
 	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq nginx-light); } || { echo "install nginx-light for the ingress lab"; exit 1; }
+	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq shellcheck); } || { echo "install shellcheck for make vet"; exit 1; }
 	@[ "$$(id -u)" != 0 ] || { command -v containerd && command -v runc && command -v iptables && command -v ip && [ -x /usr/lib/cni/bridge ]; } >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq containerd runc containernetworking-plugins iptables iproute2) || { echo "install containerd, runc, containernetworking-plugins, iptables and iproute2 for the lab's real node"; exit 1; }
 
@@ -207,10 +211,11 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx; as root
 # fails: one red package must not hide the rest. It then prints which steps
 # failed (each step's output is above its "== make test: STEP" line) and
 # fails if any did.
-#   vet          go vet, gofmt, actionlint
+#   vet          go vet, gofmt, actionlint, shellcheck
 #   unit         every package but the suites and the timing benchmarks' home
 #   migration    ingress2gateway on the Ingress (tools/gateway)
 #   e2e-lab      the e2e suite on the lab, both routes, both flows
+#   rehearse     the GPU workflow's steps, four nights, on a lab of its own
 #   nvml         the NVML package without cgo (the no-GPU build)
 #   measurement  the timing-accuracy tests (internal/measurement), last and
 #                alone: go test compiles the next packages while earlier ones
@@ -220,7 +225,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx; as root
 # default sweep, the main job) is left to make perf; perf/check runs the
 # suite with small configurations.
 TEST_ENV   := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
-TEST_STEPS := vet unit migration e2e-lab nvml measurement
+TEST_STEPS := vet unit migration e2e-lab rehearse nvml measurement
 .PHONY: test test-vet test-unit test-nvml test-measurement
 test: lab-root tools check-tools-cache test-deps ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab); every step runs, the failed ones are listed at the end
 	@failed=; passed=0; for step in $(TEST_STEPS); do \
@@ -283,6 +288,41 @@ test-e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) lab-imag
 	  (cd .. && $(E2E_IN_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(E2E_TEST_LAB)/kubeconfig.yaml delete namespace llm --wait --timeout=3m >/dev/null) || { rc=1; break; }; done; \
 	echo "test-e2e-lab: $$(( $$(date +%s) - began )) s"; \
 	$(E2E_TEST_DOWN) >/dev/null || rc=1; exit $$rc
+
+# The GPU runner's checks, each failure with what to do (docs/gpu-runner.md);
+# the GPU workflow runs it first. MINIKUBE_* and PREFLIGHT_* settings pass
+# through the environment.
+.PHONY: preflight
+preflight: ## check the GPU runner (user, docker and its nvidia runtime, driver, disk, minikube and its profile, memory, CPUs, gcc)
+	@.github/scripts/gpu-perf/preflight.sh
+
+# The rehearsal of the GPU workflow (cmd/rehearse): its steps' scripts, in
+# its order, four nights, against a lab of its own with a stand-in minikube
+# (cmd/labminikube) on PATH; the lab goes afterwards whatever the outcome.
+# The suites are compiled first, outside the lab's namespace, where the
+# module proxy is reachable. REHEARSE_FLAGS adds the driver's flags, e.g.
+# REHEARSE_FLAGS='-nights 1,2'.
+REHEARSE_LAB      := $(LAB_NAME)-rehearse
+REHEARSE_IN_LAB    = nsenter --net=/run/netns/$(REHEARSE_LAB)
+# The stand-in controller (a background process, as the addon is) goes
+# first, then the lab; both also after an interrupted run.
+REHEARSE_DOWN      = { [ ! -x $(REHEARSE_STANDINS)/minikube ] || LAB_MINIKUBE_HOME=$(CURDIR)/.cache/rehearsal/minikube-home $(REHEARSE_STANDINS)/minikube stand-in-stop; \
+                       $(LAB_CMD) down -bin $(LAB_BIN) -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB); }
+REHEARSE_STANDINS := $(CURDIR)/.cache/rehearsal-bin
+REHEARSE_FLAGS    ?=
+.PHONY: rehearse test-rehearse
+rehearse: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps lab-images lab-cmd ## the GPU workflow rehearsed: its steps, four nights, on the lab with a stand-in minikube (as root); job summaries in reports/rehearsal/
+	@$(REHEARSE_DOWN) >/dev/null 2>&1 || true
+	@$(GO) build -o $(REHEARSE_STANDINS)/minikube ./cmd/labminikube && $(GO) build -o $(CURDIR)/.cache/rehearse ./cmd/rehearse
+	@$(GO) test -c -o /dev/null ./e2e && $(GO) test -c -o /dev/null ./perf && $(GO) build -o /dev/null github.com/onsi/ginkgo/v2/ginkgo
+	@$(LAB_CMD) netns -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB) >/dev/null
+	@began=$$(date +%s); rc=0; \
+	$(REHEARSE_IN_LAB) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB) -images $(LAB_IMAGE_TARS) && \
+	$(REHEARSE_IN_LAB) env $(TEST_ENV) $(CURDIR)/.cache/rehearse -kubeconfig $$HOME/.kwok/clusters/$(REHEARSE_LAB)/kubeconfig.yaml \
+	  -standins $(REHEARSE_STANDINS) -out reports/rehearsal $(REHEARSE_FLAGS) || rc=1; \
+	echo "rehearse: $$(( $$(date +%s) - began )) s"; $(REHEARSE_DOWN) >/dev/null || rc=1; exit $$rc
+
+test-rehearse: rehearse
 
 .PHONY: perf
 perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT_DIR)/

@@ -48,6 +48,8 @@ func TestNamedMakeTargetsExist(t *testing.T) {
 	docs, _ := filepath.Glob("*.md")
 	files := append([]string{filepath.Join("..", "README.md")}, docs...)
 	workflows, _ := filepath.Glob(filepath.Join("..", ".github", "workflows", "*.yml"))
+	scripts, _ := filepath.Glob(filepath.Join("..", ".github", "scripts", "*", "*.sh"))
+	workflows = append(workflows, scripts...)
 	seen := 0
 	check := func(file, line string) {
 		for _, m := range makeCall.FindAllStringSubmatch(line, -1) {

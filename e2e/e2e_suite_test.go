@@ -13,7 +13,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
-	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/llm-platform/harness/e2e"
 	"github.com/llm-platform/harness/internal/cluster"
+	"github.com/llm-platform/harness/internal/labingress"
 	"github.com/llm-platform/harness/internal/labnode"
 )
 
@@ -95,7 +95,8 @@ func load() (s settings, err error) {
 	}
 	s.cluster = cluster.Config{Kind: kind, Kubeconfig: os.Getenv("E2E_KUBECONFIG"), Context: os.Getenv("E2E_CONTEXT"),
 		Name: env("E2E_CLUSTER_NAME", name), LabBin: os.Getenv("E2E_LAB_BIN"), LabCRDs: os.Getenv("E2E_LAB_CRDS"),
-		MinikubeCPUs: integer("E2E_MINIKUBE_CPUS", cluster.DefaultMinikubeCPUs), MinikubeMemory: env("E2E_MINIKUBE_MEMORY", cluster.DefaultMinikubeMemory)}
+		MinikubeCPUs: integer("E2E_MINIKUBE_CPUS", cluster.DefaultMinikubeCPUs), MinikubeMemory: env("E2E_MINIKUBE_MEMORY", cluster.DefaultMinikubeMemory),
+		MinikubeKubernetes: env("E2E_MINIKUBE_KUBERNETES_VERSION", cluster.DefaultMinikubeKubernetes), MinikubeAnyVersion: os.Getenv("E2E_MINIKUBE_ALLOW_ANY_VERSION") == "1"}
 	s.platformNamespace = env("E2E_PLATFORM_NAMESPACE", "llm")
 	s.route = env("E2E_ROUTE", e2e.RouteIngress)
 	// The default overlay per cluster and route: the Gateway path is NGINX
@@ -107,7 +108,19 @@ func load() (s settings, err error) {
 	if def == "" {
 		return s, fmt.Errorf("E2E_ROUTE: %q: want %s or %s", s.route, e2e.RouteIngress, e2e.RouteGateway)
 	}
+	// E2E_OVERLAY names an overlay under manifests/overlays, or the folder
+	// of a kustomization of one's own (a path: it holds a /), as applied.
 	s.overlay = env("E2E_OVERLAY", def)
+	// A relative path is the repository's (the suite runs in e2e/); one of
+	// manifests/overlays is that overlay's name.
+	if strings.Contains(s.overlay, "/") {
+		if !filepath.IsAbs(s.overlay) {
+			s.overlay = filepath.Join(repoRoot(), s.overlay)
+		}
+		if filepath.Dir(s.overlay) == filepath.Join(repoRoot(), "manifests", "overlays") {
+			s.overlay = filepath.Base(s.overlay)
+		}
+	}
 	s.reportDir = env("E2E_REPORT_DIR", filepath.Join(repoRoot(), "reports", "e2e"))
 	if !filepath.IsAbs(s.reportDir) {
 		s.reportDir = filepath.Join(repoRoot(), s.reportDir)
@@ -179,17 +192,25 @@ func kubeconfigResolves() bool {
 	return err == nil
 }
 
-// render renders every overlay once.
+// render renders every overlay once, by name, and E2E_OVERLAY's folder
+// when it names one, by its path.
 func render(ctx context.Context) map[string][]*unstructured.Unstructured {
 	out := map[string][]*unstructured.Unstructured{}
 	dirs, err := filepath.Glob(filepath.Join(repoRoot(), "manifests", "overlays", "*"))
 	Expect(err).NotTo(HaveOccurred())
+	names := map[string]string{}
 	for _, d := range dirs {
+		names[d] = filepath.Base(d)
+	}
+	if o := suite.settings.overlay; filepath.IsAbs(o) {
+		names[o] = o
+	}
+	for d, name := range names {
 		b, err := cluster.Kustomize(ctx, d)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "overlay %s", d)
 		objs, err := cluster.Decode(b)
-		Expect(err).NotTo(HaveOccurred())
-		out[filepath.Base(d)] = objs
+		Expect(err).NotTo(HaveOccurred(), "overlay %s", d)
+		out[name] = objs
 	}
 	return out
 }
@@ -209,12 +230,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		crds, err := c.InstallCRDs(ctx, s.cluster.LabCRDs)
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("lab: %d CRDs installed from %s\n", len(crds), s.cluster.LabCRDs)
-		stop, err := e2e.StartLabAdmission(ctx, c)
+		stop, err := labingress.StartAdmission(ctx, c)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(stop)
 	}
 	suite.overlays = render(ctx)
 	Expect(suite.overlays).To(HaveKey(s.overlay), "E2E_OVERLAY: no manifests/overlays/%s", s.overlay)
+	GinkgoWriter.Printf("overlay %s (E2E_OVERLAY)\n", s.overlay)
 	_, err = e2e.NewRoute(s.route, "", suite.overlays[s.overlay])
 	Expect(err).NotTo(HaveOccurred(), "E2E_ROUTE=%s with overlay %s", s.route, s.overlay)
 	selectPlatform(ctx, c)
@@ -259,13 +281,18 @@ func selectPlatform(ctx context.Context, c *cluster.Cluster) {
 
 // JUnit from the e2e suite too, beside Ginkgo's own --junit-report; one
 // file per route kind, so the Ingress and Gateway runs keep both.
+// With them a short Markdown summary for a CI job's page (summary.md,
+// summary-gateway.md): the counts, each failed spec with why, each skipped
+// lesson. The GPU workflow's JUnit glob matches only these JUnit files:
+// Ginkgo's own --junit-report would report every spec a second time.
 var _ = ReportAfterSuite("e2e junit", func(r Report) {
-	name := "e2e-junit.xml"
+	suffix := ""
 	if suite.settings.route == e2e.RouteGateway {
-		name = "e2e-junit-gateway.xml"
+		suffix = "-gateway"
 	}
 	if err := os.MkdirAll(suite.settings.reportDir, 0o755); err == nil {
-		_ = reporters.GenerateJUnitReport(r, filepath.Join(suite.settings.reportDir, name))
+		_ = reporters.GenerateJUnitReport(r, filepath.Join(suite.settings.reportDir, "e2e-junit"+suffix+".xml"))
+		_ = os.WriteFile(filepath.Join(suite.settings.reportDir, "summary"+suffix+".md"), []byte(e2e.Summary(r, suite.settings.route)), 0o644)
 	}
 })
 
@@ -279,9 +306,31 @@ var _ = ReportAfterSuite("every lab-ok spec ran on the lab", func(r Report) {
 	}
 	var skipped []string
 	for _, s := range r.SpecReports {
-		if s.State == types.SpecStateSkipped && s.Failure.Message != "" && slices.Contains(s.Labels(), "lab-ok") {
+		if e2e.SkippedItself(s) && slices.Contains(s.Labels(), "lab-ok") {
 			skipped = append(skipped, s.FullText()+": "+s.Failure.Message)
 		}
 	}
 	Expect(skipped).To(BeEmpty(), "lab-ok specs skipped themselves on the lab")
 })
+
+// With E2E_REQUIRE_LESSONS=1 (the GPU workflow sets it) a lesson spec that
+// skipped itself fails the run: a lesson skipped every night is a lesson
+// nobody checks. Specs that skip on a real cluster by design (the Gateway
+// status stand-in) carry no lesson label.
+var _ = ReportAfterSuite("every lesson ran", func(r Report) {
+	if os.Getenv("E2E_REQUIRE_LESSONS") != "1" {
+		return
+	}
+	Expect(skippedLessons(r)).To(BeEmpty(), "lesson specs skipped with E2E_REQUIRE_LESSONS=1")
+})
+
+// skippedLessons lists the lesson specs that skipped themselves, with why.
+func skippedLessons(r Report) []string {
+	var out []string
+	for _, s := range r.SpecReports {
+		if e2e.SkippedItself(s) && slices.Contains(s.Labels(), "lesson") {
+			out = append(out, s.FullText()+": "+s.Failure.Message)
+		}
+	}
+	return out
+}

@@ -11,16 +11,19 @@ import (
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/podio"
 	"github.com/llm-platform/harness/internal/sim"
 )
 
-// Ordered: the data plane is set up once, then exercised. Its set-up waits
+// Ordered: the data plane is set up once, then exercised; ContinueOnFailure:
+// each lesson is independent of the others, so one failed lesson does not
+// hide the next (each puts back what it changed). Its set-up waits
 // for everything the specs need (the Deployment Available, the route
 // answering), so it holds in any order Ginkgo runs the containers in.
 //
 // One set of specs for both route kinds (E2E_ROUTE): the lessons hold
 // through an Ingress and through a Gateway alike.
-var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"), Ordered, func() {
+var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"), Ordered, ContinueOnFailure, func() {
 	var in e2e.IngressInput
 	getter := func() e2e.IngressInput { return in }
 
@@ -57,9 +60,31 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			// E2E_CA_FILE is that CA's PEM bundle.
 			trust, err := openai.TLSConfig(os.Getenv("E2E_CA_FILE"), false)
 			Expect(err).NotTo(HaveOccurred(), "E2E_CA_FILE")
-			in.Plane = e2e.ExternalPlane{T: ingress.Target{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model, TLS: trust}}
+			plane := e2e.ExternalPlane{T: ingress.Target{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model, TLS: trust}}
+			// The controller's own access log, through the API server,
+			// for the 499 lesson.
+			ct := e2e.Controller(route)
+			ct.Namespace, ct.Selector, ct.Name = env("E2E_CONTROLLER_NAMESPACE", ct.Namespace), env("E2E_CONTROLLER_SELECTOR", ct.Selector), env("E2E_CONTROLLER_CONTAINER", ct.Name)
+			if log, pod, err := e2e.OpenPodLog(ctx, p.Cluster, ct); err == nil {
+				plane.Log = log
+				GinkgoWriter.Printf("the controller's access log: pod %s/%s container %s\n", ct.Namespace, pod, ct.Name)
+			} else {
+				GinkgoWriter.Printf("no access log for the 499 lesson: %v\n", err)
+			}
+			in.Plane = plane
+			// The backend direct, for the buffering lesson: E2E_BACKEND_URL,
+			// else a port-forward to the Service through the API server.
 			if b := os.Getenv("E2E_BACKEND_URL"); b != "" {
 				in.Direct = &ingress.Target{URL: b, Model: model, TLS: trust}
+			} else if svc := cluster.Find(p.Objects, "Service"); svc != nil {
+				fwd, err := podio.ForwardService(ctx, p.Cluster.Client.RESTConfig(), p.Namespace, svc.GetName(), e2e.ServicePort)
+				if err == nil {
+					DeferCleanup(fwd.Close)
+					in.Direct = &ingress.Target{URL: "http://" + fwd.Addr, Model: model}
+					GinkgoWriter.Printf("the backend direct: port-forward %s -> pod %s\n", fwd.Addr, fwd.Pod)
+				} else {
+					GinkgoWriter.Printf("no direct route to the backend for the buffering lesson: %v\n", err)
+				}
 			}
 			in.Reconfigure = duration("E2E_INGRESS_RECONFIGURE_TIMEOUT", 2*time.Minute)
 		} else {
@@ -99,13 +124,15 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 	It("routes host and path to vLLM, answers an unknown host 404 and a body over the limit 413", func(ctx SpecContext) {
 		e2e.RoutingSpec(ctx, getter)
 	})
-	It("does not buffer streamed tokens", func(ctx SpecContext) {
+	// The lessons: each must run on the GPU box (E2E_REQUIRE_LESSONS), not
+	// skip.
+	It("does not buffer streamed tokens", Label("lesson"), func(ctx SpecContext) {
 		e2e.NotBufferedSpec(ctx, getter)
 	})
-	It("cuts a long generation with 504 when the proxy read timeout is too short, and not with the manifests' value", func(ctx SpecContext) {
+	It("cuts a long generation with 504 when the proxy read timeout is too short, and not with the manifests' value", Label("lesson"), func(ctx SpecContext) {
 		e2e.ProxyTimeoutLessonSpec(ctx, getter)
 	})
-	It("records a client abort as client_abort and nginx logs it 499", func(ctx SpecContext) {
+	It("records a client abort as client_abort and nginx logs it 499", Label("lesson"), func(ctx SpecContext) {
 		e2e.ClientAbortLessonSpec(ctx, getter)
 	})
 	// The lab's own proof that its route is the real chain (nginx, the

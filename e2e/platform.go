@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -31,6 +33,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/llm-platform/harness/internal/cluster"
+	"github.com/llm-platform/harness/internal/podio"
+	"github.com/llm-platform/harness/internal/startup"
 )
 
 // PollInterval is how often every wait of the suite polls the API
@@ -134,8 +138,9 @@ func GPUNodeSpec(ctx context.Context, inputGetter func() PlatformInput) {
 }
 
 // NVIDIADevicePlugins select NVIDIA's device plugin pods: its static
-// manifest's label, then its Helm chart's.
-var NVIDIADevicePlugins = []string{"name=nvidia-device-plugin-ds", "app.kubernetes.io/name=nvidia-device-plugin"}
+// manifest's label, its Helm chart's, and the GPU Operator's.
+// E2E_DEVICE_PLUGIN_SELECTOR replaces them.
+var NVIDIADevicePlugins = []string{"name=nvidia-device-plugin-ds", "app.kubernetes.io/name=nvidia-device-plugin", "app=nvidia-device-plugin-daemonset"}
 
 // DevicePluginSpec: the GPU device plugin's pods are Ready, and every node
 // one runs on has an allocatable nvidia.com/gpu (which the kubelet
@@ -196,8 +201,41 @@ func EnsurePlatform(ctx context.Context, in PlatformInput) {
 	}
 	dep := deployment(in)
 	r := in.Cluster.Client.Resources(in.Namespace)
-	Expect(wait.For(conditions.New(r).DeploymentConditionMatch(dep, appsv1.DeploymentAvailable, corev1.ConditionTrue),
-		wait.WithTimeout(in.Timeouts.Deploy), wait.WithInterval(PollInterval), wait.WithContext(ctx))).To(Succeed(), "Deployment %s/%s not Available within %v", in.Namespace, dep.Name, in.Timeouts.Deploy)
+	// Rolled out, not only Available: right after an apply that changed it,
+	// Available still describes the old pod.
+	why := ""
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		var live appsv1.Deployment
+		if err := r.Get(ctx, dep.Name, in.Namespace, &live); err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		var done bool
+		done, why = startup.Rollout(live)
+		return done, nil
+	}, wait.WithTimeout(in.Timeouts.Deploy), wait.WithInterval(PollInterval), wait.WithContext(ctx))
+	if err != nil {
+		Expect(err).NotTo(HaveOccurred(), "Deployment %s/%s not rolled out and Available within %v (E2E_DEPLOY_TIMEOUT): %s; %s", in.Namespace, dep.Name, in.Timeouts.Deploy, why, podPhases(ctx, in, dep))
+	}
+}
+
+// podPhases says which start-up phase each of the Deployment's pods is in
+// (package startup): what a timed-out deploy was waiting for.
+func podPhases(ctx context.Context, in PlatformInput, dep *appsv1.Deployment) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	r := in.Cluster.Client.Resources(in.Namespace)
+	var out []string
+	for _, p := range podsOf(ctx, r, dep) {
+		var events corev1.EventList
+		_ = r.List(ctx, &events, resources.WithFieldSelector("involvedObject.name="+p.Name))
+		log, _ := podio.Tail(ctx, in.Cluster.Client.RESTConfig(), p.Namespace, p.Name, "", 50)
+		out = append(out, fmt.Sprintf("pod %s: %s", p.Name, startup.Of(p, events.Items, log)))
+	}
+	if len(out) == 0 {
+		return "no pod of the Deployment exists"
+	}
+	return strings.Join(out, "; ")
 }
 
 // DeploySpec applies the platform (unless it is already deployed) and
@@ -462,13 +500,28 @@ func IngressSpec(ctx context.Context, inputGetter func() PlatformInput) {
 	}
 }
 
-// DryRunSpec: every manifest of every overlay passes a server-side dry run
-// in ns, onto the same names as the platform under test, so it conflicts
-// with nothing (a dry run is admitted like a real apply: a second Ingress
-// for llm.local elsewhere would be refused).
-func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map[string][]*unstructured.Unstructured) {
-	Expect(overlays).NotTo(BeEmpty())
-	for name, objs := range overlays {
+// DryRunSpec: every manifest of every overlay the API server can take
+// passes a server-side dry run in ns, onto the same names as the platform
+// under test, so it conflicts with nothing (a dry run is admitted like a
+// real apply: a second Ingress for llm.local elsewhere would be refused).
+// An overlay with a kind the cluster does not serve (the Gateway API's and
+// its policies' on a Minikube with only the ingress addon) is left out and
+// named; the deployed overlay must always dry-run in full.
+func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns, deployed string, overlays map[string][]*unstructured.Unstructured) {
+	Expect(overlays).To(HaveKey(deployed))
+	served, left, err := ServedOverlays(c, overlays)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(left).NotTo(HaveKey(deployed), "the deployed overlay %s has kinds the API server does not serve", deployed)
+	if len(left) > 0 {
+		var names []string
+		for name, kinds := range left {
+			names = append(names, fmt.Sprintf("%s (%s)", name, strings.Join(kinds, ", ")))
+		}
+		slices.Sort(names)
+		AddReportEntry("overlays left out of the dry run: kinds the API server does not serve", strings.Join(names, "; "))
+		GinkgoWriter.Printf("left out of the dry run, kinds the API server does not serve: %s\n", strings.Join(names, "; "))
+	}
+	for name, objs := range served {
 		By("overlay " + name)
 		Expect(c.Apply(ctx, InNamespace(objs, ns), true)).To(Succeed(), "overlay %s", name)
 		kinds := make([]string, 0, len(objs))
@@ -477,6 +530,34 @@ func DryRunSpec(ctx context.Context, c *cluster.Cluster, ns string, overlays map
 		}
 		GinkgoWriter.Printf("%s: %s passed a server-side dry run\n", name, strings.Join(kinds, ", "))
 	}
+}
+
+// ServedOverlays splits overlays into those whose every kind the API
+// server serves and those it cannot take, with the kinds it lacks
+// (group/version kind), by the API server's discovery.
+func ServedOverlays(c *cluster.Cluster, overlays map[string][]*unstructured.Unstructured) (served map[string][]*unstructured.Unstructured, left map[string][]string, err error) {
+	mapper := c.Client.Resources().GetControllerRuntimeClient().RESTMapper()
+	served, left = map[string][]*unstructured.Unstructured{}, map[string][]string{}
+	for name, objs := range overlays {
+		var missing []string
+		for _, o := range objs {
+			gvk := o.GroupVersionKind()
+			if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+				if !meta.IsNoMatchError(err) {
+					return nil, nil, fmt.Errorf("e2e: discovery of %s: %w", gvk, err)
+				}
+				if k := gvk.GroupVersion().String() + " " + gvk.Kind; !slices.Contains(missing, k) {
+					missing = append(missing, k)
+				}
+			}
+		}
+		if len(missing) > 0 {
+			left[name] = missing
+		} else {
+			served[name] = objs
+		}
+	}
+	return served, left, nil
 }
 
 // OverlapRefusedSpec: a second Ingress for the platform's host and path in

@@ -6,13 +6,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/harness/e2e"
+	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/labnode"
 )
 
@@ -20,6 +23,9 @@ func input() e2e.PlatformInput {
 	in := e2e.PlatformInput{
 		Cluster: suite.cluster, Namespace: suite.namespace, Deployed: suite.deployed, Timeouts: suite.settings.timeouts,
 		Objects: e2e.InNamespace(suite.overlays[suite.settings.overlay], suite.namespace),
+	}
+	if sel := os.Getenv("E2E_DEVICE_PLUGIN_SELECTOR"); sel != "" {
+		in.DevicePlugins = []string{sel}
 	}
 	if node := suite.cluster.LabNode; node != nil {
 		// The lab's real node: its stand-in device plugin, and its
@@ -66,21 +72,56 @@ var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
 	It("runs the GPU device plugin, Ready, with its node's GPU allocatable", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.DevicePluginSpec(ctx, input)
 	})
-	It("passes a server-side dry run of every overlay", Label("lab-ok"), func(ctx SpecContext) {
+	It("passes a server-side dry run of every overlay the API server serves, the deployed one in full", Label("lab-ok"), func(ctx SpecContext) {
 		overlays := suite.overlays
 		if suite.deployed {
 			// Only the deployed overlay is "the same objects onto the same
 			// names"; another overlay's objects would merge into the live
 			// ones (server-side apply). A fresh-cluster run (the lab in
-			// make test) dry-runs every overlay.
+			// make test) dry-runs every overlay the cluster serves.
 			overlays = map[string][]*unstructured.Unstructured{suite.settings.overlay: suite.overlays[suite.settings.overlay]}
 			GinkgoWriter.Printf("the platform is deployed: dry-running overlay %s only\n", suite.settings.overlay)
 		}
-		e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, overlays)
+		e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, suite.settings.overlay, overlays)
+		if suite.settings.cluster.Kind == cluster.Lab {
+			// The lab serves every kind the overlays use; an overlay with a
+			// kind no cluster serves is left out and named, and the same
+			// overlay as the deployed one fails.
+			unserved := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "lab.example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"}}}
+			withUnserved := map[string][]*unstructured.Unstructured{"unserved": {unserved}, suite.settings.overlay: suite.overlays[suite.settings.overlay]}
+			served, left, err := e2e.ServedOverlays(suite.cluster, withUnserved)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(left).To(Equal(map[string][]string{"unserved": {"lab.example.com/v1 Widget"}}))
+			Expect(served).To(HaveKey(suite.settings.overlay))
+			Expect(InterceptGomegaFailure(func() { e2e.DryRunSpec(ctx, suite.cluster, suite.namespace, "unserved", withUnserved) })).
+				To(MatchError(ContainSubstring("the deployed overlay unserved has kinds the API server does not serve")))
+		}
 	})
 	It("deploys vLLM Available on a GPU node, past its startup and readiness probes, with one GPU allocated", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.DeploySpec(ctx, input)
 	})
+	// A deploy that times out says what it was waiting for: here an image
+	// the lab's node lacks, on the real node (the kubelet's verdict).
+	if suite.settings.cluster.Kind == cluster.Lab {
+		It("says which start-up phase a Deployment that does not come up is in", Label("lab-ok"), func(ctx SpecContext) {
+			labels := map[string]any{"app.kubernetes.io/name": "phase-probe"}
+			probe := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "apps/v1", "kind": "Deployment",
+				"metadata": map[string]any{"name": "phase-probe", "namespace": suite.namespace},
+				"spec": map[string]any{"replicas": int64(1), "selector": map[string]any{"matchLabels": labels},
+					"template": map[string]any{"metadata": map[string]any{"labels": labels}, "spec": map[string]any{
+						"nodeSelector": map[string]any{"kubernetes.io/hostname": labnode.NodeName},
+						"containers":   []any{map[string]any{"name": "vllm", "image": "lab.local/absent:v1", "imagePullPolicy": "Never"}}}}},
+			}}
+			DeferCleanup(func(ctx SpecContext) { _ = suite.cluster.Client.Resources().Delete(ctx, probe) })
+			in := input()
+			in.Objects, in.Deployed, in.Timeouts.Deploy = []*unstructured.Unstructured{probe}, false, 10*time.Second
+			failure := InterceptGomegaFailure(func() { e2e.EnsurePlatform(ctx, in) })
+			Expect(failure).To(MatchError(And(ContainSubstring("not rolled out and Available within 10s"),
+				ContainSubstring("failing to pull the image"), ContainSubstring("ErrImageNeverPull"))))
+			AddReportEntry("a deploy that timed out", failure.Error())
+		})
+	}
 	It("leaves a second vLLM replica Pending on Insufficient nvidia.com/gpu, and vLLM keeps its GPU", Label("needs:gpu", "lab-ok"), func(ctx SpecContext) {
 		e2e.PendingGPUSpec(ctx, input)
 	})

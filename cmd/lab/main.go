@@ -7,7 +7,7 @@
 //	lab up     -bin .cache/lab-... -crds .cache/lab-crds-... [-name llm-lab] [-apply manifests/overlays/lab] [-node-dir DIR -images a.tar,b.tar]
 //	lab down   [-name llm-lab] [-node-dir DIR]
 //	lab netns  [-name llm-lab]
-//	lab images -out DIR -pause BIN [-labgpu BIN] [-llmd BIN]
+//	lab images -out DIR -pause BIN [-labgpu BIN] [-llmd BIN] [-lablog BIN]
 //
 // -apply then runs `kubectl apply -k DIR` against the lab, as the GPU
 // workflow applies the platform before it runs the e2e suite.
@@ -119,9 +119,6 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// LLMDImage is llm-d-inference-sim's image on the real node.
-const LLMDImage = "lab.local/llm-d-inference-sim:v0.10.2"
-
 // images writes the real node's image tarballs into -out: the sandbox
 // (labnode.PauseImage), and, when given, the device plugin and
 // llm-d-inference-sim, each one static binary.
@@ -131,6 +128,7 @@ func images(args []string) error {
 	pause := fs.String("pause", "", "static labpause binary")
 	labgpu := fs.String("labgpu", "", "static labgpu binary")
 	llmd := fs.String("llmd", "", "static llm-d-inference-sim binary (CGO_ENABLED=0)")
+	lablog := fs.String("lablog", "", "static lablog binary (the stand-in ingress controller's pod)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,7 +139,8 @@ func images(args []string) error {
 		return err
 	}
 	for _, im := range []struct{ ref, bin, file string }{
-		{labnode.PauseImage, *pause, "pause"}, {labnode.LabGPUImage, *labgpu, "labgpu"}, {LLMDImage, *llmd, "llm-d-inference-sim"},
+		{labnode.PauseImage, *pause, "pause"}, {labnode.LabGPUImage, *labgpu, "labgpu"}, {labnode.LLMDImage, *llmd, "llm-d-inference-sim"},
+		{labnode.LabLogImage, *lablog, "lablog"},
 	} {
 		if im.bin == "" {
 			continue

@@ -58,6 +58,11 @@ type Config struct {
 	// zero values take DefaultMinikubeCPUs and DefaultMinikubeMemory.
 	MinikubeCPUs   int
 	MinikubeMemory string
+	// MinikubeKubernetes is --kubernetes-version for a profile the harness
+	// starts ("" takes DefaultMinikubeKubernetes); MinikubeAnyVersion skips
+	// the check of Minikube's own version.
+	MinikubeKubernetes string
+	MinikubeAnyVersion bool
 }
 
 // Validate names the first invalid field.
@@ -145,7 +150,11 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 // provider returns the e2e-framework provider of a Minikube or lab config.
 func provider(cfg Config) (support.E2EClusterProvider, error) {
 	if cfg.Kind == Minikube {
-		return NewMinikube().WithSize(cfg.MinikubeCPUs, cfg.MinikubeMemory).WithName(cfg.Name).SetDefaults(), nil
+		k8s := cfg.MinikubeKubernetes
+		if k8s == "" {
+			k8s = DefaultMinikubeKubernetes
+		}
+		return NewMinikube().WithSize(cfg.MinikubeCPUs, cfg.MinikubeMemory).AllowAnyVersion(cfg.MinikubeAnyVersion).WithName(cfg.Name).WithVersion(k8s).SetDefaults(), nil
 	}
 	return newLab(cfg)
 }

@@ -55,10 +55,17 @@ func newLab(cfg Config) (support.E2EClusterProvider, error) {
 // lab's fixtures): kwokctl's binary runtime always passes
 // --manage-all-nodes=true, which would also write the status of the real
 // node's pods over the kubelet's. Extra arguments come after kwokctl's
-// own, and the last value of a flag wins.
+// own, and the last value of a flag wins. The API server reaches kubelets
+// by their InternalIP: the real node's name resolves nowhere, and logs,
+// exec and port-forward (kubectl's, client-go's) go through the API server
+// to the kubelet, as on any cluster.
 const kwokConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 componentsPatches:
+  - name: kube-apiserver
+    extraArgs:
+      - key: kubelet-preferred-address-types
+        value: InternalIP
   - name: kwok-controller
     extraArgs:
       - key: manage-all-nodes

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/mod/semver"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/klient/conf"
@@ -25,9 +26,20 @@ import (
 // memory, so the pod would schedule and then risk an OOM kill.
 const (
 	DefaultMinikubeProfile = "minikube" // Minikube's own default: the team's profile
-	DefaultMinikubeCPUs    = 4
-	DefaultMinikubeMemory  = "16g"
+	// DefaultMinikubeKubernetes is the team's Kubernetes line, which the
+	// GPU workflow asks for too.
+	DefaultMinikubeKubernetes = "v1.32.9"
+	// MinMinikubeVersion is the oldest Minikube the platform starts on:
+	// --gpus for the docker driver came in v1.32.0, and the ingress addon
+	// supports Kubernetes 1.32 from v1.36.0 (its controller v1.12.x).
+	MinMinikubeVersion    = "v1.36.0"
+	DefaultMinikubeCPUs   = 4
+	DefaultMinikubeMemory = "16g"
 )
+
+// ErrMinikubeTooOld means the minikube on PATH is older than
+// MinMinikubeVersion.
+var ErrMinikubeTooOld = errors.New("minikube is too old")
 
 // MinikubeProvider is an e2e-framework cluster provider for Minikube with
 // GPUs: `minikube start --driver docker --container-runtime docker --gpus
@@ -40,10 +52,12 @@ const (
 // reuse it and fail later on a node with no nvidia.com/gpu.
 type MinikubeProvider struct {
 	name, version, path string
-	cpus                int
-	memory              string
-	kubeconfig          string
-	rc                  *rest.Config
+	// anyVersion skips the check against MinMinikubeVersion.
+	anyVersion bool
+	cpus       int
+	memory     string
+	kubeconfig string
+	rc         *rest.Config
 }
 
 var _ support.E2EClusterProvider = (*MinikubeProvider)(nil)
@@ -167,9 +181,36 @@ func (m *MinikubeProvider) CheckProfile(ctx context.Context) error {
 	return nil
 }
 
-// Create checks the profile, starts (or resumes) it with GPUs, enables the
-// ingress addon and returns the kubeconfig path.
+// AllowAnyVersion skips the version check (E2E_MINIKUBE_ALLOW_ANY_VERSION:
+// a team that knows its older Minikube works).
+func (m *MinikubeProvider) AllowAnyVersion(ok bool) *MinikubeProvider { m.anyVersion = ok; return m }
+
+// CheckVersion fails with ErrMinikubeTooOld, naming the version needed,
+// when `minikube version --short` is older than MinMinikubeVersion.
+func (m *MinikubeProvider) CheckVersion(ctx context.Context) error {
+	if m.anyVersion {
+		return nil
+	}
+	out, err := m.run(ctx, false, "version", "--short")
+	if err != nil {
+		return err
+	}
+	v := strings.TrimSpace(string(out))
+	if !semver.IsValid(v) {
+		return fmt.Errorf("minikube version --short: %q is not a version", v)
+	}
+	if semver.Compare(v, MinMinikubeVersion) < 0 {
+		return fmt.Errorf("%w: %s on PATH, the platform needs %s or later (--gpus needs v1.32.0; the ingress addon supports Kubernetes 1.32 from v1.36.0); upgrade it, or set E2E_MINIKUBE_ALLOW_ANY_VERSION=1 to go on", ErrMinikubeTooOld, v, MinMinikubeVersion)
+	}
+	return nil
+}
+
+// Create checks Minikube's version and the profile, starts (or resumes) it
+// with GPUs, enables the ingress addon and returns the kubeconfig path.
 func (m *MinikubeProvider) Create(ctx context.Context, args ...string) (string, error) {
+	if err := m.CheckVersion(ctx); err != nil {
+		return "", err
+	}
 	if err := m.CheckProfile(ctx); err != nil {
 		return "", err
 	}

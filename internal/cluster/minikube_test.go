@@ -58,6 +58,7 @@ case " $* " in
   *" profile list "*) if [ -s ` + pl + ` ]; then cat ` + pl + `; else echo '* No minikube profile was found.' >&2; exit 85; fi ;;
   *" start "*) cp ` + kc + ` "$KUBECONFIG" ;;
   *" ip "*) echo 192.168.49.2 ;;
+  *" version --short "*) echo ${STANDIN_MINIKUBE_VERSION:-v1.38.0} ;;
 esac
 `
 	if err := os.WriteFile(filepath.Join(dir, "minikube"), []byte(script), 0o755); err != nil {
@@ -97,6 +98,7 @@ func TestMinikubeProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"version --short",
 		"profile list -o json",
 		"-p gpu start --driver docker --container-runtime docker --gpus all --cpus 4 --memory 16g --kubernetes-version v1.32.9 --disk-size 60g",
 		"-p gpu addons enable ingress",
@@ -146,8 +148,8 @@ func TestMinikubeProfileWithoutGPU(t *testing.T) {
 	if !errors.Is(err, ErrProfileWithoutGPU) || !strings.Contains(err.Error(), "minikube delete -p minikube") {
 		t.Fatalf("err = %v, want ErrProfileWithoutGPU naming the fix", err)
 	}
-	if got := calls(t, log); len(got) != 1 {
-		t.Errorf("calls after the refusal: %q, want only the profile list", got)
+	if got := calls(t, log); len(got) != 2 || got[1] != "profile list -o json" {
+		t.Errorf("calls after the refusal: %q, want only the version and the profile list", got)
 	}
 	// Another profile's lack of GPUs is none of ours.
 	if _, err := NewMinikube().WithName("other").Create(context.Background()); err != nil {
@@ -161,7 +163,7 @@ func TestMinikubeNoProfiles(t *testing.T) {
 	if _, err := NewMinikube().Create(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(t, log); len(got) != 3 || !strings.HasPrefix(got[1], "-p minikube start") {
+	if got := calls(t, log); len(got) != 4 || !strings.HasPrefix(got[2], "-p minikube start") {
 		t.Errorf("calls %q", got)
 	}
 }
@@ -196,5 +198,38 @@ func TestMinikubeFailureIsReported(t *testing.T) {
 	_, err := NewMinikube().WithName("gpu").Create(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "GUEST_DRIVER_MISMATCH") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestMinikubeTooOld: a minikube older than MinMinikubeVersion fails before
+// anything starts, naming the version needed; the documented escape goes
+// on.
+func TestMinikubeTooOld(t *testing.T) {
+	log := standIn(t, profilesNone)
+	t.Setenv("STANDIN_MINIKUBE_VERSION", "v1.35.0")
+	_, err := NewMinikube().Create(context.Background())
+	if !errors.Is(err, ErrMinikubeTooOld) || !strings.Contains(err.Error(), MinMinikubeVersion) || !strings.Contains(err.Error(), "v1.35.0") {
+		t.Fatalf("Create = %v, want ErrMinikubeTooOld naming v1.35.0 and %s", err, MinMinikubeVersion)
+	}
+	if got := calls(t, log); len(got) != 1 {
+		t.Errorf("calls after the refusal: %q", got)
+	}
+	if _, err := NewMinikube().AllowAnyVersion(true).Create(context.Background()); err != nil {
+		t.Fatalf("with AllowAnyVersion: %v", err)
+	}
+}
+
+// TestMinikubeKubernetesVersion: a profile the harness starts asks for the
+// team's Kubernetes line unless told otherwise.
+func TestMinikubeKubernetesVersion(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", DefaultMinikubeKubernetes}, {"v1.33.1", "v1.33.1"}} {
+		p, err := provider(Config{Kind: Minikube, Name: "gpu", MinikubeKubernetes: tc.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := strings.Join(p.(*MinikubeProvider).StartArgs(), " ")
+		if !strings.Contains(args, "--kubernetes-version "+tc.want) {
+			t.Errorf("MinikubeKubernetes %q: start %s, want --kubernetes-version %s", tc.set, args, tc.want)
+		}
 	}
 }

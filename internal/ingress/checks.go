@@ -189,29 +189,29 @@ func CheckLongGeneration(ctx context.Context, t Target, tokens int) (record.Reco
 
 // CheckClientAbort is the 499 lesson: a client deadline shorter than a
 // non-streamed generation yields the harness's client_abort class, and
-// nginx's access log records 499 for that request (the log's newest line).
-// Non-streamed, because NGINX logs 499 only for a request whose response
-// headers it had not sent: a stream cut mid-way is logged as 200.
-func CheckClientAbort(ctx context.Context, t Target, accessLog string, deadline time.Duration, tokens int) (record.Record, LogEntry, error) {
-	before, _ := ReadAccessLog(accessLog)
-	rec, err := t.Do(ctx, openai.Config{MaxTokens: tokens, Timeout: deadline, NoStream: true})
+// nginx's access log records 499 for that request, found by a User-Agent
+// of its own. Non-streamed, because NGINX logs 499 only for a request
+// whose response headers it had not sent: a stream cut mid-way is logged
+// as 200.
+func CheckClientAbort(ctx context.Context, t Target, accessLog AccessLog, deadline time.Duration, tokens int) (record.Record, LogEntry, error) {
+	agent := fmt.Sprintf("llm-harness-abort-lesson/%d", time.Now().UnixNano())
+	rec, err := t.Do(ctx, openai.Config{MaxTokens: tokens, Timeout: deadline, NoStream: true, UserAgent: agent})
 	if err != nil {
 		return rec, LogEntry{}, err
 	}
 	if rec.Class != record.ClientAbort {
 		return rec, LogEntry{}, fmt.Errorf("ingress: a %v deadline on a %d-token generation ended in %q, want client_abort", deadline, tokens, rec.Class)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	entries, err := WaitForLog(wctx, accessLog, len(before)+1)
+	entry, err := WaitForEntry(wctx, accessLog, func(e LogEntry) bool { return e.UserAgent == agent })
 	if err != nil {
-		return rec, LogEntry{}, err
+		return rec, LogEntry{}, fmt.Errorf("ingress: the aborted request (User-Agent %s) is not in the access log: %w", agent, err)
 	}
-	last := entries[len(entries)-1]
-	if last.Status != 499 {
-		return rec, last, fmt.Errorf("ingress: the aborted request is logged with status %d, want 499 (client closed request)", last.Status)
+	if entry.Status != 499 {
+		return rec, entry, fmt.Errorf("ingress: the aborted request is logged with status %d, want 499 (client closed request)", entry.Status)
 	}
-	return rec, last, nil
+	return rec, entry, nil
 }
 
 // CheckNoUpstream: /v1/models through the route finds no upstream: nginx

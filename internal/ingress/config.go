@@ -174,7 +174,15 @@ func FromIngress(ing *networkingv1.Ingress, listen string, resolve Resolver) (Co
 
 // LogFormat is the access log's format: status and timings first, so a
 // 499 and the time the client gave up can be read off each line.
-const LogFormat = `$status $request_time $upstream_status $upstream_response_time $host "$request" $body_bytes_sent`
+const LogFormat = `$status $request_time $upstream_status $upstream_response_time $host "$request" $body_bytes_sent "$http_user_agent"`
+
+// ControllerLogFormat is ingress-nginx's default access-log format
+// (log-format-upstream, "upstreaminfo"), which its controller pod writes to
+// its log. nginx writes it too, to controller.log beside access.log, so the
+// parser that reads a real controller's log (ParseControllerLog) is tested
+// on nginx's own lines, and a stand-in controller can serve them as a pod's
+// log.
+const ControllerLogFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_host] [] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $request_id`
 
 func onOffWord(b bool) string {
 	if b {
@@ -203,13 +211,15 @@ pid %[1]s/nginx.pid;
 events { worker_connections 1024; }
 http {
   log_format harness '%[2]s';
+  log_format upstreaminfo '%[3]s';
   access_log %[1]s/access.log harness;
+  access_log %[1]s/controller.log upstreaminfo;
   client_body_temp_path %[1]s/tmp/body;
   proxy_temp_path %[1]s/tmp/proxy;
   fastcgi_temp_path %[1]s/tmp/fastcgi;
   uwsgi_temp_path %[1]s/tmp/uwsgi;
   scgi_temp_path %[1]s/tmp/scgi;
-`, prefix, LogFormat)
+`, prefix, LogFormat, ControllerLogFormat)
 	listen := c.Listen
 	if c.TLS != nil {
 		listen += " ssl"

@@ -2,6 +2,9 @@ package ingress
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,22 +201,52 @@ func fastLab(t *testing.T, ing *networkingv1.Ingress) (Target, Target, *Nginx) {
 }
 
 // TestClientAbortLesson: a client deadline shorter than the generation is
-// client_abort for the harness and 499 in nginx's log; with the proxy told
-// to ignore client aborts (the lesson undone), the log no longer says 499.
+// client_abort for the harness and 499 in nginx's log, read in the lab's
+// format and in ingress-nginx's (the lines a controller pod logs); with the
+// proxy told to ignore client aborts (the lesson undone), the log no longer
+// says 499.
 func TestClientAbortLesson(t *testing.T) {
 	ctx := context.Background()
 	through, _, n := lab(t, manifestIngress(t), nil)
-	rec, entry, err := CheckClientAbort(ctx, through, n.AccessLog(), 400*time.Millisecond, 20)
-	if err != nil {
-		t.Fatal(err)
+	for _, log := range []AccessLog{LogFile(n.AccessLog()), ControllerLogFile(n.ControllerLog())} {
+		rec, entry, err := CheckClientAbort(ctx, through, log, 400*time.Millisecond, 20)
+		if err != nil {
+			t.Fatalf("%T: %v", log, err)
+		}
+		if entry.Request != "POST /v1/chat/completions HTTP/1.1" || entry.RequestTime < 300*time.Millisecond || !strings.HasPrefix(entry.UserAgent, "llm-harness-abort-lesson/") {
+			t.Errorf("%T: the 499 line parsed as %+v, want the request and its time (about 400ms)", log, entry)
+		}
+		t.Logf("%T: client_abort after %d chunks; nginx: %d after %v", log, rec.Chunks, entry.Status, entry.RequestTime)
 	}
-	t.Logf("client_abort after %d chunks; nginx: %d after %v", rec.Chunks, entry.Status, entry.RequestTime)
 
 	through, _, n = lab(t, manifestIngress(t), func(c *Config) { c.Routes[0].Settings.IgnoreClientAbort = true })
-	if _, entry, err := CheckClientAbort(ctx, through, n.AccessLog(), 400*time.Millisecond, 20); err == nil {
+	if _, entry, err := CheckClientAbort(ctx, through, ControllerLogFile(n.ControllerLog()), 400*time.Millisecond, 20); err == nil {
 		t.Fatalf("with proxy_ignore_client_abort the check still passed (log status %d)", entry.Status)
 	} else {
 		t.Logf("lesson undone: %v", err)
+	}
+}
+
+// TestParseControllerLog: the access lines of ingress-nginx's and NGINX
+// Gateway Fabric's logs among the controller's own diagnostics.
+func TestParseControllerLog(t *testing.T) {
+	log := `I1203 19:10:00.000000       7 controller.go:214] "Backend successfully reloaded"
+192.168.49.1 - - [03/Dec/2026:19:10:01 +0000] "POST /v1/chat/completions HTTP/1.1" 499 0 "-" "Go-http-client/1.1" 312 0.401 [llm-vllm-http] [] 10.244.0.5:8000 0 0.400 - 5f2a
+10.244.0.1 - - [03/Dec/2026:19:10:02 +0000] "GET /v1/models HTTP/1.1" 200 171 "-" "curl/8.5.0" "-"
+2026/12/03 19:10:03 [error] 31#31: *9 upstream timed out
+`
+	got := ParseControllerLog([]byte(log))
+	want := []LogEntry{
+		{Status: 499, RequestTime: 401 * time.Millisecond, Request: "POST /v1/chat/completions HTTP/1.1", UserAgent: "Go-http-client/1.1"},
+		{Status: 200, Request: "GET /v1/models HTTP/1.1", UserAgent: "curl/8.5.0"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("parsed %d entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("entry %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }
 
@@ -278,4 +311,49 @@ func TestTLSIngress(t *testing.T) {
 	if err := CheckModels(ctx, through); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("insecure, without the Host: %v, want nginx's 404 for an unknown host", err)
 	}
+}
+
+// TestBufferingCheck: the buffering check fails on a proxy that holds a
+// stream until it ends, every time; and nginx's proxy_buffering on is no
+// such proxy: nginx passes each chunk on as it arrives to a client that
+// keeps up (buffering lets it read ahead of a slow client), so the check
+// passes with it. That is nginx's behaviour, measured here: if a release
+// changed it, this test says so.
+func TestBufferingCheck(t *testing.T) {
+	ctx := context.Background()
+	through, direct, _ := labWith(t, manifestIngress(t), sim.Config{TTFT: 20 * time.Millisecond, ITL: 8 * time.Millisecond}, func(c *Config) { c.Routes[0].Settings.Buffering = true })
+	attempts.Run(t, attempts.Default, func(int) []string {
+		d, i, err := CheckNotBuffered(ctx, through, direct, 10*time.Millisecond, 40)
+		t.Logf("proxy_buffering on: TTFT direct %v, through nginx %v", d, i)
+		if err != nil {
+			return []string{"nginx with proxy_buffering on held the stream: " + err.Error()}
+		}
+		return nil
+	})
+
+	// A proxy that holds the whole response: 40 tokens at 8 ms are held
+	// about 320 ms.
+	holding := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, direct.URL+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(body)
+	}))
+	defer holding.Close()
+	held := Target{URL: holding.URL, Model: direct.Model}
+	d, i, err := CheckNotBuffered(ctx, held, direct, 10*time.Millisecond, 40)
+	if err == nil {
+		t.Fatalf("a proxy that holds the stream passed the buffering check: TTFT direct %v, through it %v", d, i)
+	}
+	t.Logf("a holding proxy fails the check: %v", err)
 }

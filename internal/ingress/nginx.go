@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -105,16 +106,53 @@ func (n *Nginx) Stop() error {
 	return nil
 }
 
-// AccessLog is the path of the access log.
+// AccessLog is the path of the access log, in LogFormat.
 func (n *Nginx) AccessLog() string { return filepath.Join(n.Prefix, "access.log") }
+
+// ControllerLog is the path of the same lines in ControllerLogFormat.
+func (n *Nginx) ControllerLog() string { return filepath.Join(n.Prefix, "controller.log") }
 
 // LogEntry is one access-log line.
 type LogEntry struct {
 	Status      int
-	RequestTime time.Duration
-	Host        string
+	RequestTime time.Duration // 0 where the format has none
+	Host        string        // "" where the format has none
 	Request     string
+	UserAgent   string
 }
+
+// AccessLog is where nginx's access lines are read: the lab's own file, or
+// a controller's log (a pod's, read through the API server).
+type AccessLog interface {
+	Entries(ctx context.Context) ([]LogEntry, error)
+	String() string
+}
+
+// LogFile is an access log in LogFormat.
+type LogFile string
+
+func (f LogFile) String() string { return string(f) }
+
+// Entries reads and parses the file.
+func (f LogFile) Entries(context.Context) ([]LogEntry, error) { return ReadAccessLog(string(f)) }
+
+// ControllerLogFile is a file of ControllerLogFormat lines, among others.
+type ControllerLogFile string
+
+func (f ControllerLogFile) String() string { return string(f) }
+
+// Entries reads and parses the file.
+func (f ControllerLogFile) Entries(context.Context) ([]LogEntry, error) {
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
+	}
+	return ParseControllerLog(b), nil
+}
+
+// harnessLine matches a LogFormat line (lines written before the user
+// agent joined the format match too).
+var harnessLine = regexp.MustCompile(`^(\d{3}) ([0-9.]+) \S+ \S+ (\S+) "([^"]*)" \S+(?: "([^"]*)")?`)
 
 // ReadAccessLog parses the access log written in LogFormat.
 func ReadAccessLog(path string) ([]LogEntry, error) {
@@ -126,35 +164,57 @@ func ReadAccessLog(path string) ([]LogEntry, error) {
 	var out []LogEntry
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) < 6 {
+		m := harnessLine.FindStringSubmatch(sc.Text())
+		if m == nil {
 			continue
 		}
-		status, err := strconv.Atoi(fields[0])
-		if err != nil {
-			continue
-		}
-		secs, _ := strconv.ParseFloat(fields[1], 64)
-		req := ""
-		if i, j := strings.IndexByte(line, '"'), strings.LastIndexByte(line, '"'); i >= 0 && j > i {
-			req = line[i+1 : j]
-		}
-		out = append(out, LogEntry{Status: status, RequestTime: time.Duration(secs * float64(time.Second)), Host: fields[4], Request: req})
+		status, _ := strconv.Atoi(m[1])
+		secs, _ := strconv.ParseFloat(m[2], 64)
+		out = append(out, LogEntry{Status: status, RequestTime: time.Duration(secs * float64(time.Second)), Host: m[3], Request: m[4], UserAgent: m[5]})
 	}
 	return out, sc.Err()
 }
 
-// WaitForLog polls the access log until it has at least n entries.
-func WaitForLog(ctx context.Context, path string, n int) ([]LogEntry, error) {
+// controllerLine matches nginx's combined format and the formats that
+// extend it: ingress-nginx's upstreaminfo (request length and request time
+// after the user agent) and NGINX Gateway Fabric's (x-forwarded-for).
+var controllerLine = regexp.MustCompile(`\] "([^"]*)" (\d{3}) (?:\d+|-) "[^"]*" "([^"]*)"(?: (\d+) ([0-9.]+))?`)
+
+// ParseControllerLog parses the access lines of a controller's log and
+// skips the rest (a controller pod logs its own diagnostics beside them).
+func ParseControllerLog(b []byte) []LogEntry {
+	var out []LogEntry
+	for _, line := range strings.Split(string(b), "\n") {
+		m := controllerLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		status, _ := strconv.Atoi(m[2])
+		e := LogEntry{Status: status, Request: m[1], UserAgent: m[3]}
+		if m[5] != "" {
+			secs, _ := strconv.ParseFloat(m[5], 64)
+			e.RequestTime = time.Duration(secs * float64(time.Second))
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// WaitForEntry polls the access log until an entry satisfies match. A
+// controller's log may lag the request by a second or more (a pod's log
+// goes through the kubelet), so a line is found by what it says, never by
+// its position.
+func WaitForEntry(ctx context.Context, log AccessLog, match func(LogEntry) bool) (LogEntry, error) {
 	for {
-		entries, err := ReadAccessLog(path)
-		if err == nil && len(entries) >= n {
-			return entries, nil
+		entries, err := log.Entries(ctx)
+		for i := len(entries) - 1; i >= 0; i-- {
+			if match(entries[i]) {
+				return entries[i], nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return entries, fmt.Errorf("ingress: access log has %d entries, want %d: %w", len(entries), n, ctx.Err())
+			return LogEntry{}, fmt.Errorf("ingress: %s: no such line among %d entries: %w (last error: %v)", log, len(entries), ctx.Err(), err)
 		case <-time.After(50 * time.Millisecond): // nginx writes the line when the request ends
 		}
 	}

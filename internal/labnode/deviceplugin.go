@@ -8,6 +8,14 @@ import (
 // LabGPUImage is the stand-in device plugin's image (cmd/labgpu).
 const LabGPUImage = "lab.local/labgpu:v1"
 
+// LLMDImage is llm-d-inference-sim's image on the real node, in vLLM's
+// place (manifests/components/lab-node).
+const LLMDImage = "lab.local/llm-d-inference-sim:v0.10.2"
+
+// LabLogImage is the stand-in ingress controller pod's image (cmd/lablog):
+// it logs the access lines of the nginx that stands in for the controller.
+const LabLogImage = "lab.local/lablog:v1"
+
 // DevicePluginSelector selects the stand-in device plugin's pods.
 const DevicePluginSelector = "app.kubernetes.io/name=labgpu-device-plugin"
 

@@ -82,6 +82,10 @@ type Config struct {
 	// MaxConns is the number of idle connections kept for reuse; set it to
 	// the concurrency. Zero means http.DefaultMaxIdleConnsPerHost.
 	MaxConns int
+	// UserAgent, when set, is every request's User-Agent: an access log
+	// that records it (ingress-nginx's and NGF's do) then tells these
+	// requests from any other.
+	UserAgent string
 }
 
 // Validate reports the first invalid field, by name.
@@ -190,6 +194,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.APIKey != "" {
 		header.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
+	if cfg.UserAgent != "" {
+		header.Set("User-Agent", cfg.UserAgent)
 	}
 	return &Client{
 		cfg:    cfg,

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -356,9 +357,21 @@ func TestWriteAllAndLoad(t *testing.T) {
 	if err := r.WriteAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{FileResults, FileMarkdown, FileJUnit, ChartRPS, ChartLatency, ChartTTFT} {
+	for _, f := range []string{FileResults, FileMarkdown, FileJUnit, FileSummary, ChartRPS, ChartLatency, ChartTTFT} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
+		}
+	}
+	// The job summary: the verdict, one line a cell, the failed cells' reasons.
+	summary, _ := os.ReadFile(filepath.Join(dir, FileSummary))
+	for _, want := range []string{"### perf: ", fmt.Sprintf("of %d cells failed", len(r.Cells)), "| cell | verdict |", r.Cells[0].Name()} {
+		if !bytes.Contains(summary, []byte(want)) {
+			t.Errorf("summary.md lacks %q:\n%s", want, summary)
+		}
+	}
+	for _, c := range r.Cells {
+		if c.Verdict == Fail && !bytes.Contains(summary, []byte("**"+c.Name()+"**: "+c.Reasons[0])) {
+			t.Errorf("summary.md does not give failed cell %s's reason:\n%s", c.Name(), summary)
 		}
 	}
 	back, err := Load(filepath.Join(dir, FileResults))

@@ -13,7 +13,8 @@ const (
 	FileJUnit    = "junit.xml"
 )
 
-// WriteAll writes results.json, report.md, its charts and junit.xml into
+// WriteAll writes results.json, report.md, its charts, junit.xml and
+// summary.md into
 // dir, each atomically; the GPU chart is drawn from dir's gpu.csv when the
 // GPU sampler wrote one. It writes every file it can and returns the errors
 // of those it could not.
@@ -41,5 +42,6 @@ func (r *Results) WriteAll(dir string) error {
 		put(name, func(b *bytes.Buffer) error { b.Write(svg); return nil })
 	}
 	put(FileJUnit, func(b *bytes.Buffer) error { return r.WriteJUnit(b) })
+	put(FileSummary, func(b *bytes.Buffer) error { return r.WriteSummary(b) })
 	return errors.Join(errs...)
 }

@@ -3,8 +3,8 @@ module github.com/llm-platform/harness/tools/crds
 go 1.26.8
 
 require (
-	github.com/envoyproxy/gateway v1.9.1
-	sigs.k8s.io/gateway-api v1.6.3
+	github.com/envoyproxy/gateway v1.8.0
+	sigs.k8s.io/gateway-api v1.5.1
 )
 
 require (

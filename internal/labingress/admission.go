@@ -1,4 +1,4 @@
-package e2e
+package labingress
 
 import (
 	"context"
@@ -28,22 +28,22 @@ import (
 	"github.com/llm-platform/harness/internal/ingress"
 )
 
-// LabAdmissionName is the ValidatingWebhookConfiguration the lab registers.
-const LabAdmissionName = "llm-lab-ingress-overlap"
+// AdmissionName is the ValidatingWebhookConfiguration the lab registers.
+const AdmissionName = "llm-lab-ingress-overlap"
 
-// StartLabAdmission gives the lab's API server the NGINX Ingress
+// StartAdmission gives the lab's API server the NGINX Ingress
 // Controller's overlap rule (ingress.Overlap): a webhook served from this
 // process on loopback over TLS with a certificate made here, registered as
 // a ValidatingWebhookConfiguration. It returns once the API server calls it,
 // and the returned stop unregisters it and stops the server.
-func StartLabAdmission(ctx context.Context, c *cluster.Cluster) (stop func(context.Context) error, err error) {
+func StartAdmission(ctx context.Context, c *cluster.Cluster) (stop func(context.Context) error, err error) {
 	cert, caPEM, err := selfSigned()
 	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("e2e: lab admission: %w", err)
+		return nil, fmt.Errorf("labingress: admission: %w", err)
 	}
 	var calls atomic.Int64
 	h := ingress.Admission{List: func(ctx context.Context) ([]networkingv1.Ingress, error) {
@@ -61,7 +61,7 @@ func StartLabAdmission(ctx context.Context, c *cluster.Cluster) (stop func(conte
 	url := "https://" + ln.Addr().String() + "/validate"
 	none, fail, timeout := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Fail, int32(5)
 	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: LabAdmissionName},
+		ObjectMeta: metav1.ObjectMeta{Name: AdmissionName},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name:                    "validate.nginx.ingress.kubernetes.io",
 			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caPEM},
@@ -74,7 +74,7 @@ func StartLabAdmission(ctx context.Context, c *cluster.Cluster) (stop func(conte
 	}
 	r := c.Client.Resources()
 	stop = func(ctx context.Context) error {
-		err := r.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: LabAdmissionName}})
+		err := r.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: AdmissionName}})
 		_ = srv.Close()
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -85,11 +85,11 @@ func StartLabAdmission(ctx context.Context, c *cluster.Cluster) (stop func(conte
 	// address: replace it.
 	if err := r.Delete(ctx, cfg.DeepCopy()); err != nil && !apierrors.IsNotFound(err) {
 		_ = srv.Close()
-		return nil, fmt.Errorf("e2e: lab admission: %w", err)
+		return nil, fmt.Errorf("labingress: admission: %w", err)
 	}
 	if err := r.Create(ctx, cfg); err != nil {
 		_ = srv.Close()
-		return nil, fmt.Errorf("e2e: lab admission: register: %w", err)
+		return nil, fmt.Errorf("labingress: admission: register: %w", err)
 	}
 	// The API server picks webhook configurations up asynchronously: dry-run
 	// a harmless Ingress until the webhook sees it.
@@ -102,10 +102,10 @@ func StartLabAdmission(ctx context.Context, c *cluster.Cluster) (stop func(conte
 		before := calls.Load()
 		_ = c.Apply(ctx, []*unstructured.Unstructured{probe}, true)
 		return calls.Load() > before, nil
-	}, wait.WithTimeout(30*time.Second), wait.WithInterval(PollInterval), wait.WithContext(ctx))
+	}, wait.WithTimeout(30*time.Second), wait.WithInterval(poll), wait.WithContext(ctx))
 	if err != nil {
 		_ = stop(context.WithoutCancel(ctx))
-		return nil, errors.New("e2e: lab admission: the API server never called the webhook")
+		return nil, errors.New("labingress: admission: the API server never called the webhook")
 	}
 	return stop, nil
 }

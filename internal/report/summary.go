@@ -1,0 +1,62 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// FileSummary is the short Markdown a CI job shows on its page (GitHub's
+// job summary): the verdict, each cell in one line, and what regressed.
+// report.md is the full report.
+const FileSummary = "summary.md"
+
+// WriteSummary writes the run's short summary: what a team reads on the
+// job's page before deciding whether to open report.md.
+func (r *Results) WriteSummary(w io.Writer) error {
+	var b strings.Builder
+	failed, regressed := 0, 0
+	for _, c := range r.Cells {
+		if c.Verdict == Fail {
+			failed++
+		}
+		if c.Baseline != nil && c.Baseline.Regressed {
+			regressed++
+		}
+	}
+	verdict := "passed"
+	switch {
+	case r.Interrupted:
+		verdict = "interrupted"
+	case failed > 0:
+		verdict = "failed"
+	}
+	fmt.Fprintf(&b, "### perf: %s (%d of %d cells failed", verdict, failed, len(r.Cells))
+	if r.Settings.Baseline != "" {
+		fmt.Fprintf(&b, "; %d regressed against the baseline", regressed)
+	}
+	b.WriteString(")\n\n")
+	if r.Settings.Baseline == "" {
+		b.WriteString("No baseline: nothing was gated.\n\n")
+	} else {
+		fmt.Fprintf(&b, "Gated against `%s`: a metric regresses when its median is more than %s%% worse and a one-sided Mann–Whitney U test over the repeats gives p < %g.\n\n",
+			r.Settings.Baseline, Percent(r.Settings.Tolerance), r.Settings.Alpha)
+	}
+	b.WriteString("| cell | verdict | RPS | TTFT p50 | ITL p50 | E2E p95 | errors |\n|---|---|--:|--:|--:|--:|---|\n")
+	for _, c := range r.Cells {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Name(), c.Verdict, f2(c.RPS), f1(c.TTFT.P50), f1(c.ITL.P50), f1(c.E2E.P95), errorsCell(c))
+	}
+	b.WriteString("\n")
+	for _, c := range r.Cells {
+		if c.Verdict != Fail {
+			continue
+		}
+		fmt.Fprintf(&b, "- **%s**: %s\n", c.Name(), strings.Join(c.Reasons, "; "))
+	}
+	if failed > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString("Full report: `report.md` (artifact); every figure: `results.json`.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

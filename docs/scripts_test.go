@@ -172,3 +172,35 @@ func TestPrepullStep(t *testing.T) {
 		}
 	}
 }
+
+// The gateway route's controller step installs NGINX Gateway Fabric from
+// the network, which the lab cannot reach: a stand-in kubectl records what
+// it would apply, in order, at the pinned version.
+func TestControllerStepGateway(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	// An apply of stdin is recorded once it has read its input (kustomize's
+	// output through the pipe), so the record keeps the pipe's order.
+	stub(t, dir, "kubectl", `case "$*" in
+  "apply -f -") in=$(cat); echo "kubectl $* <<< $in" >> "`+calls+`";;
+  kustomize*) echo "kubectl $*" >> "`+calls+`"; echo "kind: CustomResourceDefinition";;
+  *) echo "kubectl $*" >> "`+calls+`";;
+esac
+`)
+	out, _, ok := runScript(t, "controller.sh", dir, "ROUTE=gateway", "NGF_VERSION=v2.6.7", "MINIKUBE_PROFILE=minikube")
+	if !ok {
+		t.Fatalf("the gateway controller step failed:\n%s", out)
+	}
+	b, _ := os.ReadFile(calls)
+	want := []string{
+		"kubectl kustomize https://github.com/nginx/nginx-gateway-fabric/config/crd/gateway-api/standard?ref=v2.6.7",
+		"kubectl apply -f - <<< kind: CustomResourceDefinition",
+		"kubectl apply --server-side -f https://raw.githubusercontent.com/nginx/nginx-gateway-fabric/v2.6.7/deploy/crds.yaml",
+		"kubectl apply -f https://raw.githubusercontent.com/nginx/nginx-gateway-fabric/v2.6.7/deploy/nodeport/deploy.yaml",
+		"kubectl -n nginx-gateway wait --for=condition=Available deployment/nginx-gateway --timeout=5m",
+	}
+	got := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("kubectl calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

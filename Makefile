@@ -49,12 +49,12 @@ help: ## list targets
 # The lab: the real Kubernetes control plane and the real node's kubelet
 # and kube-proxy (tools/lab/go.mod), etcd and kwok (tools/go.mod), built
 # once into a folder keyed by their versions.
-K8S_VERSION  := v1.37.2
+K8S_VERSION  := v1.32.9
 ETCD_VERSION := v3.6.16
 KWOK_VERSION := v0.8.0
 LAB_BIN      := $(CURDIR)/.cache/lab-k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-kwok-$(KWOK_VERSION)-$(call key,tools/go.mod tools/go.sum tools/lab/go.mod tools/lab/go.sum)
 LAB_NAME     ?= llm-lab
-K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
+K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=32
 
 # The custom resource definitions the lab's API server gets, so the gateway
 # manifests are validated by the schemas and CEL rules their implementations
@@ -319,7 +319,7 @@ rehearse: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps la
 	@began=$$(date +%s); rc=0; \
 	$(REHEARSE_IN_LAB) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB) -images $(LAB_IMAGE_TARS) && \
 	$(REHEARSE_IN_LAB) env $(TEST_ENV) $(CURDIR)/.cache/rehearse -kubeconfig $$HOME/.kwok/clusters/$(REHEARSE_LAB)/kubeconfig.yaml \
-	  -standins $(REHEARSE_STANDINS) -out reports/rehearsal $(REHEARSE_FLAGS) || rc=1; \
+	  -standins $(REHEARSE_STANDINS) -kubernetes-version $(K8S_VERSION) -out reports/rehearsal $(REHEARSE_FLAGS) || rc=1; \
 	echo "rehearse: $$(( $$(date +%s) - began )) s"; $(REHEARSE_DOWN) >/dev/null || rc=1; exit $$rc
 
 test-rehearse: rehearse

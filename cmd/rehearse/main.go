@@ -94,6 +94,7 @@ var nights = []night{
 
 type options struct {
 	root, work, out, kubeconfig, standins string
+	k8sVersion                            string
 	images                                []string
 	only                                  []int
 }
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&images, "images", labnode.LLMDImage, "comma-separated image references the lab's node has, which the stand-in minikube's image pull finds")
 	fs.StringVar(&o.out, "out", "reports/rehearsal", "where each night's job summary is kept")
 	fs.StringVar(&o.work, "work", ".cache/rehearsal", "the rehearsal's scratch folder")
+	fs.StringVar(&o.k8sVersion, "kubernetes-version", "", "the lab's Kubernetes version, which the stand-in's profile list reports")
 	fs.StringVar(&only, "nights", "1,2,3,4", "which nights to run (a later night needs night 1's baseline)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -188,7 +190,7 @@ func setUp(o options) error {
 	}
 	settings, _ := json.MarshalIndent(map[string]any{
 		"profile": "minikube", "kubeconfig": o.kubeconfig, "ip": labnode.NodeIP, "version": "v1.38.0",
-		"kubernetesVersion": "v1.37.2", "images": o.images,
+		"kubernetesVersion": o.k8sVersion, "images": o.images,
 	}, "", "  ")
 	if err := os.WriteFile(filepath.Join(o.work, "minikube-home", "standin.json"), settings, 0o644); err != nil {
 		return err

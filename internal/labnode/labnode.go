@@ -8,7 +8,7 @@
 //
 // The combination (measured on this project's CI machines: cgroup v1,
 // kernel 6.18, no systemd, no CAP_SYS_RESOURCE): the kubelet and kube-proxy
-// of the control plane's own release (v1.37.2), Debian bookworm's
+// of the control plane's own release (v1.32.9, the box's), Debian bookworm's
 // containerd 1.6.20, runc 1.1.5 and CNI plugins 1.1.1. What it takes:
 //   - every process enters the namespaces with nsenter: `ip netns exec`
 //     also remounts /sys, which hides the cgroup mounts the kubelet and runc

@@ -32,17 +32,26 @@ func Allocated(ctx context.Context, c Config, namespace, pod string) (map[string
 		return nil, fmt.Errorf("labnode: pod resources: %w", err)
 	}
 	defer conn.Close()
-	resp, err := podresources.NewPodResourcesListerClient(conn).Get(ctx, &podresources.GetPodResourcesRequest{PodName: pod, PodNamespace: namespace})
+	// List, not Get: Get sits behind the kubelet's KubeletPodResourcesGet
+	// feature gate on the Kubernetes versions teams run (off before 1.34);
+	// List has been on since 1.15.
+	resp, err := podresources.NewPodResourcesListerClient(conn).List(ctx, &podresources.ListPodResourcesRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("labnode: pod resources of %s/%s: %w", namespace, pod, err)
 	}
-	out := map[string][]string{}
-	for _, ct := range resp.GetPodResources().GetContainers() {
-		for _, d := range ct.GetDevices() {
-			out[d.GetResourceName()] = append(out[d.GetResourceName()], d.GetDeviceIds()...)
+	for _, p := range resp.GetPodResources() {
+		if p.GetNamespace() != namespace || p.GetName() != pod {
+			continue
 		}
+		out := map[string][]string{}
+		for _, ct := range p.GetContainers() {
+			for _, d := range ct.GetDevices() {
+				out[d.GetResourceName()] = append(out[d.GetResourceName()], d.GetDeviceIds()...)
+			}
+		}
+		return out, nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("labnode: pod resources: the kubelet lists no pod %s/%s", namespace, pod)
 }
 
 // DialUnix connects to a unix socket at any path length. A socket's path

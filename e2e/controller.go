@@ -30,7 +30,7 @@ func Controller(route Route) podio.Container {
 // lines its pod logged since Since, parsed as ingress.ParseControllerLog
 // does (ingress-nginx's and NGF's formats).
 type PodLog struct {
-	Cluster   *cluster.Cluster
+	Pods      *podio.Client
 	Container podio.Container
 	Since     time.Time
 }
@@ -39,7 +39,7 @@ func (l PodLog) String() string { return "the log of " + l.Container.String() }
 
 // Entries reads the log through the API server.
 func (l PodLog) Entries(ctx context.Context) ([]ingress.LogEntry, error) {
-	b, _, err := podio.Logs(ctx, l.Cluster.Client.RESTConfig(), l.Container, l.Since)
+	b, _, err := l.Pods.Logs(ctx, l.Container, l.Since)
 	if err != nil {
 		return nil, err
 	}
@@ -49,8 +49,12 @@ func (l PodLog) Entries(ctx context.Context) ([]ingress.LogEntry, error) {
 // OpenPodLog checks that the controller's log can be read now and returns
 // it, reading from now on.
 func OpenPodLog(ctx context.Context, c *cluster.Cluster, ct podio.Container) (PodLog, string, error) {
-	l := PodLog{Cluster: c, Container: ct, Since: time.Now()}
-	_, pod, err := podio.Logs(ctx, c.Client.RESTConfig(), ct, l.Since)
+	pods, err := podio.New(c.Client.RESTConfig())
+	if err != nil {
+		return PodLog{}, "", err
+	}
+	l := PodLog{Pods: pods, Container: ct, Since: time.Now()}
+	_, pod, err := pods.Logs(ctx, ct, l.Since)
 	if err != nil {
 		return l, "", fmt.Errorf("e2e: the controller's access log: %w", err)
 	}

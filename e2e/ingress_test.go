@@ -77,7 +77,9 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			if b := os.Getenv("E2E_BACKEND_URL"); b != "" {
 				in.Direct = &ingress.Target{URL: b, Model: model, TLS: trust}
 			} else if svc := cluster.Find(p.Objects, "Service"); svc != nil {
-				fwd, err := podio.ForwardService(ctx, p.Cluster.Client.RESTConfig(), p.Namespace, svc.GetName(), e2e.ServicePort)
+				pods, err := podio.New(p.Cluster.Client.RESTConfig())
+				Expect(err).NotTo(HaveOccurred())
+				fwd, err := pods.ForwardService(ctx, p.Namespace, svc.GetName(), e2e.ServicePort)
 				if err == nil {
 					DeferCleanup(fwd.Close)
 					in.Direct = &ingress.Target{URL: "http://" + fwd.Addr, Model: model}

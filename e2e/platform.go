@@ -225,11 +225,15 @@ func podPhases(ctx context.Context, in PlatformInput, dep *appsv1.Deployment) st
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	r := in.Cluster.Client.Resources(in.Namespace)
+	pods, _ := podio.New(in.Cluster.Client.RESTConfig()) // without it, the phase goes without vLLM's log
 	var out []string
 	for _, p := range podsOf(ctx, r, dep) {
 		var events corev1.EventList
 		_ = r.List(ctx, &events, resources.WithFieldSelector("involvedObject.name="+p.Name))
-		log, _ := podio.Tail(ctx, in.Cluster.Client.RESTConfig(), p.Namespace, p.Name, "", 50)
+		log := ""
+		if pods != nil {
+			log, _ = pods.Tail(ctx, p.Namespace, p.Name, "", 50)
+		}
 		out = append(out, fmt.Sprintf("pod %s: %s", p.Name, startup.Of(p, events.Items, log)))
 	}
 	if len(out) == 0 {

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/harness/e2e"
@@ -114,10 +115,21 @@ var _ = Describe("the platform", Label("needs:cluster"), Ordered, func() {
 						"containers":   []any{map[string]any{"name": "vllm", "image": "lab.local/absent:v1", "imagePullPolicy": "Never"}}}}},
 			}}
 			DeferCleanup(func(ctx SpecContext) { _ = suite.cluster.Client.Resources().Delete(ctx, probe) })
+			Expect(suite.cluster.Apply(ctx, []*unstructured.Unstructured{probe}, false)).To(Succeed())
+			// First the kubelet's verdict, however long a busy node takes to
+			// reach it; then a deploy wait that ends at once, so the phase it
+			// reports does not depend on the machine's speed.
+			Eventually(func(g Gomega) {
+				var pods corev1.PodList
+				g.Expect(suite.cluster.Client.Resources(suite.namespace).List(ctx, &pods, resources.WithLabelSelector("app.kubernetes.io/name=phase-probe"))).To(Succeed())
+				g.Expect(pods.Items).To(HaveLen(1))
+				g.Expect(pods.Items[0].Status.ContainerStatuses).To(HaveLen(1))
+				g.Expect(pods.Items[0].Status.ContainerStatuses[0].State.Waiting).To(HaveField("Reason", "ErrImageNeverPull"))
+			}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(e2e.PollInterval).Should(Succeed())
 			in := input()
-			in.Objects, in.Deployed, in.Timeouts.Deploy = []*unstructured.Unstructured{probe}, false, 10*time.Second
+			in.Objects, in.Deployed, in.Timeouts.Deploy = []*unstructured.Unstructured{probe}, true, time.Second
 			failure := InterceptGomegaFailure(func() { e2e.EnsurePlatform(ctx, in) })
-			Expect(failure).To(MatchError(And(ContainSubstring("not rolled out and Available within 10s"),
+			Expect(failure).To(MatchError(And(ContainSubstring("not rolled out and Available within 1s"),
 				ContainSubstring("failing to pull the image"), ContainSubstring("ErrImageNeverPull"))))
 			AddReportEntry("a deploy that timed out", failure.Error())
 		})

@@ -41,25 +41,11 @@ import (
 
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/labingress"
+	"github.com/llm-platform/harness/internal/standin"
 )
 
-// Settings is standin.json.
-type Settings struct {
-	// Profile is the one profile that exists (the workflow's
-	// MINIKUBE_PROFILE); any other is "not found", as Minikube says.
-	Profile string `json:"profile"`
-	// Kubeconfig is the lab's.
-	Kubeconfig string `json:"kubeconfig"`
-	// IP is `minikube ip`: where the stand-in controller listens on port 80.
-	IP string `json:"ip"`
-	// Version is what `minikube version` reports.
-	Version string `json:"version"`
-	// KubernetesVersion is the lab's, for `profile list`.
-	KubernetesVersion string `json:"kubernetesVersion"`
-	// Images are the references the lab's node has; `image pull` and
-	// `image load` of any other fail as a pull without a registry would.
-	Images []string `json:"images"`
-}
+// Settings is standin.json, which the rehearsal writes.
+type Settings = standin.Settings
 
 func main() {
 	code, err := run(os.Args[1:], os.Stdout)
@@ -77,23 +63,13 @@ const (
 )
 
 func home() string {
-	if h := os.Getenv("LAB_MINIKUBE_HOME"); h != "" {
+	if h := os.Getenv(standin.HomeVariable); h != "" {
 		return h
 	}
 	return filepath.Join(os.TempDir(), "lab-minikube")
 }
 
-func load() (Settings, error) {
-	var s Settings
-	b, err := os.ReadFile(filepath.Join(home(), "standin.json"))
-	if err != nil {
-		return s, fmt.Errorf("stand-in minikube: %w (LAB_MINIKUBE_HOME names the rehearsal's folder)", err)
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("stand-in minikube: standin.json: %w", err)
-	}
-	return s, nil
-}
+func load() (Settings, error) { return standin.Load(home()) }
 
 // parse takes -p/--profile out of args, wherever it is.
 func parse(args []string) (profile string, rest []string) {
@@ -273,7 +249,7 @@ func controllerDir() string { return filepath.Join(home(), "ingress-controller")
 // waits for the controller.
 func enableIngress(out io.Writer, s Settings) (int, error) {
 	dir := controllerDir()
-	if err := labingress.EnsureDir(dir); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 1, err
 	}
 	if !alive(dir) {

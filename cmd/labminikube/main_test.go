@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +12,9 @@ func standIn(t *testing.T) {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("LAB_MINIKUBE_HOME", home)
-	b, _ := json.Marshal(Settings{Profile: "minikube", Kubeconfig: filepath.Join(home, "lab.kubeconfig"), IP: "10.250.0.1", Version: "v1.38.0",
-		KubernetesVersion: "v1.32.9", Images: []string{"lab.local/llm-d-inference-sim:v0.10.2"}})
-	if err := os.WriteFile(filepath.Join(home, "standin.json"), b, 0o644); err != nil {
+	s := Settings{Profile: "minikube", Kubeconfig: filepath.Join(home, "lab.kubeconfig"), IP: "10.250.0.1", Version: "v1.38.0",
+		KubernetesVersion: "v1.32.9", Images: []string{"lab.local/llm-d-inference-sim:v0.10.2"}}
+	if err := s.Write(home); err != nil {
 		t.Fatal(err)
 	}
 	lab := `apiVersion: v1

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,6 +51,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/harness/internal/labnode"
+	"github.com/llm-platform/harness/internal/standin"
 )
 
 func main() {
@@ -158,10 +160,10 @@ func run(ctx context.Context, args []string) error {
 		for _, p := range problems {
 			failures = append(failures, fmt.Sprintf("night %d: %s", nt.n, p))
 		}
-		if nt.n == 1 && len(problems) > 0 {
-			break // the later nights need night 1's baseline
-		}
 		if nt.n == 1 {
+			if len(problems) > 0 {
+				break // the later nights need night 1's baseline
+			}
 			if err := commitBaseline(o, wf); err != nil {
 				return err
 			}
@@ -188,11 +190,9 @@ func setUp(o options) error {
 			return err
 		}
 	}
-	settings, _ := json.MarshalIndent(map[string]any{
-		"profile": "minikube", "kubeconfig": o.kubeconfig, "ip": labnode.NodeIP, "version": "v1.38.0",
-		"kubernetesVersion": o.k8sVersion, "images": o.images,
-	}, "", "  ")
-	if err := os.WriteFile(filepath.Join(o.work, "minikube-home", "standin.json"), settings, 0o644); err != nil {
+	settings := standin.Settings{Profile: "minikube", Kubeconfig: o.kubeconfig, IP: labnode.NodeIP, Version: "v1.38.0",
+		KubernetesVersion: o.k8sVersion, Images: o.images}
+	if err := settings.Write(filepath.Join(o.work, "minikube-home")); err != nil {
 		return err
 	}
 	// The preflight's view of a GPU box: docker with the nvidia runtime and
@@ -222,18 +222,17 @@ echo 570.86.15
 		}
 	}
 	repo := filepath.Join(o.work, "default-branch")
-	return git(repo, "", "init", "-q", "-b", "main", repo)
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		return err
+	}
+	return git(repo, "init", "-q", "-b", "main")
 }
 
-func git(dir, env string, args ...string) error {
+// git runs git in dir as the rehearsal's own committer.
+func git(dir string, args ...string) error {
 	cmd := exec.Command("git", args...)
-	if dir != "" && args[0] != "init" {
-		cmd.Dir = dir
-	}
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=rehearsal", "GIT_AUTHOR_EMAIL=rehearsal@lab", "GIT_COMMITTER_NAME=rehearsal", "GIT_COMMITTER_EMAIL=rehearsal@lab")
-	if env != "" {
-		cmd.Env = append(cmd.Env, env)
-	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
 	}
@@ -260,7 +259,7 @@ func commitBaseline(o options, wf workflow) error {
 		return err
 	}
 	for _, args := range [][]string{{"add", base}, {"commit", "-q", "-m", "baseline from night 1"}, {"update-ref", "refs/remotes/origin/main", "main"}} {
-		if err := git(repo, "", args...); err != nil {
+		if err := git(repo, args...); err != nil {
 			return err
 		}
 	}
@@ -359,19 +358,16 @@ func rehearseNight(ctx context.Context, o options, wf workflow, nt night) ([]str
 	// The job's env, then what the lab changes: the lab's overlay, a CPU
 	// count the lab has, and the GPU the lab does not have (the rehearsal
 	// checks the workflow, not the GPU sampler; make gpu-check does that).
-	env := map[string]string{}
-	for k, v := range wf.env {
-		env[k] = v
-	}
+	env := maps.Clone(wf.env)
 	reports := filepath.Join(dir, "reports")
-	for k, v := range map[string]string{
+	maps.Copy(env, map[string]string{
 		"GITHUB_ENV": ghEnv, "GITHUB_STEP_SUMMARY": summary, "RUNNER_TEMP": dir, "CI": "true",
-		"PATH":              filepath.Join(o.work, "bin") + ":" + o.standins + ":" + os.Getenv("PATH"),
-		"LAB_MINIKUBE_HOME": filepath.Join(o.work, "minikube-home"),
-		"KUBECONFIG":        filepath.Join(o.work, "kubeconfig"),
-		"BASELINE_REPO":     filepath.Join(o.work, "default-branch"),
-		"OVERLAY":           ov,
-		"PERF_REPORT_DIR":   reports, "E2E_REPORT_DIR": filepath.Join(reports, "e2e"),
+		"PATH":               filepath.Join(o.work, "bin") + ":" + o.standins + ":" + os.Getenv("PATH"),
+		standin.HomeVariable: filepath.Join(o.work, "minikube-home"),
+		"KUBECONFIG":         filepath.Join(o.work, "kubeconfig"),
+		"BASELINE_REPO":      filepath.Join(o.work, "default-branch"),
+		"OVERLAY":            ov,
+		"PERF_REPORT_DIR":    reports, "E2E_REPORT_DIR": filepath.Join(reports, "e2e"),
 		// The preflight on the lab: root, two cores, a small disk.
 		"MINIKUBE_CPUS": "2", "PREFLIGHT_ALLOW_ROOT": "1", "PREFLIGHT_MIN_DISK_GB": "1",
 		// The nightly, small: one payload, two loads, repeats enough to gate.
@@ -381,11 +377,9 @@ func rehearseNight(ctx context.Context, o options, wf workflow, nt night) ([]str
 		"E2E_INGRESS_RECONFIGURE_TIMEOUT": "20s",
 		// The lab's stand-in for NVIDIA's device plugin, by its own label.
 		"E2E_DEVICE_PLUGIN_SELECTOR": labnode.DevicePluginSelector,
-	} {
-		env[k] = v
-	}
+	})
 	var results []string
-	failed, failedStep := false, ""
+	failedStep := "" // the first step that failed
 	for i, st := range wf.steps {
 		if st.run == "" {
 			continue
@@ -394,17 +388,12 @@ func rehearseNight(ctx context.Context, o options, wf workflow, nt night) ([]str
 		if name == "" {
 			name = st.run
 		}
-		if failed && !st.always {
+		if failedStep != "" && !st.always {
 			results = append(results, "skipped "+name)
 			continue
 		}
-		stepEnv := map[string]string{}
-		for k, v := range env {
-			stepEnv[k] = v
-		}
-		for k, v := range st.env {
-			stepEnv[k] = v
-		}
+		stepEnv := maps.Clone(env)
+		maps.Copy(stepEnv, st.env)
 		log := filepath.Join(dir, fmt.Sprintf("step-%02d.log", i))
 		began := time.Now()
 		err := runStep(ctx, st, stepEnv, log)
@@ -414,10 +403,9 @@ func rehearseNight(ctx context.Context, o options, wf workflow, nt night) ([]str
 		mark := "✓"
 		if err != nil {
 			mark = "✗"
-			if !failed {
+			if failedStep == "" {
 				failedStep = st.run
 			}
-			failed = true
 		}
 		results = append(results, fmt.Sprintf("%s %s (%v)", mark, name, time.Since(began).Round(time.Second)))
 		fmt.Printf("   %s %s: %v (log %s)\n", mark, name, time.Since(began).Round(100*time.Millisecond), log)
@@ -428,9 +416,7 @@ func rehearseNight(ctx context.Context, o options, wf workflow, nt night) ([]str
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range added {
-			env[k] = v
-		}
+		maps.Copy(env, added)
 	}
 	text, err := os.ReadFile(summary)
 	if err != nil {

@@ -1,7 +1,6 @@
 package ingress
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -134,7 +133,9 @@ type LogFile string
 func (f LogFile) String() string { return string(f) }
 
 // Entries reads and parses the file.
-func (f LogFile) Entries(context.Context) ([]LogEntry, error) { return ReadAccessLog(string(f)) }
+func (f LogFile) Entries(context.Context) ([]LogEntry, error) {
+	return readLog(string(f), parseHarnessLine)
+}
 
 // ControllerLogFile is a file of ControllerLogFormat lines, among others.
 type ControllerLogFile string
@@ -143,36 +144,44 @@ func (f ControllerLogFile) String() string { return string(f) }
 
 // Entries reads and parses the file.
 func (f ControllerLogFile) Entries(context.Context) ([]LogEntry, error) {
-	b, err := os.ReadFile(string(f))
+	return readLog(string(f), parseControllerLine)
+}
+
+func readLog(path string, parse func(string) (LogEntry, bool)) ([]LogEntry, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("ingress: %w", err)
 	}
-	return ParseControllerLog(b), nil
+	return parseLines(b, parse), nil
+}
+
+// parseLines parses each line parse recognises and skips the rest.
+func parseLines(b []byte, parse func(string) (LogEntry, bool)) []LogEntry {
+	var out []LogEntry
+	for _, line := range strings.Split(string(b), "\n") {
+		if e, ok := parse(line); ok {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // harnessLine matches a LogFormat line (lines written before the user
 // agent joined the format match too).
 var harnessLine = regexp.MustCompile(`^(\d{3}) ([0-9.]+) \S+ \S+ (\S+) "([^"]*)" \S+(?: "([^"]*)")?`)
 
-// ReadAccessLog parses the access log written in LogFormat.
-func ReadAccessLog(path string) ([]LogEntry, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("ingress: %w", err)
+func parseHarnessLine(line string) (LogEntry, bool) {
+	m := harnessLine.FindStringSubmatch(line)
+	if m == nil {
+		return LogEntry{}, false
 	}
-	defer f.Close()
-	var out []LogEntry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		m := harnessLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		status, _ := strconv.Atoi(m[1])
-		secs, _ := strconv.ParseFloat(m[2], 64)
-		out = append(out, LogEntry{Status: status, RequestTime: time.Duration(secs * float64(time.Second)), Host: m[3], Request: m[4], UserAgent: m[5]})
-	}
-	return out, sc.Err()
+	status, _ := strconv.Atoi(m[1])
+	return LogEntry{Status: status, RequestTime: seconds(m[2]), Host: m[3], Request: m[4], UserAgent: m[5]}, true
+}
+
+func seconds(s string) time.Duration {
+	secs, _ := strconv.ParseFloat(s, 64)
+	return time.Duration(secs * float64(time.Second))
 }
 
 // controllerLine matches nginx's combined format and the formats that
@@ -182,22 +191,15 @@ var controllerLine = regexp.MustCompile(`\] "([^"]*)" (\d{3}) (?:\d+|-) "[^"]*" 
 
 // ParseControllerLog parses the access lines of a controller's log and
 // skips the rest (a controller pod logs its own diagnostics beside them).
-func ParseControllerLog(b []byte) []LogEntry {
-	var out []LogEntry
-	for _, line := range strings.Split(string(b), "\n") {
-		m := controllerLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		status, _ := strconv.Atoi(m[2])
-		e := LogEntry{Status: status, Request: m[1], UserAgent: m[3]}
-		if m[5] != "" {
-			secs, _ := strconv.ParseFloat(m[5], 64)
-			e.RequestTime = time.Duration(secs * float64(time.Second))
-		}
-		out = append(out, e)
+func ParseControllerLog(b []byte) []LogEntry { return parseLines(b, parseControllerLine) }
+
+func parseControllerLine(line string) (LogEntry, bool) {
+	m := controllerLine.FindStringSubmatch(line)
+	if m == nil {
+		return LogEntry{}, false
 	}
-	return out
+	status, _ := strconv.Atoi(m[2])
+	return LogEntry{Status: status, Request: m[1], UserAgent: m[3], RequestTime: seconds(m[5])}, true
 }
 
 // WaitForEntry polls the access log until an entry satisfies match. A

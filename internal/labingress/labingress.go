@@ -12,13 +12,11 @@
 package labingress
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"time"
@@ -28,6 +26,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/harness/internal/ingress"
@@ -61,8 +60,8 @@ type Controller struct {
 	// Logf reports each reload and error; nil discards.
 	Logf func(format string, args ...any)
 
-	nginx    *ingress.Nginx
-	rendered []byte
+	nginx *ingress.Nginx
+	cfg   ingress.Config // what nginx serves
 }
 
 // Run keeps nginx in step with the Ingresses until ctx ends, then stops it.
@@ -116,8 +115,7 @@ func (c *Controller) Sync(ctx context.Context) error {
 		}
 		cfg.Routes = append(cfg.Routes, one.Routes...)
 	}
-	rendered := cfg.Render(c.Dir)
-	if c.nginx != nil && bytes.Equal(rendered, c.rendered) {
+	if c.nginx != nil && reflect.DeepEqual(cfg, c.cfg) {
 		return errors.Join(errs...)
 	}
 	if c.nginx != nil {
@@ -128,7 +126,7 @@ func (c *Controller) Sync(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	c.nginx, c.rendered = n, rendered
+	c.nginx, c.cfg = n, cfg
 	c.logf("nginx serves %d routes on %s", len(cfg.Routes), c.Listen)
 	return errors.Join(errs...)
 }
@@ -188,7 +186,7 @@ func DeployPod(ctx context.Context, cs kubernetes.Interface, dir string) error {
 func WaitPod(ctx context.Context, cs kubernetes.Interface, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		pods, err := cs.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller"})
+		pods, err := cs.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(Labels).String()})
 		if err == nil {
 			for _, p := range pods.Items {
 				if p.Status.Phase == corev1.PodRunning {
@@ -205,12 +203,4 @@ func WaitPod(ctx context.Context, cs kubernetes.Interface, timeout time.Duration
 		case <-time.After(poll):
 		}
 	}
-}
-
-// EnsureDir makes the controller's folder, readable by the pod.
-func EnsureDir(dir string) error {
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
-		return fmt.Errorf("labingress: %w", err)
-	}
-	return nil
 }

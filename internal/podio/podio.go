@@ -33,6 +33,21 @@ import (
 	"k8s.io/client-go/transport/spdy"
 )
 
+// Client reaches pods through one API server.
+type Client struct {
+	cfg *rest.Config
+	cs  kubernetes.Interface
+}
+
+// New returns a Client for the API server cfg names.
+func New(cfg *rest.Config) (*Client, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("podio: %w", err)
+	}
+	return &Client{cfg: cfg, cs: cs}, nil
+}
+
 // Forward is a running port-forward to one pod.
 type Forward struct {
 	// Addr is the local end, 127.0.0.1:PORT.
@@ -61,16 +76,12 @@ const readyTimeout = 30 * time.Second
 // the Service's targetPort names or numbers), as `kubectl port-forward
 // svc/NAME` does: the Service's selector picks the pod; the pod's port is
 // resolved from the Service's.
-func ForwardService(ctx context.Context, cfg *rest.Config, namespace, name, portName string) (*Forward, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("podio: %w", err)
-	}
-	svc, err := cs.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
+func (c *Client) ForwardService(ctx context.Context, namespace, name, portName string) (*Forward, error) {
+	svc, err := c.cs.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("podio: Service %s/%s: %w", namespace, name, err)
 	}
-	pod, err := readyPod(ctx, cs, namespace, labels.SelectorFromSet(svc.Spec.Selector).String())
+	pod, err := readyPod(ctx, c.cs, namespace, labels.SelectorFromSet(svc.Spec.Selector).String())
 	if err != nil {
 		return nil, fmt.Errorf("podio: Service %s/%s: %w", namespace, name, err)
 	}
@@ -78,17 +89,17 @@ func ForwardService(ctx context.Context, cfg *rest.Config, namespace, name, port
 	if err != nil {
 		return nil, err
 	}
-	return ForwardPod(ctx, cfg, namespace, pod.Name, port)
+	return c.ForwardPod(ctx, namespace, pod.Name, port)
 }
 
 // ForwardPod forwards a free local port to port on pod namespace/name.
-func ForwardPod(ctx context.Context, cfg *rest.Config, namespace, name string, port int) (*Forward, error) {
-	u, err := url.Parse(cfg.Host)
+func (c *Client) ForwardPod(ctx context.Context, namespace, name string, port int) (*Forward, error) {
+	u, err := url.Parse(c.cfg.Host)
 	if err != nil {
-		return nil, fmt.Errorf("podio: API server %q: %w", cfg.Host, err)
+		return nil, fmt.Errorf("podio: API server %q: %w", c.cfg.Host, err)
 	}
 	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/portforward", namespace, name)
-	dialer, err := dialer(cfg, u)
+	dialer, err := dialer(c.cfg, u)
 	if err != nil {
 		return nil, err
 	}
@@ -213,14 +224,10 @@ func (c Container) String() string {
 // Logs returns the container's log lines written since since (the API
 // server's sinceTime has a resolution of one second: lines of the second
 // before since may be among them), and the pod read.
-func Logs(ctx context.Context, cfg *rest.Config, c Container, since time.Time) ([]byte, string, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
+func (c *Client) Logs(ctx context.Context, ct Container, since time.Time) ([]byte, string, error) {
+	pods, err := c.cs.CoreV1().Pods(ct.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ct.Selector})
 	if err != nil {
-		return nil, "", fmt.Errorf("podio: %w", err)
-	}
-	pods, err := cs.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: c.Selector})
-	if err != nil {
-		return nil, "", fmt.Errorf("podio: pods %s: %w", c, err)
+		return nil, "", fmt.Errorf("podio: pods %s: %w", ct, err)
 	}
 	var pod *corev1.Pod
 	for i := range pods.Items {
@@ -230,28 +237,24 @@ func Logs(ctx context.Context, cfg *rest.Config, c Container, since time.Time) (
 		}
 	}
 	if pod == nil {
-		return nil, "", fmt.Errorf("podio: no running pod matches %s (%d pods)", c, len(pods.Items))
+		return nil, "", fmt.Errorf("podio: no running pod matches %s (%d pods)", ct, len(pods.Items))
 	}
-	opts := &corev1.PodLogOptions{Container: c.Name}
+	opts := &corev1.PodLogOptions{Container: ct.Name}
 	if !since.IsZero() {
 		t := metav1.NewTime(since.Add(-time.Second))
 		opts.SinceTime = &t
 	}
-	b, err := cs.CoreV1().Pods(c.Namespace).GetLogs(pod.Name, opts).DoRaw(ctx)
+	b, err := c.cs.CoreV1().Pods(ct.Namespace).GetLogs(pod.Name, opts).DoRaw(ctx)
 	if err != nil {
-		return nil, pod.Name, fmt.Errorf("podio: log of %s/%s: %w", c.Namespace, pod.Name, err)
+		return nil, pod.Name, fmt.Errorf("podio: log of %s/%s: %w", ct.Namespace, pod.Name, err)
 	}
 	return b, pod.Name, nil
 }
 
 // Tail returns the last lines of a pod's container log ("" for the pod's
 // only container).
-func Tail(ctx context.Context, cfg *rest.Config, namespace, pod, container string, lines int64) (string, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return "", fmt.Errorf("podio: %w", err)
-	}
-	b, err := cs.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &lines}).DoRaw(ctx)
+func (c *Client) Tail(ctx context.Context, namespace, pod, container string, lines int64) (string, error) {
+	b, err := c.cs.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &lines}).DoRaw(ctx)
 	if err != nil {
 		return "", fmt.Errorf("podio: log of %s/%s: %w", namespace, pod, err)
 	}

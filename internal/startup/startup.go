@@ -74,7 +74,7 @@ func (p Phase) String() string {
 func Of(pod corev1.Pod, events []corev1.Event, log string) Phase {
 	evs := append([]corev1.Event(nil), events...)
 	sort.SliceStable(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
-	var last map[string]corev1.Event = map[string]corev1.Event{}
+	last := map[string]corev1.Event{} // each reason's latest event
 	for _, e := range evs {
 		last[e.Reason] = e
 	}

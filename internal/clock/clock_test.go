@@ -81,9 +81,12 @@ func TestTimer(t *testing.T) {
 			t.Fatal("woke before its instant")
 		}
 	}
-	done := make(chan bool)
-	go func() { done <- tm.Until(time.Now().Add(time.Hour)) }()
-	time.Sleep(10 * time.Millisecond) // let the wait block
+	// Stop ends a wait an hour away whether it lands before the wait
+	// blocks or during it (the contract covers both; waiting on the clock
+	// to pick one would only make the test slower, not stronger).
+	done, waiting := make(chan bool), make(chan struct{})
+	go func() { close(waiting); done <- tm.Until(time.Now().Add(time.Hour)) }()
+	<-waiting
 	tm.Stop()
 	select {
 	case ok := <-done:

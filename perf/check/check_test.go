@@ -8,10 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +24,7 @@ import (
 	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
@@ -74,7 +79,7 @@ func (r suiteRun) results(t *testing.T) *report.Results {
 
 // command prepares the suite with env (PERF_* from the environment are
 // dropped so a developer's settings cannot leak in) and a fresh report dir.
-func command(t *testing.T, ctx context.Context, env map[string]string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+func command(t *testing.T, ctx context.Context, env map[string]string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "payloads.yaml")
@@ -96,9 +101,9 @@ func command(t *testing.T, ctx context.Context, env map[string]string, args ...s
 	for k, v := range base {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	return cmd, dir, &out
+	out := newLockedBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd, dir, out
 }
 
 func runSuite(t *testing.T, env map[string]string, args ...string) suiteRun {
@@ -536,21 +541,17 @@ func TestRegressionGate(t *testing.T) {
 func TestInterruptKeepsReports(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
 	defer cancel()
-	cmd, dir, out := command(t, ctx, map[string]string{"PERF_CONCURRENCY": "1,2,4", "PERF_ITERATIONS_PER_VU": "40"})
+	target := newCellTarget(t)
+	cmd, dir, out := command(t, ctx, map[string]string{"PERF_TARGET": target.URL, "PERF_CONCURRENCY": "1,2,4", "PERF_ITERATIONS_PER_VU": "40"})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait (polling the suite's own output file) until the first cell is written.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if r, err := report.Load(filepath.Join(dir, report.FileResults)); err == nil && len(r.Cells) >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no cell finished within a minute:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond) // polling a file, not waiting on time
+	// The first cell is 40 requests at 1 VU; its report is written before
+	// the next cell sends anything, so the 41st request is the second
+	// cell's, with the first cell on disk.
+	if !target.Served(41, time.Minute) {
+		_ = cmd.Process.Kill()
+		t.Fatalf("the second cell did not start within a minute:\n%s", out.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -560,10 +561,9 @@ func TestInterruptKeepsReports(t *testing.T) {
 	if err != nil {
 		t.Fatalf("results.json after SIGINT: %v\n%s", err, out.String())
 	}
-	// The signal lands either inside the second cell (which is then kept,
-	// marked interrupted) or between cells (which leaves the first only).
-	last := res.Cells[len(res.Cells)-1]
-	if !res.Interrupted || res.Cells[0].Verdict != report.Pass || len(res.Cells) == 3 || (len(res.Cells) == 2 && last.Verdict != report.Interrupted) {
+	// The signal landed inside the second cell, which is kept, marked
+	// interrupted; the third never ran.
+	if !res.Interrupted || len(res.Cells) != 2 || res.Cells[0].Verdict != report.Pass || res.Cells[1].Verdict != report.Interrupted {
 		t.Fatalf("after SIGINT: interrupted %v, cells %v\n%s", res.Interrupted, verdicts(res), out.String())
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, report.FileMarkdown))
@@ -585,30 +585,27 @@ func TestInterruptKeepsReports(t *testing.T) {
 }
 
 // TestSignals: SIGTERM stops the sweep like SIGINT and leaves valid
-// reports; a second signal ends the process at once.
+// reports; a second signal ends the process at once. Nothing waits on the
+// clock: the first signal goes once the target has served a cell's request
+// (the payload's own text, which the suite's start-up probes never send),
+// the second once the suite has said it received the first.
 func TestSignals(t *testing.T) {
-	started := func() (*exec.Cmd, string, *bytes.Buffer, context.CancelFunc) {
+	started := func() (*exec.Cmd, string, *lockedBuffer, context.CancelFunc) {
+		target := newCellTarget(t)
 		ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
-		cmd, dir, out := command(t, ctx, map[string]string{"PERF_CONCURRENCY": "1,2", "PERF_ITERATIONS_PER_VU": "200"})
+		cmd, dir, out := command(t, ctx, map[string]string{"PERF_TARGET": target.URL, "PERF_CONCURRENCY": "1,2", "PERF_ITERATIONS_PER_VU": "200"})
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(time.Minute)
-		for { // the first cell is running once its report exists
-			if _, err := os.Stat(filepath.Join(dir, report.FileResults)); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the suite did not start:\n%s", out.String())
-			}
-			time.Sleep(50 * time.Millisecond) // polling a file
+		if !target.Served(1, time.Minute) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no cell's request reached the target within a minute:\n%s", out.String())
 		}
 		return cmd, dir, out, cancel
 	}
 
 	cmd, dir, out, cancel := started()
 	defer cancel()
-	time.Sleep(300 * time.Millisecond) // let the cell run: the signal must land mid-cell
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 	res, err := report.Load(filepath.Join(dir, report.FileResults))
@@ -619,7 +616,12 @@ func TestSignals(t *testing.T) {
 	cmd, _, out, cancel2 := started()
 	defer cancel2()
 	_ = cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(100 * time.Millisecond) // two signals, as a user pressing Ctrl-C twice
+	// Two signals, as a user pressing Ctrl-C twice: the second once Ginkgo
+	// has taken the first (two sent back to back may arrive as one).
+	if !out.WaitFor(interruptBanner, time.Minute) {
+		_ = cmd.Process.Kill()
+		t.Fatalf("the suite did not report the first SIGINT (%q):\n%s", interruptBanner, out.String())
+	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -628,6 +630,111 @@ func TestSignals(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("a second SIGINT did not end the suite within 5 s:\n%s", out.String())
+	}
+}
+
+// interruptBanner is what Ginkgo prints when it takes an interrupt.
+const interruptBanner = "Interrupted by User"
+
+// cellTarget is the fast simulator behind a handler that counts the
+// requests of the suite's cells: those carrying the n16 payload's text,
+// which the suite's start-up probes (readiness, tokenizer, pace) never send.
+type cellTarget struct {
+	*httptest.Server
+	mu      sync.Mutex
+	n       int
+	waiters map[int]chan struct{}
+}
+
+func newCellTarget(t *testing.T) *cellTarget {
+	t.Helper()
+	preset, err := sim.Preset("fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := sim.New(preset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cellTarget{waiters: map[int]chan struct{}{}}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte("Count to sixteen.")) {
+			c.mu.Lock()
+			c.n++
+			if ch, ok := c.waiters[c.n]; ok {
+				close(ch)
+				delete(c.waiters, c.n)
+			}
+			c.mu.Unlock()
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { c.Close(); _ = backend.Close() })
+	return c
+}
+
+// Served reports whether the n-th cell request arrived within limit.
+func (c *cellTarget) Served(n int, limit time.Duration) bool {
+	c.mu.Lock()
+	if c.n >= n {
+		c.mu.Unlock()
+		return true
+	}
+	ch, ok := c.waiters[n]
+	if !ok {
+		ch = make(chan struct{})
+		c.waiters[n] = ch
+	}
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
+
+// lockedBuffer is a child's output, read while the child writes it.
+type lockedBuffer struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	grew chan struct{} // closed and replaced on every write
+}
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{grew: make(chan struct{})} }
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.grew)
+	b.grew = make(chan struct{})
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// WaitFor reports whether s appears in the output within limit, waking on
+// each write rather than polling.
+func (b *lockedBuffer) WaitFor(s string, limit time.Duration) bool {
+	deadline := time.After(limit)
+	for {
+		b.mu.Lock()
+		found, grew := strings.Contains(b.buf.String(), s), b.grew
+		b.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-grew:
+		case <-deadline:
+			return false
+		}
 	}
 }
 

@@ -217,7 +217,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellch
 #   e2e-lab      the e2e suite on the lab, both routes, both flows
 #   rehearse     the GPU workflow's steps, four nights, on a lab of its own
 #   nvml         the NVML package without cgo (the no-GPU build)
-#   measurement  the timing-accuracy tests (internal/measurement), last and
+#   system       the system tests (internal/systemtest): timing accuracy, last and
 #                alone: go test compiles the next packages while earlier ones
 #                run, and a compiler on one of the two cores is noise those
 #                tests would measure.
@@ -225,8 +225,8 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellch
 # default sweep, the main job) is left to make perf; perf/check runs the
 # suite with small configurations.
 TEST_ENV   := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
-TEST_STEPS := vet unit migration e2e-lab rehearse nvml measurement
-.PHONY: test test-vet test-unit test-nvml test-measurement
+TEST_STEPS := vet unit migration e2e-lab rehearse nvml system
+.PHONY: test test-vet test-unit test-nvml test-system
 test: lab-root tools check-tools-cache test-deps ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab); every step runs, the failed ones are listed at the end
 	@failed=; passed=0; for step in $(TEST_STEPS); do \
 	  echo "== make test: $$step"; began=$$(date +%s); \
@@ -238,13 +238,22 @@ test: lab-root tools check-tools-cache test-deps ## run every test (unit, simula
 test-vet: vet
 
 test-unit:
-	E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/measurement$$' -e '/e2e$$')
+	E2E_LAB_BIN=$(LAB_BIN) $(TEST_ENV) $(GO) test -count=1 -p 1 -timeout 20m $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/systemtest$$' -e '/e2e$$')
+
+# The inner loop: every package's tests but the suites and the system
+# tests, as any user, without HARNESS_REQUIRE_TOOLS: a test that needs root
+# (the lab's real node), a Debian package (nginx, xmllint, shellcheck) or a
+# built tool (llm-d-inference-sim, the lab's binaries) it cannot find skips,
+# saying which. make test runs them all, tools required.
+.PHONY: unit
+unit: ## the fast tests, as any user: no root, no apt packages, no built tools needed (those tests skip, saying why)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e '/perf$$' -e '/internal/systemtest$$' -e '/e2e$$')
 
 test-nvml:
 	CGO_ENABLED=0 $(GO) build ./... && CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/nvml
 
-test-measurement:
-	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/measurement
+test-system:
+	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./internal/systemtest
 
 # ingress2gateway v1.1.0 on the platform's Ingress, as a library
 # (tools/gateway, a module of its own: its dependencies are not ours).
@@ -406,7 +415,7 @@ SOAK_TIME ?= 10m
 SOAK_EVERY ?= 10s
 .PHONY: soak
 soak: ## run the soak for SOAK_TIME (default 10m) and print its memory and goroutine series
-	SOAK_TIME=$(SOAK_TIME) SOAK_EVERY=$(SOAK_EVERY) $(GO) test -count=1 -run '^TestSoak$$' -timeout 90m -v ./internal/measurement
+	SOAK_TIME=$(SOAK_TIME) SOAK_EVERY=$(SOAK_EVERY) $(GO) test -count=1 -run '^TestSoak$$' -timeout 90m -v ./internal/systemtest
 
 .PHONY: hey
 hey:
@@ -417,8 +426,8 @@ hey:
 # benchmarks are scenarios run once each (about 2 minutes in all).
 bench: hey ## benchmarks: SSE decoder, 256 streams, 1M open-loop requests, engine vs hey
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -benchtime $(BENCH_TIME) ./internal/sse
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./internal/stats ./internal/clock
-	$(GO) test -run '^$$' -bench 'Streams256|VersusHey|OpenLoopMillion' -benchtime 1x -timeout 20m ./internal/measurement
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./internal/aggregate ./internal/clock
+	$(GO) test -run '^$$' -bench 'Streams256|VersusHey|OpenLoopMillion' -benchtime 1x -timeout 20m ./internal/systemtest
 
 # The open loop against vegeta at 1,000, 2,000 and 3,000 requests/s on
 # llm-d-inference-sim (TTFT 2 ms, non-streamed, 64 tokens), the tools
@@ -426,11 +435,11 @@ bench: hey ## benchmarks: SSE decoder, 256 streams, 1M open-loop requests, engin
 RATE_ROUNDS ?= 3
 .PHONY: bench-rate
 bench-rate: $(LLMD_SIM) $(VEGETA) ## the open loop against vegeta at 1-3k requests/s (achieved rate, p50/p99, queue p99, CPU per 1k requests)
-	VEGETA=$(VEGETA) LLMD_INFERENCE_SIM=$(LLMD_SIM) RATE_ROUNDS=$(RATE_ROUNDS) $(GO) test -run '^$$' -bench RateVersusVegeta -benchtime 1x -timeout 30m -v ./internal/measurement
+	VEGETA=$(VEGETA) LLMD_INFERENCE_SIM=$(LLMD_SIM) RATE_ROUNDS=$(RATE_ROUNDS) $(GO) test -run '^$$' -bench RateVersusVegeta -benchtime 1x -timeout 30m -v ./internal/systemtest
 
 # The regression gate's error rates on the simulator's noise model (run
 # CV 5%, 5 repeats a side): GATE_TRIALS trials, about 1.7 s each.
 GATE_TRIALS ?= 200
 .PHONY: bench-gate
 bench-gate: ## the gate's false-failure and detection rates on the simulator (docs/benchmarks.md)
-	GATE_TRIALS=$(GATE_TRIALS) $(GO) test -run '^$$' -bench GateRates -benchtime 1x -timeout 30m ./internal/measurement
+	GATE_TRIALS=$(GATE_TRIALS) $(GO) test -run '^$$' -bench GateRates -benchtime 1x -timeout 30m ./internal/systemtest

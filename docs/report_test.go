@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 var update = flag.Bool("update", false, "rewrite load_test_report.md from load-test-report/results.json (make docs-report)")
@@ -26,7 +27,7 @@ var chartLink = regexp.MustCompile(`\]\(([a-z0-9-]+\.svg)\)`)
 // in the same change. With -update (what make docs-report runs after the
 // sweep) it writes them instead.
 func TestLoadTestReportIsCurrent(t *testing.T) {
-	r, err := report.Load(filepath.Join(reportDir, report.FileResults))
+	r, err := results.Load(filepath.Join(reportDir, report.FileResults))
 	if err != nil {
 		t.Fatalf("%v (make docs-report writes it)", err)
 	}
@@ -45,9 +46,9 @@ func TestLoadTestReportIsCurrent(t *testing.T) {
 	if peak < 0.005 || peak > 0.03 {
 		t.Errorf("the sample run's KV cache peaked at %.2f%%, want about 1%%", peak*100)
 	}
-	charts := r.Charts()
+	charts := report.Charts(r)
 	var b bytes.Buffer
-	if err := r.WriteMarkdown(&b, charts); err != nil {
+	if err := report.WriteMarkdown(&b, r, charts); err != nil {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{"load_test_report.md": chartLink.ReplaceAll(b.Bytes(), []byte("]("+reportDir+"/$1)"))}

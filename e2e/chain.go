@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/llm-platform/harness/internal/cluster"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 )
 
 // ServiceAddr is a Service's ClusterIP and its port named portName, as
@@ -96,7 +96,7 @@ func BrokenSelectorSpec(ctx context.Context, inputGetter func() ChainInput) {
 	}
 	By("the route to a copy of the Service, selector unchanged: answers")
 	ok := through(good)
-	Eventually(func() error { return ingress.CheckModels(ctx, ok.Target()) }).
+	Eventually(func() error { return nginx.CheckModels(ctx, ok.Target()) }).
 		WithContext(ctx).WithTimeout(in.Timeout).WithPolling(PollInterval).Should(Succeed())
 
 	By("the route to a copy whose selector matches no pod: no endpoints, and the route fails")
@@ -105,7 +105,7 @@ func BrokenSelectorSpec(ctx context.Context, inputGetter func() ChainInput) {
 	Eventually(func() (err error) {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		code, err = ingress.CheckNoUpstream(rctx, bad.Target())
+		code, err = nginx.CheckNoUpstream(rctx, bad.Target())
 		return err
 	}).WithContext(ctx).WithTimeout(in.Timeout).WithPolling(PollInterval).Should(Succeed())
 	AddReportEntry("broken selector", fmt.Sprintf("Service %s (selector %v): the route answered %d; its copy with the platform's selector answered 200", broken.Name, nothing, code))

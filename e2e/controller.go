@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/cluster"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/podio"
 )
 
@@ -30,7 +30,7 @@ func Controller(route Route) podio.Container {
 // lines its pod logged since Since, parsed as ingress.ParseControllerLog
 // does (ingress-nginx's and NGF's formats).
 type PodLog struct {
-	Pods      *podio.Client
+	Pods      *podio.APIServer
 	Container podio.Container
 	Since     time.Time
 }
@@ -38,12 +38,12 @@ type PodLog struct {
 func (l PodLog) String() string { return "the log of " + l.Container.String() }
 
 // Entries reads the log through the API server.
-func (l PodLog) Entries(ctx context.Context) ([]ingress.LogEntry, error) {
+func (l PodLog) Entries(ctx context.Context) ([]nginx.LogEntry, error) {
 	b, _, err := l.Pods.Logs(ctx, l.Container, l.Since)
 	if err != nil {
 		return nil, err
 	}
-	return ingress.ParseControllerLog(b), nil
+	return nginx.ParseControllerLog(b), nil
 }
 
 // OpenPodLog checks that the controller's log can be read now and returns

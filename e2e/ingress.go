@@ -12,21 +12,21 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/llm-platform/harness/internal/cluster"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/record"
 )
 
 // DataPlane is what serves the platform's route: the lab's nginx or a real
 // cluster's controller (the NGINX Ingress Controller, a Gateway).
 type DataPlane interface {
-	Target() ingress.Target
+	Target() nginx.Address
 	// Sync makes the data plane serve the cluster's current route objects:
 	// the lab renders and restarts nginx; a real controller watches by
 	// itself.
 	Sync(ctx context.Context) error
 	// AccessLog is nginx's access log: the lab's file, or the controller's
 	// log read through the API server; nil where neither can be read.
-	AccessLog() ingress.AccessLog
+	AccessLog() nginx.AccessLog
 }
 
 // LabPlane is the lab's data plane: nginx, listening on loopback in the
@@ -41,7 +41,7 @@ type LabPlane struct {
 	Backend string // host:port the route's Service resolves to (ServiceAddr)
 	Model   string
 	Dir     string
-	nginx   *ingress.Nginx
+	nginx   *nginx.Nginx
 	listen  string
 }
 
@@ -49,7 +49,7 @@ type LabPlane struct {
 // nginx.
 func (p *LabPlane) Sync(ctx context.Context) error {
 	if p.listen == "" {
-		addr, err := ingress.FreeAddr()
+		addr, err := nginx.FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -62,18 +62,18 @@ func (p *LabPlane) Sync(ctx context.Context) error {
 	if p.nginx != nil {
 		_ = p.nginx.Stop()
 	}
-	p.nginx, err = ingress.Start(cfg, p.Dir)
+	p.nginx, err = nginx.Start(cfg, p.Dir)
 	return err
 }
 
 // Target is nginx with Host llm.local.
-func (p *LabPlane) Target() ingress.Target {
-	return ingress.Target{URL: "http://" + p.listen, Host: "llm.local", Model: p.Model}
+func (p *LabPlane) Target() nginx.Address {
+	return nginx.Address{URL: "http://" + p.listen, Host: "llm.local", Model: p.Model}
 }
 
 // AccessLog is nginx's access log.
-func (p *LabPlane) AccessLog() ingress.AccessLog {
-	return ingress.LogFile(filepath.Join(p.Dir, "access.log"))
+func (p *LabPlane) AccessLog() nginx.AccessLog {
+	return nginx.LogFile(filepath.Join(p.Dir, "access.log"))
 }
 
 // Stop stops nginx.
@@ -85,15 +85,15 @@ func (p *LabPlane) Stop() {
 
 // ExternalPlane is a real cluster's ingress or Gateway at INGRESS_URL.
 type ExternalPlane struct {
-	T ingress.Target
+	T nginx.Address
 	// Log is the controller's access log (ControllerLog), nil where the
 	// suite is not to read it.
-	Log ingress.AccessLog
+	Log nginx.AccessLog
 }
 
-func (p ExternalPlane) Target() ingress.Target       { return p.T }
-func (p ExternalPlane) Sync(context.Context) error   { return nil }
-func (p ExternalPlane) AccessLog() ingress.AccessLog { return p.Log }
+func (p ExternalPlane) Target() nginx.Address      { return p.T }
+func (p ExternalPlane) Sync(context.Context) error { return nil }
+func (p ExternalPlane) AccessLog() nginx.AccessLog { return p.Log }
 
 // IngressInput is what the route scenarios need.
 type IngressInput struct {
@@ -103,12 +103,12 @@ type IngressInput struct {
 	// Direct reaches the backend without the ingress (the lab: the pod's
 	// address; a real cluster: a port-forward through the API server, or
 	// E2E_BACKEND_URL); nil skips the buffering spec.
-	Direct *ingress.Target
+	Direct *nginx.Address
 	// Reconfigure bounds how long a changed setting may take to apply.
 	Reconfigure time.Duration
 	// Pace is the backend's token speed measured through the plane; the
 	// lessons size their generations from it (ingress.TokensToOutlast).
-	Pace ingress.Pace
+	Pace nginx.Generation
 }
 
 func (in IngressInput) validate() error {
@@ -133,13 +133,13 @@ func RoutingSpec(ctx context.Context, inputGetter func() IngressInput) {
 	in := inputGetter()
 	Expect(in.validate()).To(Succeed())
 	t := in.Plane.Target()
-	Expect(ingress.CheckModels(ctx, t)).To(Succeed())
-	Expect(ingress.CheckChat(ctx, t)).To(Succeed())
-	Expect(ingress.CheckUnknownHost(ctx, t)).To(Succeed())
+	Expect(nginx.CheckModels(ctx, t)).To(Succeed())
+	Expect(nginx.CheckChat(ctx, t)).To(Succeed())
+	Expect(nginx.CheckUnknownHost(ctx, t)).To(Succeed())
 	limit, err := in.Route.BodyLimit(ctx, in.Cluster)
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("body limit", fmt.Sprintf("%d bytes, from %s", limit, in.Route.BodyLimitSource()))
-	Expect(ingress.CheckBodyLimit(ctx, t, limit)).To(Succeed())
+	Expect(nginx.CheckBodyLimit(ctx, t, limit)).To(Succeed())
 }
 
 // BufferingTolerance is how far TTFT through the ingress may be from TTFT
@@ -160,13 +160,13 @@ func NotBufferedSpec(ctx context.Context, inputGetter func() IngressInput) {
 	if in.Direct == nil {
 		Skip("no direct route to the backend: the port-forward to the vLLM Service failed and E2E_BACKEND_URL is not set")
 	}
-	tokens, err := ingress.TokensToOutlast(bufferedStream, in.Pace)
+	tokens, err := nginx.TokensToOutlast(bufferedStream, in.Pace)
 	Expect(err).NotTo(HaveOccurred())
 	// Medians within BufferingTolerance: a bias a buffering proxy misses by
 	// hundreds of milliseconds every time, so up to bufferingAttempts tries
 	// absorb a noisy machine without hiding it.
 	for attempt := 1; ; attempt++ {
-		d, i, err := ingress.CheckNotBuffered(ctx, in.Plane.Target(), *in.Direct, BufferingTolerance, max(tokens, 4))
+		d, i, err := nginx.CheckNotBuffered(ctx, in.Plane.Target(), *in.Direct, BufferingTolerance, max(tokens, 4))
 		AddReportEntry("TTFT direct vs through the ingress", fmt.Sprintf("attempt %d: %v vs %v", attempt, d, i))
 		if err == nil {
 			return
@@ -195,7 +195,7 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 	original, err := knob.Get(ctx, in.Cluster)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(original).NotTo(BeEmpty(), "the manifests set %s", knob)
-	tokens, err := ingress.TokensToOutlast(LoweredReadTimeout, in.Pace)
+	tokens, err := nginx.TokensToOutlast(LoweredReadTimeout, in.Pace)
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("generation", fmt.Sprintf("%d tokens at a measured %v per token (about %v)", tokens, in.Pace.PerToken, (time.Duration(tokens)*in.Pace.PerToken).Round(time.Millisecond)))
 
@@ -204,7 +204,7 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 	Expect(knob.Set(ctx, in.Cluster, knob.Format(LoweredReadTimeout))).To(Succeed())
 	Expect(in.Plane.Sync(ctx)).To(Succeed())
 	Eventually(func(g Gomega) {
-		rec, err := ingress.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
+		rec, err := nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
 		g.Expect(err).To(HaveOccurred())
 		g.Expect(rec.Class).To(Equal(record.HTTP5xx))
 		g.Expect(rec.Status).To(Equal(504))
@@ -216,7 +216,7 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 	// reason, first in the failure, so a job summary's one line says it.
 	deadline := time.Now().Add(in.Reconfigure)
 	for {
-		rec, err := ingress.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
+		rec, err := nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
 		if err == nil {
 			AddReportEntry(fmt.Sprintf("long generation with %s %s", knob, original), fmt.Sprintf("%d tokens in %v", rec.OutputTokens, rec.End.Sub(rec.Start).Round(time.Millisecond)))
 			return
@@ -248,9 +248,9 @@ func ClientAbortLessonSpec(ctx context.Context, inputGetter func() IngressInput)
 	if in.Plane.AccessLog() == nil {
 		Skip("the controller's access log is not readable from the suite on this cluster (E2E_CONTROLLER_SELECTOR finds no pod)")
 	}
-	tokens, err := ingress.TokensToOutlast(AbortDeadline, in.Pace)
+	tokens, err := nginx.TokensToOutlast(AbortDeadline, in.Pace)
 	Expect(err).NotTo(HaveOccurred())
-	rec, entry, err := ingress.CheckClientAbort(ctx, in.Plane.Target(), in.Plane.AccessLog(), AbortDeadline, tokens)
+	rec, entry, err := nginx.CheckClientAbort(ctx, in.Plane.Target(), in.Plane.AccessLog(), AbortDeadline, tokens)
 	AddReportEntry("client abort", fmt.Sprintf("harness: %s after %v; nginx: %d %q after %v", rec.Class, rec.End.Sub(rec.Start).Round(time.Millisecond), entry.Status, entry.Request, entry.RequestTime))
 	Expect(err).NotTo(HaveOccurred())
 }

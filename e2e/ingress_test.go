@@ -9,7 +9,7 @@ import (
 
 	"github.com/llm-platform/harness/e2e"
 	"github.com/llm-platform/harness/internal/cluster"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/podio"
 	"github.com/llm-platform/harness/internal/sim"
@@ -60,7 +60,7 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			// E2E_CA_FILE is that CA's PEM bundle.
 			trust, err := openai.TLSConfig(os.Getenv("E2E_CA_FILE"), false)
 			Expect(err).NotTo(HaveOccurred(), "E2E_CA_FILE")
-			plane := e2e.ExternalPlane{T: ingress.Target{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model, TLS: trust}}
+			plane := e2e.ExternalPlane{T: nginx.Address{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model, TLS: trust}}
 			// The controller's own access log, through the API server,
 			// for the 499 lesson.
 			ct := e2e.Controller(route)
@@ -75,14 +75,14 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			// The backend direct, for the buffering lesson: E2E_BACKEND_URL,
 			// else a port-forward to the Service through the API server.
 			if b := os.Getenv("E2E_BACKEND_URL"); b != "" {
-				in.Direct = &ingress.Target{URL: b, Model: model, TLS: trust}
+				in.Direct = &nginx.Address{URL: b, Model: model, TLS: trust}
 			} else if svc := cluster.Find(p.Objects, "Service"); svc != nil {
 				pods, err := podio.New(p.Cluster.Client.RESTConfig())
 				Expect(err).NotTo(HaveOccurred())
 				fwd, err := pods.ForwardService(ctx, p.Namespace, svc.GetName(), e2e.ServicePort)
 				if err == nil {
 					DeferCleanup(fwd.Close)
-					in.Direct = &ingress.Target{URL: "http://" + fwd.Addr, Model: model}
+					in.Direct = &nginx.Address{URL: "http://" + fwd.Addr, Model: model}
 					GinkgoWriter.Printf("the backend direct: port-forward %s -> pod %s\n", fwd.Addr, fwd.Pod)
 				} else {
 					GinkgoWriter.Printf("no direct route to the backend for the buffering lesson: %v\n", err)
@@ -104,20 +104,20 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			lp := &e2e.LabPlane{Cluster: p.Cluster, Route: route, Backend: backend, Model: model, Dir: e2e.MkdirTemp("llm-ingress-")}
 			Expect(lp.Sync(ctx)).To(Succeed())
 			DeferCleanup(lp.Stop)
-			in.Plane, in.Direct, in.Reconfigure = lp, &ingress.Target{URL: pod, Model: model}, 10*time.Second
+			in.Plane, in.Direct, in.Reconfigure = lp, &nginx.Address{URL: pod, Model: model}, 10*time.Second
 			GinkgoWriter.Printf("lab %s route: nginx at %s -> Service %s at %s -> pod %s; access log %s\n", route.Kind, lp.Target().URL, svc.GetName(), backend, pod, lp.AccessLog())
 		}
 		// The route answers before the first spec's request (a real vLLM
 		// may still be loading the model: the controller answers 503).
 		Eventually(func() error {
-			err := ingress.CheckModels(ctx, in.Plane.Target())
+			err := nginx.CheckModels(ctx, in.Plane.Target())
 			if openai.IsCertificateError(err) { // waiting cannot fix it
 				return StopTrying("the ingress's certificate").Wrap(openai.ExplainTLS(err, "set E2E_CA_FILE to its CA's PEM bundle"))
 			}
 			return err
 		}).WithContext(ctx).
 			WithTimeout(p.Timeouts.Deploy).WithPolling(2 * time.Second).Should(Succeed())
-		in.Pace, err = ingress.MeasurePace(ctx, in.Plane.Target())
+		in.Pace, err = nginx.MeasurePace(ctx, in.Plane.Target())
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("measured %v per token, context %d tokens\n", in.Pace.PerToken, in.Pace.Context)
 		AddReportEntry("token pace", in.Pace.PerToken.String())

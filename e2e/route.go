@@ -16,7 +16,7 @@ import (
 
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/gateway"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 )
 
 // The route kinds (E2E_ROUTE): how traffic reaches vLLM.
@@ -84,13 +84,13 @@ func live(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstructured)
 // LabConfig renders the lab's nginx from the route's live objects
 // (gateway.NginxConfig: an Ingress as ingress-nginx does, an HTTPRoute and
 // NGF's policies as NGF does). Every Service resolves to backend.
-func (r Route) LabConfig(ctx context.Context, c *cluster.Cluster, listen, backend string) (ingress.Config, error) {
+func (r Route) LabConfig(ctx context.Context, c *cluster.Cluster, listen, backend string) (nginx.Config, error) {
 	var objs []*unstructured.Unstructured
 	for _, o := range r.Objects {
 		if o.GetKind() == "Ingress" || o.GetKind() == gateway.KindHTTPRoute || o.GroupVersionKind().Group == gateway.NGFGroup {
 			u, err := live(ctx, c, o)
 			if err != nil {
-				return ingress.Config{}, err
+				return nginx.Config{}, err
 			}
 			objs = append(objs, u)
 		}
@@ -121,7 +121,7 @@ func (r Route) BodyLimit(ctx context.Context, c *cluster.Cluster) (int, error) {
 		}
 		return int(q.Value()), nil
 	}
-	n, err := ingress.SizeBytes(v) // an nginx size: 8m
+	n, err := nginx.SizeBytes(v) // an nginx size: 8m
 	if err != nil {
 		return 0, fmt.Errorf("e2e: %s %s: %w", src.GetKind(), strings.Join(path, "."), err)
 	}
@@ -140,7 +140,7 @@ func (r Route) BodyLimitSource() string {
 func (r Route) bodyLimitField() (*unstructured.Unstructured, []string, string) {
 	switch {
 	case r.Kind == RouteIngress:
-		return r.Find("Ingress"), []string{"metadata", "annotations", ingress.AnnotationBodySize}, ingress.DefaultBodySize
+		return r.Find("Ingress"), []string{"metadata", "annotations", nginx.AnnotationBodySize}, nginx.DefaultBodySize
 	case r.Find(gateway.KindClientSettingsPolicy) != nil:
 		return r.Find(gateway.KindClientSettingsPolicy), []string{"spec", "body", "maxSize"}, gateway.DefaultBodySize
 	case r.Find("BackendTrafficPolicy") != nil:
@@ -154,11 +154,11 @@ func (r Route) bodyLimitField() (*unstructured.Unstructured, []string, string) {
 func (r Route) ReadTimeout() (Knob, error) {
 	switch {
 	case r.Kind == RouteIngress:
-		return Knob{Object: r.Find("Ingress"), Path: []string{"metadata", "annotations", ingress.AnnotationReadTimeout},
+		return Knob{Object: r.Find("Ingress"), Path: []string{"metadata", "annotations", nginx.AnnotationReadTimeout},
 			Format: func(d time.Duration) string { return fmt.Sprint(int(d.Seconds())) }}, nil
 	case r.Find(gateway.KindProxySettingsPolicy) != nil:
 		return Knob{Object: r.Find(gateway.KindProxySettingsPolicy), Path: []string{"spec", "timeout", "read"},
-			Format: ingress.NginxTime}, nil
+			Format: nginx.NginxTime}, nil
 	}
 	route := r.Find(gateway.KindHTTPRoute)
 	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")

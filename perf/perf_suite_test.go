@@ -17,7 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/term"
 
-	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/sweep"
 )
 
@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 
 func TestPerf(t *testing.T) {
 	suite.began = time.Now()
-	gctune.Apply(os.Getenv)
+	clock.TuneGC(os.Getenv)
 	if suite.cfgErr != nil {
 		// Fail before any spec or request: the message names the setting.
 		t.Fatalf("perf configuration: %v", suite.cfgErr)

@@ -8,15 +8,16 @@ import (
 
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/sweep"
 )
 
 // entries are the table's rows: every cell (payload x concurrency, x rate)
 // once per repeat, the repeats interleaved across the sweep
-// (sweep.Config.Trials).
+// (sweep.Config.Schedule).
 func entries() []TableEntry {
 	var out []TableEntry
-	for _, c := range suite.cfg.Trials() {
+	for _, c := range suite.cfg.Schedule() {
 		out = append(out, Entry(c.SpecName(), Label(c.Labels()...), c))
 	}
 	return out
@@ -37,18 +38,18 @@ var _ = Describe("perf sweep", Label("perf"), Serial, Ordered, ContinueOnFailure
 				_, err := suite.runner.Search(ctx, p)
 				Expect(err).NotTo(HaveOccurred())
 				res := suite.runner.Results()
-				AddReportEntry("capacity of "+p, res.CapacitySentence(p))
+				AddReportEntry("capacity of "+p, report.CapacitySentence(&res, p))
 			})
 		}
 		return
 	}
 	DescribeTable("cell",
-		func(ctx SpecContext, c sweep.Trial) {
+		func(ctx SpecContext, c sweep.Repeat) {
 			rc, final, err := suite.runner.RunCell(ctx, c)
 			Expect(err).NotTo(HaveOccurred())
 			AddReportEntry(c.SpecName(), fmt.Sprintf("%d requests, %d ok, %.2f RPS, %.1f tok/s, TTFT p50/p95 %.1f/%.1f ms, E2E p95 %.1f ms: %s",
 				rc.Requests, rc.Successes, rc.RPS, rc.OutputTokS, rc.TTFT.P50, rc.TTFT.P95, rc.E2E.P95, rc.Verdict))
-			if !final || rc.Verdict == report.Interrupted {
+			if !final || rc.Verdict == results.Interrupted {
 				return // judged with its last repeat; or Ginkgo is stopping the suite and the reports say so
 			}
 			if rc.Baseline != nil && rc.Baseline.Warning() != "" {

@@ -31,8 +31,8 @@ import (
 
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/gateway"
-	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/llmd"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/sim"
 )
 
@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string) (int, error) {
 		}
 		defer backend.Stop()
 	}
-	listen, err := ingress.FreeAddr()
+	listen, err := nginx.FreeAddr()
 	if err != nil {
 		return 1, err
 	}
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	defer os.RemoveAll(dir)
-	n, err := ingress.Start(cfg, dir)
+	n, err := nginx.Start(cfg, dir)
 	if err != nil {
 		return 1, err
 	}

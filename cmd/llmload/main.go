@@ -21,20 +21,20 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/aggregate"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/sim"
-	"github.com/llm-platform/harness/internal/stats"
 )
 
 // modelLookupTimeout bounds the /v1/models call that resolves the model.
 const modelLookupTimeout = 30 * time.Second
 
 func main() {
-	gctune.Apply(os.Getenv)
+	clock.TuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
@@ -62,7 +62,7 @@ type options struct {
 	caFile                      string
 	insecure                    bool
 	records                     string
-	slo                         stats.SLO
+	slo                         aggregate.SLO
 	jsonOut                     bool
 }
 
@@ -146,7 +146,7 @@ func parseList[T any](field, s string, conv func(string) (T, error)) ([]T, error
 }
 
 // specs expands the grid into cells, validating each before anything runs.
-func (o options) specs(t measurement.Target, set payload.Set) ([]measurement.Spec, error) {
+func (o options) specs(t measurement.Requests, set payload.Set) ([]measurement.Spec, error) {
 	var out []measurement.Spec
 	for _, name := range o.payloads {
 		add := func(p load.Plan) error {
@@ -190,7 +190,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-ca-file: %w", err)
 	}
-	t := measurement.Target{
+	t := measurement.Requests{
 		Endpoint: openai.Endpoint{BaseURL: o.target, Host: o.host, APIKey: o.apiKey, TLS: trust},
 		Model:    o.model, Timeout: o.timeout, IdleTimeout: o.idle, NoStream: o.noStream,
 	}
@@ -239,7 +239,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer rec.Close()
 	}
-	var results []measurement.Result
+	var results []measurement.Measured
 	for _, s := range specs {
 		s.Target.BaseURL, s.Target.Model = t.BaseURL, t.Model
 		if rec != nil {

@@ -16,7 +16,7 @@ import (
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 
 // writeTable prints one row per cell; latencies in milliseconds.
-func writeTable(w io.Writer, rs []measurement.Result) {
+func writeTable(w io.Writer, rs []measurement.Measured) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "payload\tload\treqs\tok\terrors\tRPS\ttok/s\tTTFT p50\tTTFT p95\tITL p50\tITL p95\tE2E p50\tE2E p95\tE2E p99\tgoodput\t")
 	for _, r := range rs {

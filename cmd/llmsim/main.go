@@ -16,12 +16,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/sim"
 )
 
 func main() {
-	gctune.Apply(os.Getenv) // the simulator's token schedule is a measurement too
+	clock.TuneGC(os.Getenv) // the simulator's token schedule is a measurement too
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := sim.Serve(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil {

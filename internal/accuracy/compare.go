@@ -20,9 +20,9 @@ const DefaultAllowance = time.Millisecond
 // from failing on the luck of one run's samples.
 const Z = 3
 
-// Comparison is one figure's check: the harness's median against the
+// Check is one figure's check: the harness's median against the
 // reference's, measured in the same run.
-type Comparison struct {
+type Check struct {
 	Figure string
 	// Harness and Reference are the two medians; NHarness and N their
 	// sample counts.
@@ -45,16 +45,16 @@ type Comparison struct {
 
 // Compare checks harness samples against reference samples of one figure,
 // with DefaultAllowance.
-func Compare(figure string, harness, reference []time.Duration) Comparison {
+func Compare(figure string, harness, reference []time.Duration) Check {
 	return CompareMedian(figure, DefaultAllowance, Median(harness), len(harness), reference)
 }
 
 // CompareMedian checks a harness median (from a report, say) against
 // reference samples, with the given allowance (DefaultAllowance unless the
 // caller documents why the harness may cost more there).
-func CompareMedian(figure string, allowance, harness time.Duration, nHarness int, reference []time.Duration) Comparison {
+func CompareMedian(figure string, allowance, harness time.Duration, nHarness int, reference []time.Duration) Check {
 	m, spread := medianSpread(reference)
-	c := Comparison{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread, Err: harness - m, Tolerance: allowance}
+	c := Check{Figure: figure, Harness: harness, Reference: m, NHarness: nHarness, N: len(reference), Spread: spread, Err: harness - m, Tolerance: allowance}
 	if c.N > 0 && c.NHarness > 0 {
 		c.Tolerance += time.Duration(Z * 1.2533 * float64(spread) * math.Sqrt(1/float64(c.NHarness)+1/float64(c.N)))
 	}
@@ -66,14 +66,14 @@ func CompareMedian(figure string, allowance, harness time.Duration, nHarness int
 // server's own write times do): the error is the median of the
 // differences, and the tolerance comes from their spread, in which the
 // server's own noise (a late timer delays both) cancels.
-func ComparePaired(figure string, allowance time.Duration, harness, reference []time.Duration) Comparison {
+func ComparePaired(figure string, allowance time.Duration, harness, reference []time.Duration) Check {
 	n := min(len(harness), len(reference))
 	diffs := make([]time.Duration, n)
 	for i := range n {
 		diffs[i] = harness[i] - reference[i]
 	}
 	errMedian, spread := medianSpread(diffs)
-	c := Comparison{Figure: figure, Harness: Median(harness), Reference: Median(reference), NHarness: n, N: n, Paired: true,
+	c := Check{Figure: figure, Harness: Median(harness), Reference: Median(reference), NHarness: n, N: n, Paired: true,
 		Spread: spread, Err: errMedian, Tolerance: allowance}
 	if n > 0 {
 		c.Tolerance += time.Duration(Z * 1.2533 * float64(spread) / math.Sqrt(float64(n)))
@@ -94,18 +94,18 @@ func medianSpread(d []time.Duration) (median, spread time.Duration) {
 
 // Error is the harness's error: its median minus the reference's, or the
 // median of paired differences.
-func (c Comparison) Error() time.Duration { return c.Err }
+func (c Check) Error() time.Duration { return c.Err }
 
 // OK reports whether the error is within the tolerance either way (a
 // harness early against the reference has a clock bug) and the reference
 // had samples.
-func (c Comparison) OK() bool {
+func (c Check) OK() bool {
 	e := c.Error()
 	return c.N > 0 && c.NHarness > 0 && e <= c.Tolerance && e >= -c.Tolerance
 }
 
 // String says what was compared and how it came out, for a test's log.
-func (c Comparison) String() string {
+func (c Check) String() string {
 	if c.Paired {
 		return fmt.Sprintf("%s: harness %v, reference %v, %d pairs (spread of the differences %v): error %+v, tolerance ±%v",
 			c.Figure, c.Harness.Round(time.Microsecond), c.Reference.Round(time.Microsecond), c.N,
@@ -132,7 +132,7 @@ func Median(d []time.Duration) time.Duration {
 
 // Problems returns the failed comparisons' descriptions (none when all
 // hold), in the shape the attempt policy takes.
-func Problems(cs ...Comparison) []string {
+func Problems(cs ...Check) []string {
 	var p []string
 	for _, c := range cs {
 		if !c.OK() {
@@ -148,7 +148,7 @@ const InjectedLate = 3 * time.Millisecond
 
 // Late is c as if the harness had stamped its events d late: what a check
 // would have said of a harness with that error.
-func (c Comparison) Late(d time.Duration) Comparison {
+func (c Check) Late(d time.Duration) Check {
 	c.Harness += d
 	c.Err += d
 	return c

@@ -59,15 +59,15 @@ func (i *Interleaved) Timings() ([]Timing, []error) {
 	return append([]Timing(nil), i.timings...), append([]error(nil), i.errs...)
 }
 
-// Figures are a set of requests' TTFTs, ITLs (every gap) and E2Es, the
+// Samples are a set of requests' TTFTs, ITLs (every gap) and E2Es, the
 // samples Compare takes.
-type Figures struct {
+type Samples struct {
 	TTFT, ITL, E2E []time.Duration
 }
 
 // ReferenceFigures collects the figures of reference timings.
-func ReferenceFigures(ts []Timing) Figures {
-	var f Figures
+func ReferenceFigures(ts []Timing) Samples {
+	var f Samples
 	for _, t := range ts {
 		f.TTFT = append(f.TTFT, t.TTFT())
 		f.ITL = append(f.ITL, t.Gaps()...)
@@ -78,8 +78,8 @@ func ReferenceFigures(ts []Timing) Figures {
 
 // HarnessFigures collects the same figures from the harness's records
 // (successful ones only).
-func HarnessFigures(recs []record.Record) Figures {
-	var f Figures
+func HarnessFigures(recs []record.Record) Samples {
+	var f Samples
 	for _, r := range recs {
 		if !r.Succeeded() {
 			continue
@@ -93,8 +93,8 @@ func HarnessFigures(recs []record.Record) Figures {
 
 // CompareFigures compares each figure of the harness with the
 // reference's, with the given allowance.
-func CompareFigures(harness, reference Figures, allowance time.Duration) []Comparison {
-	return []Comparison{
+func CompareFigures(harness, reference Samples, allowance time.Duration) []Check {
+	return []Check{
 		CompareMedian("TTFT p50", allowance, Median(harness.TTFT), len(harness.TTFT), reference.TTFT),
 		CompareMedian("ITL p50", allowance, Median(harness.ITL), len(harness.ITL), reference.ITL),
 		CompareMedian("E2E p50", allowance, Median(harness.E2E), len(harness.E2E), reference.E2E),
@@ -120,7 +120,7 @@ func (r *Recorder) Add(_ int, rec *record.Record) {
 }
 
 // Figures returns the kept records' figures.
-func (r *Recorder) Figures() Figures {
+func (r *Recorder) Figures() Samples {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return HarnessFigures(r.recs)

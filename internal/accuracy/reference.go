@@ -30,10 +30,10 @@ import (
 	"time"
 )
 
-// Request is the streamed chat completion the reference sends: the same
+// ReferenceRequest is the streamed chat completion the reference sends: the same
 // shape as the harness's (vLLM's ignore_eos, usage in the last chunk), so
 // both ask the server for the same work.
-type Request struct {
+type ReferenceRequest struct {
 	// URL is the server's base URL (http only), e.g. http://127.0.0.1:8000.
 	URL string
 	// Host, when set, is sent as the Host header (a proxy's virtual host).
@@ -95,7 +95,7 @@ type Reference struct {
 }
 
 // NewReference encodes r once and returns a client for it.
-func NewReference(r Request) (*Reference, error) {
+func NewReference(r ReferenceRequest) (*Reference, error) {
 	u, err := url.Parse(r.URL)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("accuracy: url %q: want http://host:port", r.URL)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/attempts"
+	"github.com/llm-platform/harness/internal/clock"
 )
 
 // streamServer streams n choices events, gap apart, then a usage chunk and
@@ -57,7 +57,7 @@ func streamServer(t *testing.T, n int, gap time.Duration) (string, func() [][]ti
 
 func newRef(t *testing.T, url string) *Reference {
 	t.Helper()
-	c, err := NewReference(Request{URL: url, Model: "m", Prompt: "p", MaxTokens: 3})
+	c, err := NewReference(ReferenceRequest{URL: url, Model: "m", Prompt: "p", MaxTokens: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func newRef(t *testing.T, url string) *Reference {
 func TestReferenceAgainstServerWrites(t *testing.T) {
 	url, writes, conns := streamServer(t, 3, 5*time.Millisecond)
 	c := newRef(t, url)
-	attempts.Run(t, attempts.Default, func(a int) []string {
+	clock.Attempts(t, clock.DefaultAttempts, func(a int) []string {
 		var lag []time.Duration
 		var timings []Timing
 		for range 20 {
@@ -166,7 +166,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestNewReferenceValidates(t *testing.T) {
-	for _, r := range []Request{
+	for _, r := range []ReferenceRequest{
 		{URL: "https://x:1", MaxTokens: 1},
 		{URL: "x:1", MaxTokens: 1},
 		{URL: "http://x:1", MaxTokens: 0},

@@ -25,7 +25,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/llm-platform/harness/internal/sample"
+	"github.com/llm-platform/harness/internal/nonparam"
 )
 
 // The kinds of search.
@@ -127,7 +127,7 @@ func (p Probe) Repeats() int {
 }
 
 // Median is metric's median over the probe's repeats.
-func (p Probe) Median(metric string) float64 { return sample.Median(p.Values[metric]) }
+func (p Probe) Median(metric string) float64 { return nonparam.Median(p.Values[metric]) }
 
 // Result is a search's answer.
 type Result struct {
@@ -313,10 +313,10 @@ func decide(p Probe, objectives []Objective, alpha float64) (held bool, broken [
 		// A value at the limit meets it (p95 ≤ 500 holds at 500; an error
 		// rate of 0 meets an allowance of 0): move the limit a hair outward.
 		if o.AtLeast {
-			pBelow, pAbove := sample.SignTest(p.Values[o.Metric], math.Nextafter(o.Limit, math.Inf(-1)))
+			pBelow, pAbove := nonparam.SignTest(p.Values[o.Metric], math.Nextafter(o.Limit, math.Inf(-1)))
 			heldP[o.Metric], brokenP[o.Metric] = pAbove, pBelow
 		} else {
-			pBelow, pAbove := sample.SignTest(p.Values[o.Metric], math.Nextafter(o.Limit, math.Inf(1)))
+			pBelow, pAbove := nonparam.SignTest(p.Values[o.Metric], math.Nextafter(o.Limit, math.Inf(1)))
 			heldP[o.Metric], brokenP[o.Metric] = pBelow, pAbove
 		}
 		ok, bad := heldP[o.Metric], brokenP[o.Metric]

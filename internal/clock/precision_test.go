@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/llm-platform/harness/internal/attempts"
 )
 
 // lateness runs n goroutines that each wait k times for an instant step
@@ -46,7 +44,7 @@ func TestClockPrecision(t *testing.T) {
 	// A bias check (the median) under the attempt policy; the p99 is
 	// logged and measured by make bench (docs/benchmarks.md).
 	for _, n := range []int{1, 16, 128} {
-		attempts.Run(t, attempts.Default, func(int) []string {
+		Attempts(t, DefaultAttempts, func(int) []string {
 			late := lateness(c, n, 200, time.Millisecond)
 			p50, p99 := late[len(late)/2], late[len(late)*99/100]
 			t.Logf("%3d waiters: late p50 %v p99 %v max %v", n, p50, p99, late[len(late)-1])

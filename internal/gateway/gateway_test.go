@@ -14,7 +14,7 @@ import (
 
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/gateway"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
@@ -58,7 +58,7 @@ func TestNGFComponentLessons(t *testing.T) {
 		t.Fatalf("routes %+v, want one", r.Config.Routes)
 	}
 	got := r.Config.Routes[0]
-	want := ingress.Route{Host: "llm.local", Path: "/", Backend: "127.0.0.1:2", Settings: ingress.Settings{
+	want := nginx.Location{Host: "llm.local", Path: "/", Backend: "127.0.0.1:2", Settings: nginx.Settings{
 		ReadTimeout: 600 * time.Second, SendTimeout: 600 * time.Second, Buffering: false, RequestBuffering: true, BodySize: "8m"}}
 	if got != want {
 		t.Errorf("route\n got %+v\nwant %+v", got, want)
@@ -181,8 +181,8 @@ func TestNginxDuration(t *testing.T) {
 		}
 	}
 	for _, d := range []time.Duration{time.Second, 600 * time.Second, 500 * time.Millisecond} {
-		if back, err := gateway.NginxDuration(ingress.NginxTime(d)); err != nil || back != d {
-			t.Errorf("FormatNginxDuration(%v) = %q, which reads back as %v, %v", d, ingress.NginxTime(d), back, err)
+		if back, err := gateway.NginxDuration(nginx.NginxTime(d)); err != nil || back != d {
+			t.Errorf("FormatNginxDuration(%v) = %q, which reads back as %v, %v", d, nginx.NginxTime(d), back, err)
 		}
 	}
 	for _, in := range []string{"", "1.5s", "10d", "12345s", "-1s"} {
@@ -220,7 +220,7 @@ func TestIngress2GatewayOutputUnderNGF(t *testing.T) {
 			if fmt.Sprint(r.Ignored) != ignored {
 				t.Errorf("ignored %v, want %s", r.Ignored, ignored)
 			}
-			want := ingress.Settings{ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, Buffering: true, RequestBuffering: true, BodySize: "1m"}
+			want := nginx.Settings{ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, Buffering: true, RequestBuffering: true, BodySize: "1m"}
 			if got := r.Config.Routes[0].Settings; got != want {
 				t.Errorf("settings %+v, want nginx's defaults %+v", got, want)
 			}

@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 )
 
 // The Gateway API group and the kinds read here.
@@ -110,7 +110,7 @@ type Resolver func(service string, port int32) (string, error)
 // Rendered is the nginx configuration of a route and the fields NGF would
 // accept but ignore, as it reports them (reason UnsupportedField).
 type Rendered struct {
-	Config  ingress.Config
+	Config  nginx.Config
 	Ignored []string
 }
 
@@ -129,7 +129,7 @@ func FromHTTPRoute(obj *unstructured.Unstructured, policies []*unstructured.Unst
 	if err != nil {
 		return Rendered{}, err
 	}
-	out := Rendered{Config: ingress.Config{Listen: listen}}
+	out := Rendered{Config: nginx.Config{Listen: listen}}
 	if len(r.Spec.Hostnames) == 0 {
 		return Rendered{}, fmt.Errorf("gateway: HTTPRoute %s: no hostnames (the lab serves named hosts only)", r.Metadata.Name)
 	}
@@ -176,7 +176,7 @@ func FromHTTPRoute(obj *unstructured.Unstructured, policies []*unstructured.Unst
 				}
 			}
 			for _, h := range r.Spec.Hostnames {
-				out.Config.Routes = append(out.Config.Routes, ingress.Route{Host: h, Path: path, Exact: exact, Backend: addr, Settings: s})
+				out.Config.Routes = append(out.Config.Routes, nginx.Location{Host: h, Path: path, Exact: exact, Backend: addr, Settings: s})
 			}
 		}
 	}
@@ -188,8 +188,8 @@ func FromHTTPRoute(obj *unstructured.Unstructured, policies []*unstructured.Unst
 
 // settings merges the policies that apply to the route: those targeting a
 // parent Gateway first, then those targeting the route itself.
-func settings(r HTTPRoute, policies []*unstructured.Unstructured) (ingress.Settings, error) {
-	s := ingress.Settings{ReadTimeout: DefaultTimeout, SendTimeout: DefaultTimeout, Buffering: true, RequestBuffering: true, BodySize: DefaultBodySize}
+func settings(r HTTPRoute, policies []*unstructured.Unstructured) (nginx.Settings, error) {
+	s := nginx.Settings{ReadTimeout: DefaultTimeout, SendTimeout: DefaultTimeout, Buffering: true, RequestBuffering: true, BodySize: DefaultBodySize}
 	var parents []string
 	for _, p := range r.Spec.ParentRefs {
 		parents = append(parents, p.Name)
@@ -246,7 +246,7 @@ func settings(r HTTPRoute, policies []*unstructured.Unstructured) (ingress.Setti
 					continue
 				}
 				if cs.Body != nil && cs.Body.MaxSize != "" {
-					if _, err := ingress.SizeBytes(cs.Body.MaxSize); err != nil {
+					if _, err := nginx.SizeBytes(cs.Body.MaxSize); err != nil {
 						return s, fmt.Errorf("%s: spec.body.maxSize: %w", where, err)
 					}
 					s.BodySize = cs.Body.MaxSize

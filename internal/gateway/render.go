@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 )
 
 // NginxConfig renders the lab's nginx from a route's objects, every
@@ -18,16 +18,16 @@ import (
 // objs with NGF's. A route field NGF ignores is an error: the lab's
 // Gateway data plane is NGF's, and on NGF the lesson that field carries
 // would be lost. It names what it rendered.
-func NginxConfig(objs []*unstructured.Unstructured, listen, backend string) (ingress.Config, string, error) {
+func NginxConfig(objs []*unstructured.Unstructured, listen, backend string) (nginx.Config, string, error) {
 	var route *unstructured.Unstructured
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "Ingress":
 			var ing networkingv1.Ingress
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &ing); err != nil {
-				return ingress.Config{}, "", fmt.Errorf("gateway: Ingress %s: %w", o.GetName(), err)
+				return nginx.Config{}, "", fmt.Errorf("gateway: Ingress %s: %w", o.GetName(), err)
 			}
-			cfg, err := ingress.FromIngress(&ing, listen, func(string, networkingv1.ServiceBackendPort) (string, error) { return backend, nil })
+			cfg, err := nginx.FromIngress(&ing, listen, func(string, networkingv1.ServiceBackendPort) (string, error) { return backend, nil })
 			return cfg, "Ingress " + ing.Name, err
 		case KindHTTPRoute:
 			if route == nil {
@@ -36,14 +36,14 @@ func NginxConfig(objs []*unstructured.Unstructured, listen, backend string) (ing
 		}
 	}
 	if route == nil {
-		return ingress.Config{}, "", errors.New("gateway: neither an Ingress nor an HTTPRoute to render")
+		return nginx.Config{}, "", errors.New("gateway: neither an Ingress nor an HTTPRoute to render")
 	}
 	r, err := FromHTTPRoute(route, objs, listen, func(string, int32) (string, error) { return backend, nil })
 	if err != nil {
-		return ingress.Config{}, "", err
+		return nginx.Config{}, "", err
 	}
 	if len(r.Ignored) > 0 {
-		return ingress.Config{}, "", fmt.Errorf("gateway: HTTPRoute %s sets %s, which NGINX Gateway Fabric ignores (UnsupportedField)", route.GetName(), strings.Join(r.Ignored, ", "))
+		return nginx.Config{}, "", fmt.Errorf("gateway: HTTPRoute %s sets %s, which NGINX Gateway Fabric ignores (UnsupportedField)", route.GetName(), strings.Join(r.Ignored, ", "))
 	}
 	return r.Config, "HTTPRoute " + route.GetName() + " and NGF's policies", nil
 }

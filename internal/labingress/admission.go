@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 
 	"github.com/llm-platform/harness/internal/cluster"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 )
 
 // AdmissionName is the ValidatingWebhookConfiguration the lab registers.
@@ -46,7 +46,7 @@ func StartAdmission(ctx context.Context, c *cluster.Cluster) (stop func(context.
 		return nil, fmt.Errorf("labingress: admission: %w", err)
 	}
 	var calls atomic.Int64
-	h := ingress.Admission{List: func(ctx context.Context) ([]networkingv1.Ingress, error) {
+	h := nginx.Admission{List: func(ctx context.Context) ([]networkingv1.Ingress, error) {
 		var l networkingv1.IngressList
 		err := c.Client.Resources().List(ctx, &l)
 		return l.Items, err

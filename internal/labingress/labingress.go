@@ -29,8 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/llm-platform/harness/internal/ingress"
 	"github.com/llm-platform/harness/internal/labnode"
+	"github.com/llm-platform/harness/internal/nginx"
 )
 
 // Namespace, name and labels of the controller's stand-in pod: those of
@@ -60,8 +60,8 @@ type Controller struct {
 	// Logf reports each reload and error; nil discards.
 	Logf func(format string, args ...any)
 
-	nginx *ingress.Nginx
-	cfg   ingress.Config // what nginx serves
+	nginx *nginx.Nginx
+	cfg   nginx.Config // what nginx serves
 }
 
 // Run keeps nginx in step with the Ingresses until ctx ends, then stops it.
@@ -101,14 +101,14 @@ func (c *Controller) Sync(ctx context.Context) error {
 		a, b := list.Items[i], list.Items[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
-	cfg := ingress.Config{Listen: c.Listen}
+	cfg := nginx.Config{Listen: c.Listen}
 	var errs []error
 	for i := range list.Items {
 		ing := &list.Items[i]
 		if ing.DeletionTimestamp != nil || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
 			continue
 		}
-		one, err := ingress.FromIngress(ing, c.Listen, c.resolver(ctx, ing.Namespace))
+		one, err := nginx.FromIngress(ing, c.Listen, c.resolver(ctx, ing.Namespace))
 		if err != nil {
 			errs = append(errs, err) // the controller skips an Ingress it cannot render
 			continue
@@ -122,7 +122,7 @@ func (c *Controller) Sync(ctx context.Context) error {
 		_ = c.nginx.Stop()
 		c.nginx = nil
 	}
-	n, err := ingress.Start(cfg, c.Dir)
+	n, err := nginx.Start(cfg, c.Dir)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
@@ -133,7 +133,7 @@ func (c *Controller) Sync(ctx context.Context) error {
 
 // resolver resolves a backend Service to its ClusterIP and port, which
 // kube-proxy's rules carry on to the pods.
-func (c *Controller) resolver(ctx context.Context, namespace string) ingress.Resolver {
+func (c *Controller) resolver(ctx context.Context, namespace string) nginx.Resolver {
 	return func(service string, port networkingv1.ServiceBackendPort) (string, error) {
 		svc, err := c.Client.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
 		if err != nil {

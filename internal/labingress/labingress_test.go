@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -28,7 +28,7 @@ import (
 func TestSync(t *testing.T) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			simtest.Missing(t, ingress.ErrNoNginx.Error())
+			simtest.Missing(t, nginx.ErrNoNginx.Error())
 		}
 	}
 	backend := simtest.Start(t, sim.Config{})
@@ -45,7 +45,7 @@ func TestSync(t *testing.T) {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name, Namespace: "llm"},
 		Spec: corev1.ServiceSpec{ClusterIP: host, Ports: []corev1.ServicePort{{Name: "http", Port: int32(atoi(t, port))}}}}
 	cs := fake.NewClientset(svc, &ing)
-	listen, err := ingress.FreeAddr()
+	listen, err := nginx.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,15 +59,15 @@ func TestSync(t *testing.T) {
 	if err := c.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	target := ingress.Target{URL: "http://" + listen, Host: "llm.local", Model: sim.DefaultModel}
-	if err := ingress.CheckModels(ctx, target); err != nil {
+	target := nginx.Address{URL: "http://" + listen, Host: "llm.local", Model: sim.DefaultModel}
+	if err := nginx.CheckModels(ctx, target); err != nil {
 		t.Fatalf("through the stand-in: %v", err)
 	}
 	first := c.nginx
 	if err := c.Sync(ctx); err != nil || c.nginx != first {
 		t.Fatalf("nothing changed, yet nginx was restarted (%v)", err)
 	}
-	ing.Annotations[ingress.AnnotationReadTimeout] = "7"
+	ing.Annotations[nginx.AnnotationReadTimeout] = "7"
 	if _, err := cs.NetworkingV1().Ingresses("llm").Update(ctx, &ing, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,9 @@ type Sink interface {
 	Add(worker int, rec *record.Record)
 }
 
-// Summary is what the engine itself knows of a run; the figures of the
+// Tally is what the engine itself knows of a run; the figures of the
 // requests are the Sink's.
-type Summary struct {
+type Tally struct {
 	Mode Mode `json:"mode"`
 	// Start and End bound the measured phase (warm-up excluded).
 	Start time.Time `json:"start"`
@@ -55,11 +55,11 @@ type Summary struct {
 // Run validates p, runs its warm-up, then its measured requests, and returns
 // when the plan is done or ctx is, with every finished request recorded.
 // Only an invalid plan is an error.
-func Run(ctx context.Context, p Plan, d Doer, s Sink) (Summary, error) {
+func Run(ctx context.Context, p Plan, d Doer, s Sink) (Tally, error) {
 	if err := p.Validate(); err != nil {
-		return Summary{}, err
+		return Tally{}, err
 	}
-	sum := Summary{Mode: p.Mode()}
+	sum := Tally{Mode: p.Mode()}
 	if w, ok := p.WarmupPlan(); ok {
 		ws := run(ctx, w, d, Discard)
 		sum.Warmup = ws.Dispatched
@@ -106,7 +106,7 @@ func (ph *phase) do(rec *record.Record, worker int, intended time.Time) {
 	ph.recorded.Add(1)
 }
 
-func run(ctx context.Context, p Plan, d Doer, s Sink) Summary {
+func run(ctx context.Context, p Plan, d Doer, s Sink) Tally {
 	ph := &phase{ctx: ctx, doer: d, sink: s}
 	start := time.Now()
 	workers := 0
@@ -115,7 +115,7 @@ func run(ctx context.Context, p Plan, d Doer, s Sink) Summary {
 	} else {
 		workers = runOpen(ph, p, start)
 	}
-	return Summary{
+	return Tally{
 		Workers:     workers,
 		Mode:        p.Mode(),
 		Start:       start,

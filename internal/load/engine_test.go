@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/llm-platform/harness/internal/attempts"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/record"
 )
 
@@ -95,7 +95,7 @@ func TestClosedLoopDuration(t *testing.T) {
 // the spread: never early (a bias), and before the next VU's slot (late by
 // less than the 20 ms step), under the attempt policy.
 func TestRampUpSpreadsStarts(t *testing.T) {
-	attempts.Run(t, attempts.Default, func(int) []string {
+	clock.Attempts(t, clock.DefaultAttempts, func(int) []string {
 		// Requests outlast the ramp, so each VU takes exactly one.
 		d, k := &fakeDoer{d: 100 * time.Millisecond}, &keep{}
 		sum, err := Run(context.Background(), Plan{VUs: 4, Iterations: 4, RampUp: 80 * time.Millisecond}, d, k)
@@ -172,7 +172,7 @@ func TestOpenLoopKeepsSchedule(t *testing.T) {
 // clock). The worst lateness is a tail the machine's scheduler owns: it is
 // logged, and make bench measures it.
 func TestOpenLoopOnTime(t *testing.T) {
-	attempts.Run(t, attempts.Default, func(int) []string {
+	clock.Attempts(t, clock.DefaultAttempts, func(int) []string {
 		d, k := &fakeDoer{d: time.Millisecond}, &keep{}
 		if _, err := Run(context.Background(), Plan{Rate: 500, Requests: 100}, d, k); err != nil {
 			t.Fatal(err)

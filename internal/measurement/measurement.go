@@ -12,15 +12,15 @@ import (
 	"io"
 	"time"
 
+	"github.com/llm-platform/harness/internal/aggregate"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/record"
-	"github.com/llm-platform/harness/internal/stats"
 )
 
-// Target is the server under test.
-type Target struct {
+// Requests is the server under test.
+type Requests struct {
 	openai.Endpoint
 	// Model is sent in every request; resolve it with ResolveModel first
 	// when the user named none.
@@ -34,10 +34,10 @@ type Target struct {
 
 // Spec is one cell.
 type Spec struct {
-	Target  Target
+	Target  Requests
 	Payload string
 	Plan    load.Plan
-	SLO     stats.SLO
+	SLO     aggregate.SLO
 	// Records, when set, receives every measured record as a JSON line.
 	Records io.Writer
 	// Observe, when set, also sees every measured record (a live progress
@@ -54,12 +54,12 @@ type Spec struct {
 	Wrap func(load.Doer) load.Doer
 }
 
-// Result is a finished cell.
-type Result struct {
-	Payload payload.Payload `json:"payload"`
-	Plan    load.Plan       `json:"plan"`
-	Summary load.Summary    `json:"summary"`
-	Stats   stats.Figures   `json:"stats"`
+// Measured is a finished cell.
+type Measured struct {
+	Payload payload.Payload   `json:"payload"`
+	Plan    load.Plan         `json:"plan"`
+	Summary load.Tally        `json:"summary"`
+	Stats   aggregate.Figures `json:"stats"`
 }
 
 // ErrInvalid is wrapped by every validation error of a Spec.
@@ -85,9 +85,9 @@ func (s Spec) Validate(payloads payload.Set) error {
 
 // Run runs the cell. Only an invalid spec, or a records writer that failed,
 // is an error: failed requests are in the result.
-func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
+func Run(ctx context.Context, s Spec, payloads payload.Set) (Measured, error) {
 	if err := s.Validate(payloads); err != nil {
-		return Result{}, err
+		return Measured{}, err
 	}
 	p, _ := payloads.Get(s.Payload)
 	cl, err := openai.New(openai.Config{
@@ -103,7 +103,7 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 		MaxConns:    s.Plan.Concurrency(),
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: target: %w", ErrInvalid, err)
+		return Measured{}, fmt.Errorf("%w: target: %w", ErrInvalid, err)
 	}
 	defer cl.Close()
 	var doer load.Doer = cl
@@ -111,7 +111,7 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 		doer = s.Wrap(cl)
 	}
 
-	agg := stats.New(s.SLO)
+	agg := aggregate.New(s.SLO)
 	sinks := []load.Sink{agg}
 	var jl *record.JSONL
 	if s.Records != nil {
@@ -130,7 +130,7 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	if w, ok := plan.WarmupPlan(); ok {
 		ws, err := load.Run(ctx, w, doer, load.Discard)
 		if err != nil {
-			return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
+			return Measured{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
 		}
 		warmed, plan.Warmup = ws.Dispatched, 0
 	}
@@ -139,10 +139,10 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Result, error) {
 	}
 	sum, err := load.Run(ctx, plan, doer, sink)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
+		return Measured{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
 	}
 	sum.Warmup = warmed
-	res := Result{Payload: p, Plan: s.Plan, Summary: sum, Stats: agg.Result()}
+	res := Measured{Payload: p, Plan: s.Plan, Summary: sum, Stats: agg.Result()}
 	if jl != nil {
 		if err := jl.Flush(); err != nil {
 			return res, fmt.Errorf("cell: %w", err)

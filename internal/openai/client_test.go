@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/llm-platform/harness/internal/accuracy"
-	"github.com/llm-platform/harness/internal/attempts"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/sim"
@@ -70,11 +70,11 @@ func TestStreamMeasuresDesignMetrics(t *testing.T) {
 		delivered = append(delivered, d)
 	}})
 	c := newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, MaxTokens: tokens})
-	attempts.Run(t, attempts.Default, func(int) []string {
+	clock.Attempts(t, clock.DefaultAttempts, func(int) []string {
 		mu.Lock()
 		delivered = nil
 		mu.Unlock()
-		var h, s accuracy.Figures
+		var h, s accuracy.Samples
 		var tpot, serverTPOT []time.Duration
 		for range requests {
 			rec := do(c)
@@ -122,7 +122,7 @@ func TestStreamMeasuresDesignMetrics(t *testing.T) {
 		// Paired, request by request (and gap by gap): the simulator's own
 		// timer noise, which a busy machine makes milliseconds wide, cancels.
 		a := accuracy.DefaultAllowance
-		cs := []accuracy.Comparison{accuracy.ComparePaired("TTFT", a, h.TTFT, s.TTFT), accuracy.ComparePaired("ITL", a, h.ITL, s.ITL),
+		cs := []accuracy.Check{accuracy.ComparePaired("TTFT", a, h.TTFT, s.TTFT), accuracy.ComparePaired("ITL", a, h.ITL, s.ITL),
 			accuracy.ComparePaired("E2E", a, h.E2E, s.E2E), accuracy.ComparePaired("TPOT", a, tpot, serverTPOT)}
 		for _, c := range cs {
 			t.Log(c)

@@ -30,12 +30,12 @@ func (t Time) Of(n int) time.Duration {
 	return t.First + time.Duration(max(n-1, 0))*t.PerToken
 }
 
-// Probe times one generation of tokens output tokens.
-type Probe func(ctx context.Context, tokens int) (time.Duration, error)
+// Send times one generation of tokens output tokens.
+type Send func(ctx context.Context, tokens int) (time.Duration, error)
 
 // Measure runs the probes and returns the pace; PerToken is never
 // negative (a slope lost in noise reads 0).
-func Measure(ctx context.Context, probe Probe) (Time, error) {
+func Measure(ctx context.Context, probe Send) (Time, error) {
 	median := func(tokens int) (time.Duration, error) {
 		ds := make([]time.Duration, 0, Samples)
 		for range Samples {

@@ -33,19 +33,19 @@ import (
 	"k8s.io/client-go/transport/spdy"
 )
 
-// Client reaches pods through one API server.
-type Client struct {
+// APIServer reaches pods through one API server.
+type APIServer struct {
 	cfg *rest.Config
 	cs  kubernetes.Interface
 }
 
 // New returns a Client for the API server cfg names.
-func New(cfg *rest.Config) (*Client, error) {
+func New(cfg *rest.Config) (*APIServer, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("podio: %w", err)
 	}
-	return &Client{cfg: cfg, cs: cs}, nil
+	return &APIServer{cfg: cfg, cs: cs}, nil
 }
 
 // Forward is a running port-forward to one pod.
@@ -76,7 +76,7 @@ const readyTimeout = 30 * time.Second
 // the Service's targetPort names or numbers), as `kubectl port-forward
 // svc/NAME` does: the Service's selector picks the pod; the pod's port is
 // resolved from the Service's.
-func (c *Client) ForwardService(ctx context.Context, namespace, name, portName string) (*Forward, error) {
+func (c *APIServer) ForwardService(ctx context.Context, namespace, name, portName string) (*Forward, error) {
 	svc, err := c.cs.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("podio: Service %s/%s: %w", namespace, name, err)
@@ -93,7 +93,7 @@ func (c *Client) ForwardService(ctx context.Context, namespace, name, portName s
 }
 
 // ForwardPod forwards a free local port to port on pod namespace/name.
-func (c *Client) ForwardPod(ctx context.Context, namespace, name string, port int) (*Forward, error) {
+func (c *APIServer) ForwardPod(ctx context.Context, namespace, name string, port int) (*Forward, error) {
 	u, err := url.Parse(c.cfg.Host)
 	if err != nil {
 		return nil, fmt.Errorf("podio: API server %q: %w", c.cfg.Host, err)
@@ -224,7 +224,7 @@ func (c Container) String() string {
 // Logs returns the container's log lines written since since (the API
 // server's sinceTime has a resolution of one second: lines of the second
 // before since may be among them), and the pod read.
-func (c *Client) Logs(ctx context.Context, ct Container, since time.Time) ([]byte, string, error) {
+func (c *APIServer) Logs(ctx context.Context, ct Container, since time.Time) ([]byte, string, error) {
 	pods, err := c.cs.CoreV1().Pods(ct.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ct.Selector})
 	if err != nil {
 		return nil, "", fmt.Errorf("podio: pods %s: %w", ct, err)
@@ -253,7 +253,7 @@ func (c *Client) Logs(ctx context.Context, ct Container, since time.Time) ([]byt
 
 // Tail returns the last lines of a pod's container log ("" for the pod's
 // only container).
-func (c *Client) Tail(ctx context.Context, namespace, pod, container string, lines int64) (string, error) {
+func (c *APIServer) Tail(ctx context.Context, namespace, pod, container string, lines int64) (string, error) {
 	b, err := c.cs.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &lines}).DoRaw(ctx)
 	if err != nil {
 		return "", fmt.Errorf("podio: log of %s/%s: %w", namespace, pod, err)

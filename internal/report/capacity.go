@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/llm-platform/harness/internal/chart"
+	"github.com/llm-platform/harness/internal/results"
+
 	"github.com/llm-platform/harness/internal/capacity"
 )
 
@@ -22,7 +25,7 @@ const (
 // ObjectiveValues are one repeat's values of the search metrics. In open
 // loop the latencies are response times, from each request's intended
 // start: what a user of a server that is falling behind sees.
-func ObjectiveValues(c Entry) map[string]float64 {
+func ObjectiveValues(c results.Cell) map[string]float64 {
 	good := 0.0
 	if c.RPS > 0 {
 		good = c.GoodputRPS / c.RPS
@@ -38,13 +41,13 @@ func ObjectiveValues(c Entry) map[string]float64 {
 func objectiveText(o capacity.Objective) string {
 	switch o.Metric {
 	case MetricTTFTp95:
-		return fmt.Sprintf("p95 TTFT ≤ %s ms", trim(o.Limit))
+		return fmt.Sprintf("p95 TTFT ≤ %s ms", results.Trim(o.Limit))
 	case MetricE2Ep95:
-		return fmt.Sprintf("p95 E2E ≤ %s ms", trim(o.Limit))
+		return fmt.Sprintf("p95 E2E ≤ %s ms", results.Trim(o.Limit))
 	case MetricGoodRatio:
-		return fmt.Sprintf("a share of requests meeting every SLO ≥ %s%%", Percent(o.Limit))
+		return fmt.Sprintf("a share of requests meeting every SLO ≥ %s%%", results.Percent(o.Limit))
 	case MetricErrorRate:
-		return fmt.Sprintf("an error rate ≤ %s%%", Percent(o.Limit))
+		return fmt.Sprintf("an error rate ≤ %s%%", results.Percent(o.Limit))
 	}
 	return o.String()
 }
@@ -52,16 +55,16 @@ func objectiveText(o capacity.Objective) string {
 // loadText is a search's load: "11 concurrent users", "37.5 requests/s".
 func loadText(kind string, at float64) string {
 	if kind == capacity.Rate {
-		return trim(at) + " requests/s"
+		return results.Trim(at) + " requests/s"
 	}
 	if at == 1 {
 		return "1 concurrent user"
 	}
-	return fmt.Sprintf("%s concurrent users", trim(at))
+	return fmt.Sprintf("%s concurrent users", results.Trim(at))
 }
 
 // server names what was measured, for the capacity sentence.
-func (r *Results) server() string {
+func (r doc) server() string {
 	switch {
 	case r.Target.Simulator != "":
 		return "the embedded simulator (preset " + r.Target.Simulator + ")"
@@ -76,7 +79,7 @@ func (r *Results) server() string {
 // CapacitySentence is the search's answer in a sentence, with its figures:
 // "One NVIDIA GeForce RTX 3060 serves 11 concurrent users of the long
 // payload at p95 TTFT ≤ 500 ms (bracket 11–12; binding: p95 TTFT ≤ 500 ms)".
-func (r *Results) CapacitySentence(payload string) string {
+func (r doc) capitalSentence(payload string) string {
 	s := r.capacitySentence(payload)
 	if s == "" {
 		return ""
@@ -84,7 +87,7 @@ func (r *Results) CapacitySentence(payload string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func (r *Results) capacitySentence(payload string) string {
+func (r doc) capacitySentence(payload string) string {
 	c, ok := r.Capacity[payload]
 	if !ok {
 		return ""
@@ -102,7 +105,7 @@ func (r *Results) capacitySentence(payload string) string {
 			}
 		}
 	}
-	probes := fmt.Sprintf("%d probes, %s s", len(c.Probes), trim(c.DurationS))
+	probes := fmt.Sprintf("%d probes, %s s", len(c.Probes), results.Trim(c.DurationS))
 	switch {
 	case c.Value == 0 && c.Hi > 0:
 		return fmt.Sprintf("%s cannot serve even %s of the %s payload at %s (broken: %s; %s).",
@@ -114,18 +117,18 @@ func (r *Results) capacitySentence(payload string) string {
 			r.server(), loadText(c.Kind, c.Value), payload, at, c.Note, probes)
 	case !c.Complete:
 		return fmt.Sprintf("%s serves at least %s of the %s payload at %s, and not %s (bracket %s–%s, not narrowed: %s; %s).",
-			r.server(), loadText(c.Kind, c.Value), payload, at, loadText(c.Kind, c.Hi), trim(c.Lo), trim(c.Hi), c.Note, probes)
+			r.server(), loadText(c.Kind, c.Value), payload, at, loadText(c.Kind, c.Hi), results.Trim(c.Lo), results.Trim(c.Hi), c.Note, probes)
 	}
 	return fmt.Sprintf("%s serves %s of the %s payload at %s (bracket %s–%s; binding: %s; %s).",
-		r.server(), loadText(c.Kind, c.Value), payload, at, trim(c.Lo), trim(c.Hi), strings.Join(binding, ", "), probes)
+		r.server(), loadText(c.Kind, c.Value), payload, at, results.Trim(c.Lo), results.Trim(c.Hi), strings.Join(binding, ", "), probes)
 }
 
 // capacityPayloads are the searched payloads in a fixed order.
-func (r *Results) capacityPayloads() []string { return slices.Sorted(maps.Keys(r.Capacity)) }
+func (r doc) capacityPayloads() []string { return slices.Sorted(maps.Keys(r.Capacity)) }
 
 // capacitySection is the searches' answers, each probe, and how a probe was
 // decided.
-func (r *Results) capacitySection() string {
+func (r doc) capacitySection() string {
 	if len(r.Capacity) == 0 {
 		return ""
 	}
@@ -133,16 +136,16 @@ func (r *Results) capacitySection() string {
 	b.WriteString("## Capacity\n\n")
 	for _, p := range r.capacityPayloads() {
 		c := r.Capacity[p]
-		fmt.Fprintf(&b, "**%s.** %s\n\n", p, r.CapacitySentence(p))
+		fmt.Fprintf(&b, "**%s.** %s\n\n", p, r.capitalSentence(p))
 		b.WriteString("| load | repeats | verdict |")
 		for _, o := range c.Objectives {
-			fmt.Fprintf(&b, " %s median (limit %s) |", o.Metric, trim(o.Limit))
+			fmt.Fprintf(&b, " %s median (limit %s) |", o.Metric, results.Trim(o.Limit))
 		}
 		b.WriteString("\n|--:|--:|---|" + strings.Repeat("--:|", len(c.Objectives)) + "\n")
 		for _, pr := range slices.SortedFunc(slices.Values(c.Probes), func(a, b capacity.Probe) int { return cmp.Compare(a.Load, b.Load) }) {
-			fmt.Fprintf(&b, "| %s | %d | %s |", trim(pr.Load), pr.Repeats(), pr.Verdict)
+			fmt.Fprintf(&b, "| %s | %d | %s |", results.Trim(pr.Load), pr.Repeats(), pr.Verdict)
 			for _, o := range c.Objectives {
-				fmt.Fprintf(&b, " %s |", trim(pr.Median(o.Metric)))
+				fmt.Fprintf(&b, " %s |", results.Trim(pr.Median(o.Metric)))
 			}
 			b.WriteString("\n")
 		}
@@ -160,7 +163,7 @@ func capacityChart(payload string) string { return "capacity-" + payload + ".svg
 
 // capacityCharts draw each search's probes: load against the first
 // objective's median, with its limit drawn.
-func (r *Results) capacityCharts(add func(string, Chart)) {
+func (r doc) capacityCharts(add func(string, chart.Chart)) {
 	for _, p := range r.capacityPayloads() {
 		c := r.Capacity[p]
 		if len(c.Objectives) == 0 || len(c.Probes) == 0 {
@@ -168,16 +171,16 @@ func (r *Results) capacityCharts(add func(string, Chart)) {
 		}
 		o := c.Objectives[0]
 		probes := slices.SortedFunc(slices.Values(c.Probes), func(a, b capacity.Probe) int { return cmp.Compare(a.Load, b.Load) })
-		var pts, limit []Point
+		var pts, limit []chart.Point
 		for _, pr := range probes {
-			pts = append(pts, Point{X: pr.Load, Y: pr.Median(o.Metric)})
+			pts = append(pts, chart.Point{X: pr.Load, Y: pr.Median(o.Metric)})
 		}
-		limit = []Point{{X: probes[0].Load, Y: o.Limit}, {X: probes[len(probes)-1].Load, Y: o.Limit}}
+		limit = []chart.Point{{X: probes[0].Load, Y: o.Limit}, {X: probes[len(probes)-1].Load, Y: o.Limit}}
 		xl := "concurrent VUs"
 		if c.Kind == capacity.Rate {
 			xl = "requests/s"
 		}
-		add(capacityChart(p), Chart{Title: fmt.Sprintf("Capacity search, %s: %s by probe", p, o.Metric), XLabel: xl, YLabel: o.Metric,
-			LogX: true, Series: []Series{{Name: "median of repeats", Points: pts}, {Name: "limit", Points: limit, Color: 1, Dashed: true}}})
+		add(capacityChart(p), chart.Chart{Title: fmt.Sprintf("Capacity search, %s: %s by probe", p, o.Metric), XLabel: xl, YLabel: o.Metric,
+			LogX: true, Series: []chart.Line{{Name: "median of repeats", Points: pts}, {Name: "limit", Points: limit, Color: 1, Dashed: true}}})
 	}
 }

@@ -2,6 +2,9 @@ package report
 
 import (
 	"sort"
+
+	"github.com/llm-platform/harness/internal/chart"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // Chart file names, beside report.md.
@@ -12,7 +15,7 @@ const (
 )
 
 // payloadNames lists the payloads of r's cells in first-seen order.
-func (r *Results) payloadNames() []string {
+func (r doc) payloadNames() []string {
 	var names []string
 	seen := map[string]bool{}
 	for _, c := range r.Cells {
@@ -25,10 +28,10 @@ func (r *Results) payloadNames() []string {
 }
 
 // closedCells returns the payload's closed-loop cells by concurrency.
-func (r *Results) closedCells(payload string) []Entry {
-	var out []Entry
+func (r doc) closedCells(payload string) []results.Cell {
+	var out []results.Cell
 	for _, c := range r.Cells {
-		if c.Payload == payload && c.Mode == "closed" && c.Verdict != Interrupted {
+		if c.Payload == payload && c.Mode == "closed" && c.Verdict != results.Interrupted {
 			out = append(out, c)
 		}
 	}
@@ -36,12 +39,12 @@ func (r *Results) closedCells(payload string) []Entry {
 	return out
 }
 
-func (r *Results) seriesOf(name string, dashed bool, f func(Entry) float64) []Series {
-	var out []Series
+func (r doc) seriesOf(name string, dashed bool, f func(results.Cell) float64) []chart.Line {
+	var out []chart.Line
 	for i, p := range r.payloadNames() {
-		s := Series{Name: p + name, Color: i, Dashed: dashed}
+		s := chart.Line{Name: p + name, Color: i, Dashed: dashed}
 		for _, c := range r.closedCells(p) {
-			s.Points = append(s.Points, Point{X: float64(c.Concurrency), Y: f(c)})
+			s.Points = append(s.Points, chart.Point{X: float64(c.Concurrency), Y: f(c)})
 		}
 		if len(s.Points) > 0 {
 			out = append(out, s)
@@ -52,19 +55,19 @@ func (r *Results) seriesOf(name string, dashed bool, f func(Entry) float64) []Se
 
 // Charts renders the report's charts, by file name. A chart with no
 // closed-loop cells to draw is left out.
-func (r *Results) Charts() map[string][]byte {
+func (r doc) charts() map[string][]byte {
 	out := map[string][]byte{}
-	add := func(file string, c Chart) {
+	add := func(file string, c chart.Chart) {
 		if len(c.Series) > 0 {
 			out[file] = c.SVG()
 		}
 	}
-	add(ChartRPS, Chart{Title: "Requests per second against concurrency", XLabel: "concurrent VUs", YLabel: "RPS", LogX: true,
-		Series: r.seriesOf("", false, func(c Entry) float64 { return c.RPS })})
-	add(ChartLatency, Chart{Title: "p95 end-to-end latency against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true,
-		Series: r.seriesOf(" E2E p95", false, func(c Entry) float64 { return c.E2E.P95 })})
-	ttft := append(r.seriesOf(" p50", false, func(c Entry) float64 { return c.TTFT.P50 }), r.seriesOf(" p95", true, func(c Entry) float64 { return c.TTFT.P95 })...)
-	add(ChartTTFT, Chart{Title: "Time to first token against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true, Series: ttft})
+	add(ChartRPS, chart.Chart{Title: "Requests per second against concurrency", XLabel: "concurrent VUs", YLabel: "RPS", LogX: true,
+		Series: r.seriesOf("", false, func(c results.Cell) float64 { return c.RPS })})
+	add(ChartLatency, chart.Chart{Title: "p95 end-to-end latency against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true,
+		Series: r.seriesOf(" E2E p95", false, func(c results.Cell) float64 { return c.E2E.P95 })})
+	ttft := append(r.seriesOf(" p50", false, func(c results.Cell) float64 { return c.TTFT.P50 }), r.seriesOf(" p95", true, func(c results.Cell) float64 { return c.TTFT.P95 })...)
+	add(ChartTTFT, chart.Chart{Title: "Time to first token against concurrency", XLabel: "concurrent VUs", YLabel: "ms", LogX: true, Series: ttft})
 	r.capacityCharts(add)
 	return out
 }

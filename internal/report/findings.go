@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/llm-platform/harness/internal/results"
+
 	"github.com/llm-platform/harness/internal/load"
 )
 
@@ -31,7 +33,7 @@ type Knee struct {
 }
 
 // FindKnee looks for the saturation knee in a payload's closed-loop cells.
-func FindKnee(cells []Entry) Knee {
+func FindKnee(cells []results.Cell) Knee {
 	k := Knee{}
 	for i := 0; i+1 < len(cells); i++ {
 		a, b := cells[i], cells[i+1]
@@ -67,7 +69,7 @@ func (k Knee) String() string {
 
 // MeetsSLOs reports whether a cell meets the run's SLOs (on p95) without
 // errors beyond the allowed rate.
-func (r *Results) MeetsSLOs(c Entry) bool {
+func (r doc) meetsSLOs(c results.Cell) bool {
 	s := r.Settings
 	return c.ErrorRate() <= s.MaxErrorRate &&
 		(s.SLOTTFTms == 0 || c.TTFT.P95 <= s.SLOTTFTms) &&
@@ -78,13 +80,13 @@ func (r *Results) MeetsSLOs(c Entry) bool {
 // that meets the SLOs, if any, among the cells whose sample supports the
 // p95 the SLOs are set on; unjudged counts the cells left out for too few
 // requests.
-func (r *Results) BestCell(payload string) (best Entry, found bool, unjudged int) {
+func (r doc) bestCell(payload string) (best results.Cell, found bool, unjudged int) {
 	for _, c := range r.closedCells(payload) {
 		if (r.Settings.SLOTTFTms > 0 && !c.TTFT.Supports("p95")) || (r.Settings.SLOE2Ems > 0 && !c.E2E.Supports("p95")) {
 			unjudged++
 			continue
 		}
-		if r.MeetsSLOs(c) && (!found || c.RPS > best.RPS) {
+		if r.meetsSLOs(c) && (!found || c.RPS > best.RPS) {
 			best, found = c, true
 		}
 	}
@@ -123,7 +125,7 @@ const (
 // serverPressure says what the server reported at a cell that explains
 // saturation: KV cache pressure, preemptions, server-side queueing; "" when
 // nothing (or nothing exposed).
-func serverPressure(c Entry) string {
+func serverPressure(c results.Cell) string {
 	s := c.Server
 	if s == nil {
 		return ""
@@ -143,7 +145,7 @@ func serverPressure(c Entry) string {
 
 // kneeCause says what the server reported at the first cell past the knee,
 // when it explains it: the "why" a team otherwise digs out by hand.
-func kneeCause(k Knee, cells []Entry) string {
+func kneeCause(k Knee, cells []results.Cell) string {
 	if !k.Found {
 		return ""
 	}
@@ -159,7 +161,7 @@ func kneeCause(k Knee, cells []Entry) string {
 
 // kvFinding says whether the KV cache was ever the limit: its peak over
 // every cell, when the target exposes it.
-func (r *Results) kvFinding() string {
+func (r doc) kvFinding() string {
 	var peak float64
 	var where string
 	seen := false

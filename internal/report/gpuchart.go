@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/llm-platform/harness/internal/chart"
 )
 
 // ChartGPU is the GPU utilisation timeline chart.
@@ -20,7 +22,7 @@ const FileGPUTimeline = "gpu.csv"
 // timestamp first, utilization.gpu second, index and cell by name). It
 // returns nil when the file is absent, empty or unreadable: a missing chart
 // must never cost the rest of the report.
-func gpuTimelineChart(r io.Reader) *Chart {
+func gpuTimelineChart(r io.Reader) *chart.Chart {
 	cr := csv.NewReader(r)
 	cr.TrimLeadingSpace = true
 	cr.FieldsPerRecord = -1
@@ -37,9 +39,9 @@ func gpuTimelineChart(r io.Reader) *Chart {
 		return nil
 	}
 	var t0 time.Time
-	series := map[int]*Series{}
+	series := map[int]*chart.Line{}
 	var order []int
-	var marks []Mark
+	var marks []chart.Mark
 	lastCell := ""
 	for {
 		rec, err := cr.Read()
@@ -59,7 +61,7 @@ func gpuTimelineChart(r io.Reader) *Chart {
 		x := at.Sub(t0).Seconds()
 		if cell := rec[ci]; cell != lastCell {
 			if cell != "" {
-				marks = append(marks, Mark{X: x, Label: cell})
+				marks = append(marks, chart.Mark{X: x, Label: cell})
 			}
 			lastCell = cell
 		}
@@ -73,16 +75,16 @@ func gpuTimelineChart(r io.Reader) *Chart {
 		}
 		s, ok := series[dev]
 		if !ok {
-			s = &Series{Name: "GPU " + strconv.Itoa(dev), Color: len(order)}
+			s = &chart.Line{Name: "GPU " + strconv.Itoa(dev), Color: len(order)}
 			series[dev] = s
 			order = append(order, dev)
 		}
-		s.Points = append(s.Points, Point{X: x, Y: util})
+		s.Points = append(s.Points, chart.Point{X: x, Y: util})
 	}
 	if len(order) == 0 {
 		return nil
 	}
-	c := &Chart{Title: "GPU utilisation over time (utilization.gpu: a kernel was running)", XLabel: "seconds", XUnit: "s", YLabel: "%", Marks: marks, FixedYMax: 100}
+	c := &chart.Chart{Title: "GPU utilisation over time (utilization.gpu: a kernel was running)", XLabel: "seconds", XUnit: "s", YLabel: "%", Marks: marks, FixedYMax: 100}
 	for _, d := range order {
 		c.Series = append(c.Series, *series[d])
 	}

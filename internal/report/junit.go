@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // The JUnit layout: one <testsuite> per cell, holding the cell's figures as
@@ -61,8 +63,8 @@ func secs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 
 // cellProperties are a cell's figures, and the stack they were measured
 // on, as name/value pairs.
-func (r *Results) cellProperties(c Entry) []junitProperty {
-	p := func(n string, v float64) junitProperty { return junitProperty{n, trim(v)} }
+func (r doc) cellProperties(c results.Cell) []junitProperty {
+	p := func(n string, v float64) junitProperty { return junitProperty{n, results.Trim(v)} }
 	props := []junitProperty{
 		{"payload", c.Payload}, {"mode", c.Mode},
 		p("concurrency", float64(c.Concurrency)), p("rate", c.Rate),
@@ -74,7 +76,7 @@ func (r *Results) cellProperties(c Entry) []junitProperty {
 		p("e2e_p50_ms", c.E2E.P50), p("e2e_p95_ms", c.E2E.P95), p("e2e_p99_ms", c.E2E.P99),
 		p("goodput_rps", c.GoodputRPS),
 	}
-	if u := c.unsupported(); u != "" {
+	if u := unsupported(c); u != "" {
 		// Figures whose sample is too small for the percentile: the
 		// sample's maximum, not a tail (report.MinSamples).
 		props = append(props, junitProperty{"percentiles_unsupported", u})
@@ -102,7 +104,7 @@ func (r *Results) cellProperties(c Entry) []junitProperty {
 	}
 	if len(c.Repeats) > 1 {
 		props = append(props, p("repeats", float64(len(c.Repeats))))
-		for _, m := range GateMetrics {
+		for _, m := range results.GateMetrics {
 			s := c.Stats[m.Name]
 			props = append(props, p(m.Name+"_lo", s.Lo), p(m.Name+"_hi", s.Hi), p(m.Name+"_cv", s.CV))
 		}
@@ -117,7 +119,7 @@ func (r *Results) cellProperties(c Entry) []junitProperty {
 	}
 	if lc := c.LoadCheck; lc != nil {
 		props = append(props, junitProperty{"load_check", lc.Verdict}, p("client_cpu_share", lc.ClientCPUShare), p("gc_pause_ms", lc.GCPauseMs))
-		if lc.Verdict != LoadOK {
+		if lc.Verdict != results.LoadOK {
 			props = append(props, junitProperty{"load_check_reason", lc.Reason})
 		}
 	}
@@ -128,7 +130,7 @@ func (r *Results) cellProperties(c Entry) []junitProperty {
 }
 
 // WriteJUnit writes junit.xml.
-func (r *Results) WriteJUnit(w io.Writer) error {
+func (r doc) writeJUnit(w io.Writer) error {
 	out := junitSuites{Name: "perf", Time: secs(r.End.Sub(r.Start).Seconds())}
 	for _, c := range r.Cells {
 		s := junitSuite{
@@ -144,18 +146,18 @@ func (r *Results) WriteJUnit(w io.Writer) error {
 		if c.Baseline != nil && c.Baseline.Warning() != "" {
 			tc.SystemOut += "\nwarning: " + c.Baseline.Warning()
 		}
-		if c.LoadCheck != nil && c.LoadCheck.Verdict != LoadOK {
+		if c.LoadCheck != nil && c.LoadCheck.Verdict != results.LoadOK {
 			tc.SystemOut += "\nwarning: " + c.LoadCheck.Reason
 		}
 		switch c.Verdict {
-		case Fail:
+		case results.Fail:
 			msg := "cell failed"
 			if len(c.Reasons) > 0 {
 				msg = c.Reasons[0]
 			}
 			tc.Failure = &junitFailure{Message: msg, Type: "perf", Text: strings.Join(c.Reasons, "\n")}
 			s.Failures = 1
-		case Interrupted:
+		case results.Interrupted:
 			tc.Skipped = &junitFailure{Message: "interrupted: the sweep stopped during this cell", Type: "interrupted"}
 			s.Skipped = 1
 		}
@@ -185,14 +187,14 @@ func (r *Results) WriteJUnit(w io.Writer) error {
 // and one testcase whose output is the answer's sentence. The search
 // itself does not fail: its answer is a figure, which a probe's own cell
 // judges.
-func (r *Results) capacitySuite(payload string) junitSuite {
+func (r doc) capacitySuite(payload string) junitSuite {
 	c := r.Capacity[payload]
-	props := []junitProperty{{"payload", payload}, {"kind", c.Kind}, {"capacity", trim(c.Value)}, {"capacity_lo", trim(c.Lo)},
-		{"capacity_hi", trim(c.Hi)}, {"capacity_complete", strconv.FormatBool(c.Complete)}, {"probes", strconv.Itoa(len(c.Probes))}}
+	props := []junitProperty{{"payload", payload}, {"kind", c.Kind}, {"capacity", results.Trim(c.Value)}, {"capacity_lo", results.Trim(c.Lo)},
+		{"capacity_hi", results.Trim(c.Hi)}, {"capacity_complete", strconv.FormatBool(c.Complete)}, {"probes", strconv.Itoa(len(c.Probes))}}
 	if len(c.Binding) > 0 {
 		props = append(props, junitProperty{"capacity_binding", strings.Join(c.Binding, "; ")})
 	}
 	return junitSuite{Name: "perf: capacity of " + payload, Tests: 1, Time: secs(c.DurationS),
 		Timestamp: r.Start.UTC().Format("2006-01-02T15:04:05"), Properties: props,
-		Cases: []junitCase{{Name: "capacity of " + payload, Classname: "perf.capacity", Time: secs(c.DurationS), SystemOut: r.CapacitySentence(payload)}}}
+		Cases: []junitCase{{Name: "capacity of " + payload, Classname: "perf.capacity", Time: secs(c.DurationS), SystemOut: r.capitalSentence(payload)}}}
 }

@@ -8,15 +8,16 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llm-platform/harness/internal/results"
 
 	"github.com/llm-platform/harness/internal/load"
 )
 
 // gpuColumns renders util, memory, power and J/token for a table.
-func (c Entry) gpuColumns() []string {
+func gpuColumns(c results.Cell) []string {
 	g := c.GPU
 	if g == nil {
 		return []string{"—", "—", "—", "—"}
@@ -28,20 +29,16 @@ func (c Entry) gpuColumns() []string {
 	return []string{util, fmt.Sprintf("%.0f", g.MemUsedMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JoulesPerToken)}
 }
 
-// Percent renders a fraction as a percentage to four significant digits,
-// so 0.07 reads "7", not "7.000000000000001".
-func Percent(fraction float64) string { return strconv.FormatFloat(fraction*100, 'g', 4, 64) }
-
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
 func f2(x float64) string { return fmt.Sprintf("%.2f", x) }
 
 // inputCell is a cell's mean prompt length, with its mismatches against a
 // sized prompt: "512", "498.5 (12 mismatched)", "—" without usage.
-func inputCell(c Entry) string {
+func inputCell(c results.Cell) string {
 	if c.InputTokensMean == 0 {
 		return "—"
 	}
-	v := trim(c.InputTokensMean)
+	v := results.Trim(c.InputTokensMean)
 	if c.PromptMismatches > 0 {
 		v += fmt.Sprintf(" (%d mismatched)", c.PromptMismatches)
 	}
@@ -49,11 +46,11 @@ func inputCell(c Entry) string {
 }
 
 // verdictCell renders a verdict for a table.
-func verdictCell(c Entry) string {
+func verdictCell(c results.Cell) string {
 	switch c.Verdict {
-	case Pass:
+	case results.Pass:
 		return "pass"
-	case Interrupted:
+	case results.Interrupted:
 		return "**interrupted**"
 	}
 	if c.EarlyStop != nil {
@@ -62,7 +59,7 @@ func verdictCell(c Entry) string {
 	return "**FAIL**"
 }
 
-func errorsCell(c Entry) string {
+func errorsCell(c results.Cell) string {
 	if c.Requests == c.Successes {
 		return "0"
 	}
@@ -79,7 +76,7 @@ func errorsCell(c Entry) string {
 
 // withInterval renders a gated metric's median with its interval when the
 // cell was repeated: "25.10 [22.70–25.90]"; format formats each number.
-func withInterval(c Entry, metric string, v float64, format func(float64) string) string {
+func withInterval(c results.Cell, metric string, v float64, format func(float64) string) string {
 	s, ok := c.Stats[metric]
 	if !ok || s.N < 2 {
 		return format(v)
@@ -89,24 +86,24 @@ func withInterval(c Entry, metric string, v float64, format func(float64) string
 
 // noisyNote marks a repeated cell whose metrics vary beyond maxCV, and a
 // cell whose load did not match its plan.
-func noisyNote(c Entry, maxCV float64) string {
+func noisyNote(c results.Cell, maxCV float64) string {
 	out := ""
-	if n := c.noisy(maxCV); len(n) > 0 {
+	if n := c.Noisy(maxCV); len(n) > 0 {
 		out = fmt.Sprintf(" (too noisy to gate on: %s)", strings.Join(n, ", "))
 	}
-	if c.LoadCheck != nil && c.LoadCheck.Verdict != LoadOK {
+	if c.LoadCheck != nil && c.LoadCheck.Verdict != results.LoadOK {
 		out += " (" + c.LoadCheck.Verdict + ")"
 	}
 	return out
 }
 
 // WriteMarkdown writes report.md, linking the charts given (by file name,
-// written beside it by the caller); nil means r.Charts(). Each section is
+// written beside it by the caller); nil means r.charts(). Each section is
 // one method, in the order the report reads.
-func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
+func (r doc) writeMarkdown(w io.Writer, charts map[string][]byte) error {
 	var b bytes.Buffer
 	if charts == nil {
-		charts = r.Charts()
+		charts = r.charts()
 	}
 	r.writeHeader(&b)
 	r.writeEnvironment(&b)
@@ -128,7 +125,7 @@ func (r *Results) WriteMarkdown(w io.Writer, charts map[string][]byte) error {
 }
 
 // writeHeader is the title and the run's caveats: simulated, interrupted.
-func (r *Results) writeHeader(b *bytes.Buffer) {
+func (r doc) writeHeader(b *bytes.Buffer) {
 	b.WriteString("# Load test report\n\n")
 	if r.Target.Simulator != "" {
 		fmt.Fprintf(b, "> **Simulated.** The target was the harness's embedded vLLM simulator (preset `%s`), not a GPU: the figures check the harness and show the report's shape; they say nothing about the platform.\n\n", r.Target.Simulator)
@@ -136,7 +133,7 @@ func (r *Results) writeHeader(b *bytes.Buffer) {
 	if r.Interrupted {
 		n := 0
 		for _, c := range r.Cells {
-			if c.Verdict != Interrupted {
+			if c.Verdict != results.Interrupted {
 				n++
 			}
 		}
@@ -152,7 +149,7 @@ func (r *Results) writeHeader(b *bytes.Buffer) {
 }
 
 // writeEnvironment says what was measured, with what, and against which thresholds.
-func (r *Results) writeEnvironment(b *bytes.Buffer) {
+func (r doc) writeEnvironment(b *bytes.Buffer) {
 	b.WriteString("## Environment\n\n| | |\n|---|---|\n")
 	target := "`" + r.Target.URL + "`"
 	if r.Target.Host != "" {
@@ -191,13 +188,13 @@ func (r *Results) writeEnvironment(b *bytes.Buffer) {
 }
 
 // writeResults is one table per payload, a row per cell.
-func (r *Results) writeResults(b *bytes.Buffer) {
+func (r doc) writeResults(b *bytes.Buffer) {
 	b.WriteString("## Results\n\nLatencies in milliseconds. RPS and output tok/s are over each cell's first start to last end. ")
 	if r.Settings.Repeats > 1 {
 		fmt.Fprintf(b, "Each cell was measured %d times, interleaved across the sweep; a figure is the median over the repeats, and "+
 			"`median [lo–hi]` gives its confidence interval from order statistics (at %d repeats: the min–max range, a %.2f%% interval; "+
 			"results.json has each level and every repeat). A cell whose gated metrics vary by more than %s%% (coefficient of variation) is marked too noisy to gate on. ",
-			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), Percent(r.Settings.MaxCV))
+			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), results.Percent(r.Settings.MaxCV))
 	}
 	if len(r.GPUs) == 0 {
 		b.WriteString("GPU columns are empty: no GPU was sampled (see Environment).\n\n")
@@ -239,11 +236,11 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 			if c.Mode == "open" {
 				where = fmt.Sprintf("%g req/s", c.Rate)
 			}
-			thin = thin || c.unsupported() != ""
+			thin = thin || unsupported(c) != ""
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
 				where, c.Requests, inputCell(c), errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
 				marked(c.TTFT, "p95", withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1)), r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(marked(c.ITL, "p95", f1(c.ITL.P95))), f1(c.E2E.P50),
-				marked(c.E2E, "p95", withInterval(c, "e2e_p95_ms", c.E2E.P95, f1)), marked(c.E2E, "p99", f1(c.E2E.P99)), strings.Join(c.gpuColumns(), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
+				marked(c.E2E, "p95", withInterval(c, "e2e_p95_ms", c.E2E.P95, f1)), marked(c.E2E, "p99", f1(c.E2E.P99)), strings.Join(gpuColumns(c), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
 		}
 		b.WriteString("\n")
 		if thin {
@@ -254,7 +251,7 @@ func (r *Results) writeResults(b *bytes.Buffer) {
 }
 
 // writeCharts links the charts written beside the report.
-func (r *Results) writeCharts(b *bytes.Buffer, charts map[string][]byte) {
+func (r doc) writeCharts(b *bytes.Buffer, charts map[string][]byte) {
 	b.WriteString("## Charts\n\n")
 	for _, ch := range []struct{ file, alt string }{
 		{ChartRPS, "RPS against concurrency"}, {ChartLatency, "p95 E2E latency against concurrency"}, {ChartTTFT, "TTFT against concurrency"},
@@ -278,7 +275,7 @@ func (r *Results) writeCharts(b *bytes.Buffer, charts map[string][]byte) {
 }
 
 // writeFindings is the knee, the best concurrency and the errors by class.
-func (r *Results) writeFindings(b *bytes.Buffer) {
+func (r doc) writeFindings(b *bytes.Buffer) {
 	b.WriteString("## Findings\n\n")
 	for _, p := range r.payloadNames() {
 		cells := r.closedCells(p)
@@ -290,13 +287,13 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 			}
 		}
 		if r.Settings.SLOTTFTms > 0 || r.Settings.SLOE2Ems > 0 {
-			best, ok, unjudged := r.BestCell(p)
+			best, ok, unjudged := r.bestCell(p)
 			switch {
 			case ok:
 				fmt.Fprintf(b, "- **%s**: the best concurrency meeting the SLOs is %s (%.2f RPS, p95 TTFT %.1f ms, p95 E2E %.1f ms).\n",
 					p, load.VUs(best.Concurrency), best.RPS, best.TTFT.P95, best.E2E.P95)
 			case unjudged == len(cells) && unjudged > 0:
-				fmt.Fprintf(b, "- **%s**: no cell had the %d requests a p95 needs, so none was judged against the SLOs.\n", p, MinSamples["p95"])
+				fmt.Fprintf(b, "- **%s**: no cell had the %d requests a p95 needs, so none was judged against the SLOs.\n", p, results.MinSamples["p95"])
 			case len(cells) > 0:
 				fmt.Fprintf(b, "- **%s**: no concurrency met the SLOs.\n", p)
 			}
@@ -305,7 +302,7 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 				if unjudged > 1 {
 					verb = "were"
 				}
-				fmt.Fprintf(b, "- **%s**: %d of %d cells had fewer than the %d requests a p95 needs and %s not judged against the SLOs.\n", p, unjudged, len(cells), MinSamples["p95"], verb)
+				fmt.Fprintf(b, "- **%s**: %d of %d cells had fewer than the %d requests a p95 needs and %s not judged against the SLOs.\n", p, unjudged, len(cells), results.MinSamples["p95"], verb)
 			}
 		}
 	}
@@ -319,7 +316,7 @@ func (r *Results) writeFindings(b *bytes.Buffer) {
 
 // loadSection is the load self-check: whether each cell applied the load
 // it planned, and whose fault it was when not.
-func (r *Results) loadSection() string {
+func (r doc) loadSection() string {
 	var b strings.Builder
 	var maxShare float64
 	var cores, checked int
@@ -331,7 +328,7 @@ func (r *Results) loadSection() string {
 		}
 		checked++
 		maxShare, cores, sim = math.Max(maxShare, lc.ClientCPUShare), lc.ClientCores, sim || lc.IncludesSimulator
-		if lc.Verdict != LoadOK {
+		if lc.Verdict != results.LoadOK {
 			fmt.Fprintf(&b, "- **%s**: %s.\n", c.Name(), lc.Reason)
 		}
 	}
@@ -355,7 +352,7 @@ func (r *Results) loadSection() string {
 // harness measured: a proxy's overhead, or requests the client counted and
 // the server did not, show here. A metric the target does not expose reads
 // "not exposed", never 0.
-func (r *Results) serverSection() string {
+func (r doc) serverSection() string {
 	exposed := false
 	for _, c := range r.Cells {
 		exposed = exposed || c.Server != nil
@@ -376,11 +373,11 @@ func (r *Results) serverSection() string {
 	for _, c := range r.Cells {
 		s := c.Server
 		if s == nil {
-			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | | | | | |\n", c.Name(), c.medianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
+			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | | | | | |\n", c.Name(), c.MedianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
-			c.medianRepeat().Successes, exposedValue(s.GenerationTokens, "%.0f"), exposedValue(s.PromptTokens, "%.0f"),
+			c.MedianRepeat().Successes, exposedValue(s.GenerationTokens, "%.0f"), exposedValue(s.PromptTokens, "%.0f"),
 			exposedValue(s.TTFTMeanMs, "%.1f"), f1(c.TTFT.Mean), exposedValue(s.E2EMeanMs, "%.1f"), f1(c.E2E.Mean),
 			exposedValue(s.RunningAfter, "%.0f"), exposedValue(s.WaitingAfter, "%.0f"), exposedValue(pct(s.KVCacheUsagePeak), "%.1f"),
 			exposedValue(s.Preemptions, "%.0f"), exposedValue(s.QueueMeanMs, "%.1f"), exposedValue(pct(s.PrefixCacheHitRate), "%.1f"))
@@ -401,7 +398,7 @@ func exposedValue(v *float64, format string) string {
 // responseSection sets open-loop cells' response time (from the intended
 // start, the client's lateness included: the coordinated-omission-corrected
 // view) beside their service time (from the actual start).
-func (r *Results) responseSection() string {
+func (r doc) responseSection() string {
 	var b strings.Builder
 	for _, c := range r.Cells {
 		if c.ResponseTTFT == nil || c.ResponseE2E == nil || c.Queue == nil {
@@ -423,7 +420,7 @@ func (r *Results) responseSection() string {
 }
 
 // stackLine says what was measured: server version, route, cluster.
-func (r *Results) stackLine() string {
+func (r doc) stackLine() string {
 	s := r.Stack
 	or := func(v, unknown string) string {
 		if v == "" {
@@ -449,7 +446,7 @@ func (r *Results) stackLine() string {
 }
 
 // itl is an ITL cell: "—" for a non-streamed run, which has no token gaps.
-func (r *Results) itl(v string) string {
+func (r doc) itl(v string) string {
 	if !r.Settings.Stream {
 		return "—"
 	}
@@ -458,7 +455,7 @@ func (r *Results) itl(v string) string {
 
 // requestsLine says how requests were sent: streamed or not, and the trust
 // of an https target.
-func (r *Results) requestsLine() string {
+func (r doc) requestsLine() string {
 	out := "streamed (`stream: true`, usage in the last chunk)"
 	if !r.Settings.Stream {
 		out = "non-streamed (`stream: false`, as hey sends them): TTFT equals E2E"
@@ -472,9 +469,9 @@ func (r *Results) requestsLine() string {
 	return out
 }
 
-func (r *Results) thresholds() string {
+func (r doc) thresholds() string {
 	s := r.Settings
-	parts := []string{fmt.Sprintf("error rate ≤ %s%%", Percent(s.MaxErrorRate))}
+	parts := []string{fmt.Sprintf("error rate ≤ %s%%", results.Percent(s.MaxErrorRate))}
 	if s.SLOTTFTms > 0 {
 		parts = append(parts, fmt.Sprintf("p95 TTFT ≤ %g ms", s.SLOTTFTms))
 	}
@@ -482,7 +479,7 @@ func (r *Results) thresholds() string {
 		parts = append(parts, fmt.Sprintf("p95 E2E ≤ %g ms", s.SLOE2Ems))
 	}
 	if s.Baseline != "" {
-		parts = append(parts, fmt.Sprintf("baseline `%s`: a regression beyond %s%% with p < %g", s.Baseline, Percent(s.Tolerance), s.Alpha))
+		parts = append(parts, fmt.Sprintf("baseline `%s`: a regression beyond %s%% with p < %g", s.Baseline, results.Percent(s.Tolerance), s.Alpha))
 	}
 	if s.Repeats > 1 {
 		parts = append(parts, fmt.Sprintf("%d repeats per cell", s.Repeats))
@@ -490,7 +487,7 @@ func (r *Results) thresholds() string {
 	return strings.Join(parts, "; ")
 }
 
-func (r *Results) errorFindings() string {
+func (r doc) errorFindings() string {
 	totals := map[string]int64{}
 	for _, c := range r.Cells {
 		for k, v := range c.Errors {
@@ -522,7 +519,7 @@ func (r *Results) errorFindings() string {
 // through the ingress compared with the same cells direct to the backend,
 // the ingress overhead. Each difference says whether the repeats of the two
 // runs differ beyond chance.
-func (r *Results) compareSection() string {
+func (r doc) compareSection() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Overhead against `%s`\n\nEach cell of this run beside the same cell of the compared run "+
 		"(for a run through the ingress compared with one direct to the backend: the ingress overhead). Milliseconds; "+
@@ -536,7 +533,7 @@ func (r *Results) compareSection() string {
 			continue
 		}
 		n++
-		d := map[string]Difference{}
+		d := map[string]results.Difference{}
 		for _, x := range c.Differences {
 			d[x.Name] = x
 		}
@@ -551,24 +548,24 @@ func (r *Results) compareSection() string {
 }
 
 // delta renders a Difference: "+0.40 (n.s.)", "+10.20 (**p = 0.008**)".
-func delta(d Difference) string {
+func delta(d results.Difference) string {
 	switch {
 	case !d.Tested:
 		return fmt.Sprintf("%+.2f (not tested)", d.Delta)
 	case d.Significant:
-		return fmt.Sprintf("%+.2f (**p = %s**)", d.Delta, trim(d.P))
+		return fmt.Sprintf("%+.2f (**p = %s**)", d.Delta, results.Trim(d.P))
 	}
 	return fmt.Sprintf("%+.2f (n.s.)", d.Delta)
 }
 
-func (r *Results) baselineSection() string {
+func (r doc) baselineSection() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Baseline comparison\n\nAgainst `%s`. Method: each gated metric is compared over the repeats of both runs. "+
 		"It regresses only when its median moved the wrong way by more than %s%% "+
 		"**and** a one-sided Mann–Whitney U test between the baseline's repeats and this run's gives p < %g. "+
 		"With too few repeats for p to ever get below %g the comparison is inconclusive: the cell passes with a warning "+
 		"(fails with PERF_GATE_REQUIRED=1). A metric whose repeats vary by more than %s%% on either side is too noisy to gate on.\n\n",
-		r.Settings.Baseline, Percent(r.Settings.Tolerance), r.Settings.Alpha, r.Settings.Alpha, Percent(r.Settings.MaxCV))
+		r.Settings.Baseline, results.Percent(r.Settings.Tolerance), r.Settings.Alpha, r.Settings.Alpha, results.Percent(r.Settings.MaxCV))
 	if len(r.BaselineStackDiffers) > 0 {
 		fmt.Fprintf(&b, "> **Warning: the baseline measured another stack** (%s). A difference below may be the stack's, not a regression.\n\n",
 			strings.Join(r.BaselineStackDiffers, "; "))
@@ -581,7 +578,7 @@ func (r *Results) baselineSection() string {
 		}
 		compared = true
 		for _, m := range c.Baseline.Metrics {
-			v, p := "ok", trim(m.P)
+			v, p := "ok", results.Trim(m.P)
 			switch {
 			case c.Baseline.Inconclusive != "":
 				v, p = "not tested", "—"
@@ -590,7 +587,7 @@ func (r *Results) baselineSection() string {
 			case m.Noisy:
 				v = "too noisy to gate on"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.1f%% | %s | %s |\n", c.Name(), m.Name, trim(m.Baseline), trim(m.Current), m.DeltaPct, p, v)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.1f%% | %s | %s |\n", c.Name(), m.Name, results.Trim(m.Baseline), results.Trim(m.Current), m.DeltaPct, p, v)
 		}
 		if c.Baseline.Inconclusive != "" {
 			fmt.Fprintf(&b, "| %s | | | | | | %s |\n", c.Name(), c.Baseline.Inconclusive)

@@ -11,11 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-platform/harness/internal/chart"
+	"github.com/llm-platform/harness/internal/gate"
+	"github.com/llm-platform/harness/internal/results"
+
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim/simtest"
-	"github.com/llm-platform/harness/internal/stack"
+	"github.com/llm-platform/harness/internal/stackprobe"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -40,32 +44,25 @@ func golden(t *testing.T, name string, got []byte) {
 
 var t0 = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 
-func cell(payload string, vus int, rps, ttft95, e2e95 float64) Entry {
-	return Entry{
+func cell(payload string, vus int, rps, ttft95, e2e95 float64) results.Cell {
+	return sampled(results.Cell{
 		Payload: payload, Concurrency: vus, Mode: "closed", Requests: int64(vus * 4), Successes: int64(vus * 4),
 		Errors: map[string]int64{}, DurationS: 10, RPS: rps, OutputTokS: rps * 64,
-		TTFT:       Dist{P50: ttft95 * 0.8, P90: ttft95 * 0.95, P95: ttft95, P99: ttft95 * 1.1, Mean: ttft95 * 0.85, Max: ttft95 * 1.2},
-		ITL:        Dist{P50: 8, P90: 9, P95: 9.5, P99: 10, Mean: 8.2, Max: 12},
-		TPOT:       Dist{P50: 8.1, P90: 8.5, P95: 8.7, P99: 9, Mean: 8.2, Max: 9.5},
-		E2E:        Dist{P50: e2e95 * 0.9, P90: e2e95 * 0.98, P95: e2e95, P99: e2e95 * 1.05, Mean: e2e95 * 0.92, Max: e2e95 * 1.1},
-		GoodputRPS: rps, Verdict: Pass, Reasons: []string{},
-	}.sampled(int64(vus * 4))
+		TTFT:       results.Dist{P50: ttft95 * 0.8, P90: ttft95 * 0.95, P95: ttft95, P99: ttft95 * 1.1, Mean: ttft95 * 0.85, Max: ttft95 * 1.2},
+		ITL:        results.Dist{P50: 8, P90: 9, P95: 9.5, P99: 10, Mean: 8.2, Max: 12},
+		TPOT:       results.Dist{P50: 8.1, P90: 8.5, P95: 8.7, P99: 9, Mean: 8.2, Max: 9.5},
+		E2E:        results.Dist{P50: e2e95 * 0.9, P90: e2e95 * 0.98, P95: e2e95, P99: e2e95 * 1.05, Mean: e2e95 * 0.92, Max: e2e95 * 1.1},
+		GoodputRPS: rps, Verdict: results.Pass, Reasons: []string{},
+	}, int64(vus*4))
 }
 
 // sampled sets the cell's sample sizes (n requests, 63 ITL gaps each) and
 // flags the percentiles they cannot support, as NewCell does; then makes
 // it a one-repeat cell.
-func (c Entry) sampled(n int64) Entry {
+func sampled(c results.Cell, n int64) results.Cell {
 	c.TTFT.N, c.TPOT.N, c.E2E.N, c.ITL.N = n, n, n, n*63
-	c.TTFT, c.TPOT, c.E2E, c.ITL = c.TTFT.flagSupport(), c.TPOT.flagSupport(), c.E2E.flagSupport(), c.ITL.flagSupport()
-	return c.single()
-}
-
-// single makes c a one-repeat cell, as NewCell does.
-func (c Entry) single() Entry {
-	c.Repeats = []Run{c.run()}
-	c.summarize()
-	return c
+	c.TTFT, c.TPOT, c.E2E, c.ITL = c.TTFT.FlagSupport(), c.TPOT.FlagSupport(), c.E2E.FlagSupport(), c.ITL.FlagSupport()
+	return results.OneRepeat(c)
 }
 
 // speeds are five run-to-run speed factors, a spread of about 2%.
@@ -73,46 +70,46 @@ var speeds = []float64{0.98, 1.0, 1.01, 0.99, 1.02}
 
 // repeated measures c once per factor: throughput times the factor,
 // latencies over it; the runs are combined as the sweep combines them.
-func repeated(c Entry, factors ...float64) Entry {
-	var runs []Entry
+func repeated(c results.Cell, factors ...float64) results.Cell {
+	var runs []results.Cell
 	for _, f := range factors {
 		r := c
-		r.RPS, r.OutputTokS, r.GoodputRPS = round3(c.RPS*f), round3(c.OutputTokS*f), round3(c.GoodputRPS*f)
-		scale := func(d Dist) Dist {
-			return Dist{P50: round3(d.P50 / f), P90: round3(d.P90 / f), P95: round3(d.P95 / f), P99: round3(d.P99 / f), Mean: round3(d.Mean / f), Max: round3(d.Max / f), N: d.N, Unsupported: d.Unsupported}
+		r.RPS, r.OutputTokS, r.GoodputRPS = results.Round3(c.RPS*f), results.Round3(c.OutputTokS*f), results.Round3(c.GoodputRPS*f)
+		scale := func(d results.Dist) results.Dist {
+			return results.Dist{P50: results.Round3(d.P50 / f), P90: results.Round3(d.P90 / f), P95: results.Round3(d.P95 / f), P99: results.Round3(d.P99 / f), Mean: results.Round3(d.Mean / f), Max: results.Round3(d.Max / f), N: d.N, Unsupported: d.Unsupported}
 		}
 		r.TTFT, r.ITL, r.TPOT, r.E2E = scale(c.TTFT), scale(c.ITL), scale(c.TPOT), scale(c.E2E)
-		runs = append(runs, r.single())
+		runs = append(runs, results.OneRepeat(r))
 	}
-	return Combine(runs)
+	return results.Combine(runs)
 }
 
-var testGate = Gate{Tolerance: DefaultTolerance, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV}
+var testGate = gate.Gate{Tolerance: gate.DefaultTolerance, Alpha: gate.DefaultAlpha, MaxCV: gate.DefaultMaxCV}
 
 // sampleRun is a run with a knee, errors, an open-loop cell, a baseline
 // comparison (one significant regression over 5 repeats a side, one
 // inconclusive against a one-repeat baseline) and an interrupted cell.
-func sampleRun() *Results {
-	r := &Results{
-		Schema: Schema, Start: t0, End: t0.Add(95 * time.Second),
-		Target: Target{URL: "http://192.168.49.2", Host: "llm.local"}, Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-		Stack: stack.Stack{ServerVersion: "0.11.0", Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", URL: "http://192.168.49.2", Host: "llm.local",
+func sampleRun() *results.Run {
+	r := &results.Run{
+		Schema: results.Schema, Start: t0, End: t0.Add(95 * time.Second),
+		Target: results.Target{URL: "http://192.168.49.2", Host: "llm.local"}, Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+		Stack: stackprobe.Stack{ServerVersion: "0.11.0", Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", URL: "http://192.168.49.2", Host: "llm.local",
 			Route: "/v1/chat/completions", Kubernetes: "v1.32.9", Controllers: []string{"registry.k8s.io/ingress-nginx/controller:v1.15.1"}},
 		BaselineStackDiffers: []string{"server_version: 0.10.2 -> 0.11.0"},
 		GitCommit:            "0123456789abcdef", GitDirty: true, GPUReason: "NVML not available: libnvidia-ml.so.1 not found",
-		Settings: Settings{MaxErrorRate: 0.01, SLOTTFTms: 40, SLOE2Ems: 900, Baseline: "baselines/main.json", Tolerance: DefaultTolerance,
-			Repeats: 5, Alpha: DefaultAlpha, MaxCV: DefaultMaxCV, Stream: true, CAFile: "certs/llm-local-ca.pem",
+		Settings: results.Settings{MaxErrorRate: 0.01, SLOTTFTms: 40, SLOE2Ems: 900, Baseline: "baselines/main.json", Tolerance: gate.DefaultTolerance,
+			Repeats: 5, Alpha: gate.DefaultAlpha, MaxCV: gate.DefaultMaxCV, Stream: true, CAFile: "certs/llm-local-ca.pem",
 			K6Variables: map[string]string{"VUS": "4", "BASE_URL": "https://llm.local/v1/chat/completions"}},
-		Payloads: map[string]Payload{"short": {MaxTokens: 64, InputTokens: 100, InputNote: "estimated: the target has no /tokenize (about 4 characters a token)"},
+		Payloads: map[string]results.PayloadInfo{"short": {MaxTokens: 64, InputTokens: 100, InputNote: "estimated: the target has no /tokenize (about 4 characters a token)"},
 			"long": {MaxTokens: 256, InputTokens: 512}},
 	}
-	short := []Entry{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
+	short := []results.Cell{cell("short", 1, 1.9, 18, 523), cell("short", 4, 6.9, 19, 586), cell("short", 16, 8.1, 35, 1310)}
 	// 4 VUs x 8 requests: enough for a p95, not a p99; the 1-VU cell's 4
 	// requests support neither.
 	short[1].Requests, short[1].Successes = 32, 32
-	short[1] = short[1].sampled(32)
+	short[1] = sampled(short[1], 32)
 	short[2].Requests, short[2].Successes, short[2].Errors = 64, 61, map[string]int64{"client_abort": 2, "http_5xx": 1}
-	short[2].Verdict, short[2].Reasons = Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
+	short[2].Verdict, short[2].Reasons = results.Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
 	// A capacity search of the long payload: 4 passed, 8 and 5 broke p95 TTFT.
 	probe := func(load float64, verdict string, ttfts ...float64) capacity.Probe {
 		return capacity.Probe{Load: load, Verdict: verdict, Values: map[string][]float64{MetricTTFTp95: ttfts, MetricErrorRate: make([]float64, len(ttfts))}}
@@ -126,12 +123,12 @@ func sampleRun() *Results {
 	v := func(f float64) *float64 { return &f }
 	short[0].Server = &scrape.Delta{Requests: v(4), GenerationTokens: v(256), TTFTMeanMs: v(12.5), E2EMeanMs: v(470), RunningAfter: v(0), WaitingAfter: v(0)}
 	short[1].GPU = &gpu.Window{Devices: []gpu.DeviceStats{}, UtilAvg: 93.5, MemUsedMax: 10812, PowerAvg: 151.25, EnergyJ: 2410.5, JoulesPerToken: 2.354, TempMax: 71, Throttled: true}
-	long := []Entry{repeated(cell("long", 1, 0.48, 26, 2073), speeds...), repeated(cell("long", 4, 1.7, 27, 2316), speeds...)}
+	long := []results.Cell{repeated(cell("long", 1, 0.48, 26, 2073), speeds...), repeated(cell("long", 4, 1.7, 27, 2316), speeds...)}
 	base := repeated(cell("long", 4, 2.1, 27, 2000), speeds...)
-	cmp := Compare(base, long[1], testGate)
+	cmp := gate.Compare(base, long[1], testGate)
 	long[1].Baseline = &cmp
-	long[1].Verdict, long[1].Reasons = Fail, cmp.Reasons(testGate)
-	inconclusive := Compare(cell("long", 1, 0.6, 26, 2073), long[0], testGate)
+	long[1].Verdict, long[1].Reasons = results.Fail, gate.Reasons(cmp, testGate)
+	inconclusive := gate.Compare(cell("long", 1, 0.6, 26, 2073), long[0], testGate)
 	long[0].Baseline = &inconclusive
 	// Sized prompts: the usage agreed but for one repeat of one cell.
 	for i := range long {
@@ -140,21 +137,21 @@ func sampleRun() *Results {
 	long[1].PromptMismatches = 2
 	open := cell("short", 0, 3.9, 18.5, 530)
 	open.Mode, open.Rate, open.Concurrency = "open", 4, 1024
-	lc := CheckLoad(LoadInput{Open: true, OfferedRPS: 4, Requests: 40, StartSpan: 9750 * time.Millisecond, LagP99: 2500 * time.Microsecond,
+	lc := gate.CheckLoad(gate.LoadInput{Open: true, OfferedRPS: 4, Requests: 40, StartSpan: 9750 * time.Millisecond, LagP99: 2500 * time.Microsecond,
 		MaxInFlight: 1024, Wall: 10 * time.Second, CPU: 19 * time.Second, Cores: 2})
 	open.LoadCheck = &lc
 	open.Requests, open.Successes = 40, 40
-	open = open.sampled(40)
-	q, rt, re := Dist{P50: 0.2, P95: 1.1, P99: 2.5, N: 40}.flagSupport(), Dist{P50: 15.1, P95: 20.4, N: 40}.flagSupport(), Dist{P50: 480, P95: 534, N: 40}.flagSupport()
+	open = sampled(open, 40)
+	q, rt, re := results.Dist{P50: 0.2, P95: 1.1, P99: 2.5, N: 40}.FlagSupport(), results.Dist{P50: 15.1, P95: 20.4, N: 40}.FlagSupport(), results.Dist{P50: 480, P95: 534, N: 40}.FlagSupport()
 	open.Queue, open.ResponseTTFT, open.ResponseE2E = &q, &rt, &re
 	direct := cell("short", 1, 1.95, 17.5, 520)
 	h := direct.Headline()
-	short[0].Compared, short[0].Differences = &h, Differences(direct, short[0], DefaultAlpha)
-	long[0].Differences = Differences(repeated(cell("long", 1, 0.5, 25, 1900), speeds...), long[0], DefaultAlpha)
+	short[0].Compared, short[0].Differences = &h, gate.Differences(direct, short[0], gate.DefaultAlpha)
+	long[0].Differences = gate.Differences(repeated(cell("long", 1, 0.5, 25, 1900), speeds...), long[0], gate.DefaultAlpha)
 	r.Settings.Compare = "reports/direct/results.json"
 	cut := cell("long", 16, 0.9, 30, 3300)
-	cut.Verdict, cut.Requests, cut.Successes = Interrupted, 9, 9
-	cut = cut.sampled(9)
+	cut.Verdict, cut.Requests, cut.Successes = results.Interrupted, 9, 9
+	cut = sampled(cut, 9)
 	r.Cells = append(append(append(short, open), long...), cut)
 	r.Interrupted = true
 	return r
@@ -162,7 +159,7 @@ func sampleRun() *Results {
 
 func TestMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := sampleRun().WriteMarkdown(&b, nil); err != nil {
+	if err := WriteMarkdown(&b, sampleRun(), nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.golden.md", b.Bytes())
@@ -178,12 +175,12 @@ func TestMarkdownGolden(t *testing.T) {
 
 // timelineCSV is a small gpu.csv: two devices, two cells.
 const timelineCSV = `timestamp, utilization.gpu [%], utilization.memory [%], memory.used [MiB], memory.total [MiB], temperature.gpu, power.draw [W], index, uuid, energy [J], clocks.sm [MHz], clocks_event_reasons, sm_activity [%], tensor_activity [%], cell
-2026/11/29 10:00:00.000, 0, 0, 500, 143771, 30, 70.00, 0, GPU-a, 100.000, 345, 0x1, , , 
-2026/11/29 10:00:00.000, 0, 0, 500, 143771, 30, 70.00, 1, GPU-b, 100.000, 345, 0x1, , , 
-2026/11/29 10:00:01.000, 90, 40, 9000, 143771, 55, 600.00, 0, GPU-a, 600.000, 1980, 0x0, 71.5, 30.0, short; 1 VUs
-2026/11/29 10:00:01.000, , , , , , , 1, GPU-b, , , , , , short; 1 VUs
-2026/11/29 10:00:02.500, 95, 45, 9100, 143771, 60, 650.00, 0, GPU-a, 1500.000, 1980, 0x4, 72.0, 31.0, short; 4 VUs
-2026/11/29 10:00:02.500, 20, 5, 700, 143771, 35, 90.00, 1, GPU-b, 300.000, 1400, 0x0, , , short; 4 VUs
+2026/11/29 10:00:00.000, 0, 0, 500, 143771, 30, 70.00, 0, results.GPU-a, 100.000, 345, 0x1, , , 
+2026/11/29 10:00:00.000, 0, 0, 500, 143771, 30, 70.00, 1, results.GPU-b, 100.000, 345, 0x1, , , 
+2026/11/29 10:00:01.000, 90, 40, 9000, 143771, 55, 600.00, 0, results.GPU-a, 600.000, 1980, 0x0, 71.5, 30.0, short; 1 VUs
+2026/11/29 10:00:01.000, , , , , , , 1, results.GPU-b, , , , , , short; 1 VUs
+2026/11/29 10:00:02.500, 95, 45, 9100, 143771, 60, 650.00, 0, results.GPU-a, 1500.000, 1980, 0x4, 72.0, 31.0, short; 4 VUs
+2026/11/29 10:00:02.500, 20, 5, 700, 143771, 35, 90.00, 1, results.GPU-b, 300.000, 1400, 0x0, , , short; 4 VUs
 `
 
 func TestGPUTimelineChart(t *testing.T) {
@@ -201,8 +198,8 @@ func TestGPUTimelineChart(t *testing.T) {
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, FileGPUTimeline), []byte(timelineCSV), 0o644)
 	r := sampleRun()
-	r.GPUs = []GPU{{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", Driver: "570.86.15", CUDA: "12.8", MemoryTotalMB: 143771}}
-	if err := r.WriteAll(dir); err != nil {
+	r.GPUs = []results.GPU{{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", Driver: "570.86.15", CUDA: "12.8", MemoryTotalMB: 143771}}
+	if err := WriteAll(r, dir); err != nil {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, FileMarkdown))
@@ -216,12 +213,12 @@ func TestGPUTimelineChart(t *testing.T) {
 // fall close together keep their labels apart: numbers on the plot (one
 // too close to the last is left off), labels in a key under it.
 func TestTimelineTicksAndMarks(t *testing.T) {
-	var pts []Point
+	var pts []chart.Point
 	for i := range 200 {
-		pts = append(pts, Point{X: float64(i) * 0.48, Y: 50})
+		pts = append(pts, chart.Point{X: float64(i) * 0.48, Y: 50})
 	}
-	c := Chart{Title: "t", XLabel: "seconds", XUnit: "s", YLabel: "%", FixedYMax: 100, Series: []Series{{Name: "GPU 0", Points: pts}},
-		Marks: []Mark{{X: 0, Label: "short; 1 VU"}, {X: 0.2, Label: "short; 2 VUs"}, {X: 40, Label: "long; 1 VU"}}}
+	c := chart.Chart{Title: "t", XLabel: "seconds", XUnit: "s", YLabel: "%", FixedYMax: 100, Series: []chart.Line{{Name: "GPU 0", Points: pts}},
+		Marks: []chart.Mark{{X: 0, Label: "short; 1 VU"}, {X: 0.2, Label: "short; 2 VUs"}, {X: 40, Label: "long; 1 VU"}}}
 	svg := string(c.SVG())
 	for _, tick := range []string{">0<", ">20<", ">40<", ">80<"} {
 		if !strings.Contains(svg, `text-anchor="middle"`+tick) {
@@ -244,10 +241,10 @@ func TestTimelineTicksAndMarks(t *testing.T) {
 
 func TestSimulatedRunSaysSo(t *testing.T) {
 	r := sampleRun()
-	r.Target = Target{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}
-	r.Settings = Settings{Tolerance: 0.1}
+	r.Target = results.Target{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}
+	r.Settings = results.Settings{Tolerance: 0.1}
 	var b bytes.Buffer
-	if err := r.WriteMarkdown(&b, nil); err != nil {
+	if err := WriteMarkdown(&b, r, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"**Simulated.**", "No SLOs were set", "embedded simulator, preset `rtx3060-tinyllama`"} {
@@ -266,7 +263,7 @@ func TestNonStreamedAndInsecureSaySo(t *testing.T) {
 	r := sampleRun()
 	r.Settings.Stream, r.Settings.InsecureSkipVerify, r.Settings.CAFile = false, true, ""
 	var b bytes.Buffer
-	if err := r.WriteMarkdown(&b, nil); err != nil {
+	if err := WriteMarkdown(&b, r, nil); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
@@ -279,7 +276,7 @@ func TestNonStreamedAndInsecureSaySo(t *testing.T) {
 	}
 	r.Settings.Stream, r.Settings.InsecureSkipVerify = true, false
 	b.Reset()
-	_ = r.WriteMarkdown(&b, nil)
+	_ = WriteMarkdown(&b, r, nil)
 	if strings.Contains(b.String(), "Non-streamed") || strings.Contains(b.String(), "not verified") {
 		t.Error("a streamed, verified run warns")
 	}
@@ -287,7 +284,7 @@ func TestNonStreamedAndInsecureSaySo(t *testing.T) {
 
 func TestJUnitGoldenAndSchema(t *testing.T) {
 	var b bytes.Buffer
-	if err := sampleRun().WriteJUnit(&b); err != nil {
+	if err := WriteJUnit(&b, sampleRun()); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "junit.golden.xml", b.Bytes())
@@ -335,7 +332,7 @@ func TestSchemaValidationCanFail(t *testing.T) {
 }
 
 func TestChartsGolden(t *testing.T) {
-	charts := sampleRun().Charts()
+	charts := Charts(sampleRun())
 	for _, name := range []string{ChartRPS, ChartLatency, ChartTTFT} {
 		svg, ok := charts[name]
 		if !ok {
@@ -346,7 +343,7 @@ func TestChartsGolden(t *testing.T) {
 			t.Errorf("%s is not a clean SVG", name)
 		}
 	}
-	if len((&Results{}).Charts()) != 0 {
+	if len(Charts(&results.Run{})) != 0 {
 		t.Error("charts drawn with no cells")
 	}
 }
@@ -354,7 +351,7 @@ func TestChartsGolden(t *testing.T) {
 func TestWriteAllAndLoad(t *testing.T) {
 	dir := t.TempDir()
 	r := sampleRun()
-	if err := r.WriteAll(dir); err != nil {
+	if err := WriteAll(r, dir); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{FileResults, FileMarkdown, FileJUnit, FileSummary, ChartRPS, ChartLatency, ChartTTFT} {
@@ -370,11 +367,11 @@ func TestWriteAllAndLoad(t *testing.T) {
 		}
 	}
 	for _, c := range r.Cells {
-		if c.Verdict == Fail && !bytes.Contains(summary, []byte("**"+c.Name()+"**: "+c.Reasons[0])) {
+		if c.Verdict == results.Fail && !bytes.Contains(summary, []byte("**"+c.Name()+"**: "+c.Reasons[0])) {
 			t.Errorf("summary.md does not give failed cell %s's reason:\n%s", c.Name(), summary)
 		}
 	}
-	back, err := Load(filepath.Join(dir, FileResults))
+	back, err := results.Load(filepath.Join(dir, FileResults))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,11 +400,11 @@ func TestLoadRejects(t *testing.T) {
 	for name, body := range map[string]string{"schema6.json": `{"schema": 6, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5]")) {
+		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}
-	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil {
+	if _, err := results.Load(filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("missing file: want an error")
 	}
 }
@@ -416,24 +413,24 @@ func TestCompare(t *testing.T) {
 	base := repeated(cell("short", 4, 10, 20, 600), speeds...)
 	for _, tc := range []struct {
 		name    string
-		edit    func(*Entry)
+		edit    func(*results.Cell)
 		regress []string
 	}{
-		{"unchanged", func(*Entry) {}, nil},
-		{"within tolerance", func(c *Entry) { c.RPS, c.E2E.P95 = 9.7, 620 }, nil},
-		{"rps down 20%", func(c *Entry) { c.RPS = 8 }, []string{"rps"}},
-		{"faster is fine", func(c *Entry) { c.RPS, c.TTFT.P95 = 15, 5 }, nil},
-		{"p95 e2e up 30%", func(c *Entry) { c.E2E.P95 = 780 }, []string{"e2e_p95_ms"}},
-		{"latency within tolerance", func(c *Entry) { c.TTFT.P95 = 20.8 }, nil},
-		{"latency beyond tolerance", func(c *Entry) { c.TTFT.P95 = 25 }, []string{"ttft_p95_ms"}},
-		{"tokens down", func(c *Entry) { c.OutputTokS = 500 }, []string{"output_tokens_per_s"}},
+		{"unchanged", func(*results.Cell) {}, nil},
+		{"within tolerance", func(c *results.Cell) { c.RPS, c.E2E.P95 = 9.7, 620 }, nil},
+		{"rps down 20%", func(c *results.Cell) { c.RPS = 8 }, []string{"rps"}},
+		{"faster is fine", func(c *results.Cell) { c.RPS, c.TTFT.P95 = 15, 5 }, nil},
+		{"p95 e2e up 30%", func(c *results.Cell) { c.E2E.P95 = 780 }, []string{"e2e_p95_ms"}},
+		{"latency within tolerance", func(c *results.Cell) { c.TTFT.P95 = 20.8 }, nil},
+		{"latency beyond tolerance", func(c *results.Cell) { c.TTFT.P95 = 25 }, []string{"ttft_p95_ms"}},
+		{"tokens down", func(c *results.Cell) { c.OutputTokS = 500 }, []string{"output_tokens_per_s"}},
 		// The H200's slower decode step: ITL p50 3.8 -> 4.4 ms, +0.6 ms.
-		{"ITL p50 up 15%", func(c *Entry) { c.ITL.P50 = 9.2 }, []string{"itl_p50_ms"}},
+		{"ITL p50 up 15%", func(c *results.Cell) { c.ITL.P50 = 9.2 }, []string{"itl_p50_ms"}},
 	} {
 		one := cell("short", 4, 10, 20, 600)
 		tc.edit(&one)
 		cur := repeated(one, 1.01, 0.99, 1.0, 1.02, 0.98)
-		cmp := Compare(base, cur, testGate)
+		cmp := gate.Compare(base, cur, testGate)
 		var got []string
 		for _, m := range cmp.Metrics {
 			if m.Regressed {
@@ -443,8 +440,8 @@ func TestCompare(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(tc.regress, ",") || cmp.Regressed != (len(tc.regress) > 0) || cmp.Inconclusive != "" {
 			t.Errorf("%s: regressed %v, want %v (%+v)", tc.name, got, tc.regress, cmp)
 		}
-		if len(cmp.Reasons(testGate)) != len(tc.regress) {
-			t.Errorf("%s: reasons %v", tc.name, cmp.Reasons(testGate))
+		if len(gate.Reasons(cmp, testGate)) != len(tc.regress) {
+			t.Errorf("%s: reasons %v", tc.name, gate.Reasons(cmp, testGate))
 		}
 	}
 }
@@ -455,7 +452,7 @@ func TestCompare(t *testing.T) {
 // median alone does not fail.
 func TestCompareNeedsSignificance(t *testing.T) {
 	one, slow := cell("short", 4, 10, 20, 600), cell("short", 4, 7, 20, 600)
-	cmp := Compare(one, slow, testGate)
+	cmp := gate.Compare(one, slow, testGate)
 	if cmp.Regressed || cmp.Inconclusive != "inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 1, this run 1)" {
 		t.Errorf("one repeat a side: %+v", cmp)
 	}
@@ -465,12 +462,12 @@ func TestCompareNeedsSignificance(t *testing.T) {
 	// Overlapping samples: the median is 6% lower but the ranks interleave.
 	base := repeated(cell("short", 4, 10, 20, 600), 0.90, 1.0, 1.1, 0.95, 1.05)
 	cur := repeated(cell("short", 4, 10, 20, 600), 0.85, 0.94, 1.08, 0.9, 1.0)
-	cmp = Compare(base, cur, Gate{Tolerance: DefaultTolerance, Alpha: DefaultAlpha})
-	if m := cmp.Metrics[0]; m.Name != "rps" || m.DeltaPct > -5 || m.P < DefaultAlpha || m.Regressed {
+	cmp = gate.Compare(base, cur, gate.Gate{Tolerance: gate.DefaultTolerance, Alpha: gate.DefaultAlpha})
+	if m := cmp.Metrics[0]; m.Name != "rps" || m.DeltaPct > -5 || m.P < gate.DefaultAlpha || m.Regressed {
 		t.Errorf("overlapping: %+v", m)
 	}
 	// Noisy repeats (CV 8% > 5%) are reported, not gated.
-	cmp = Compare(base, repeated(cell("short", 4, 7, 20, 600), speeds...), Gate{Tolerance: DefaultTolerance, Alpha: DefaultAlpha, MaxCV: 0.05})
+	cmp = gate.Compare(base, repeated(cell("short", 4, 7, 20, 600), speeds...), gate.Gate{Tolerance: gate.DefaultTolerance, Alpha: gate.DefaultAlpha, MaxCV: 0.05})
 	if m := cmp.Metrics[0]; !m.Noisy || m.Regressed || !strings.Contains(cmp.Warning(), "too noisy to gate on: rps") {
 		t.Errorf("noisy: %+v, warning %q", m, cmp.Warning())
 	}
@@ -483,7 +480,7 @@ func TestSchema1Loads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Parse(b)
+	r, err := results.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,14 +488,14 @@ func TestSchema1Loads(t *testing.T) {
 	if r.Schema != 1 || c == nil || len(c.Repeats) != 1 || c.Repeats[0].RPS != c.RPS || c.Stats["rps"].N != 1 || r.Settings.Repeats != 1 || !r.Settings.Stream {
 		t.Fatalf("schema 1 cell %+v", c)
 	}
-	cmp := Compare(*c, repeated(*c, speeds...), testGate)
+	cmp := gate.Compare(*c, repeated(*c, speeds...), testGate)
 	if cmp.Regressed || !strings.Contains(cmp.Inconclusive, "baseline 1, this run 5") {
 		t.Errorf("against a schema-1 baseline: %+v", cmp)
 	}
 }
 
 func TestFindKnee(t *testing.T) {
-	scaling := []Entry{cell("s", 1, 2, 10, 500), cell("s", 2, 3.9, 10, 510), cell("s", 4, 7.5, 10, 530)}
+	scaling := []results.Cell{cell("s", 1, 2, 10, 500), cell("s", 2, 3.9, 10, 510), cell("s", 4, 7.5, 10, 530)}
 	if k := FindKnee(scaling); k.Found || k.Max != 4 || !strings.Contains(k.String(), "kept scaling up to 4 VUs") {
 		t.Errorf("linear scaling: %+v %s", k, k)
 	}
@@ -516,7 +513,7 @@ func TestAtomicWriteFailure(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
 	_ = os.WriteFile(blocker, nil, 0o644)
-	if err := WriteFile(filepath.Join(blocker, "x.json"), []byte("{}")); err == nil {
+	if err := results.WriteFile(filepath.Join(blocker, "x.json"), []byte("{}")); err == nil {
 		t.Error("writing under a file: want an error")
 	}
 }
@@ -530,19 +527,19 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"schema": 3}`))
 	f.Add([]byte(`{"schema": 1, "cells": [{"gpu": {"utilization_avg_pct": "x"}}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := Parse(in)
+		r, err := results.Parse(in)
 		if err != nil {
 			return
 		}
 		for _, c := range r.Cells {
-			_ = Compare(c, c, testGate)
-			_ = c.gpuColumns()
+			_ = gate.Compare(c, c, testGate)
+			_ = gpuColumns(c)
 		}
 		var out bytes.Buffer
-		if err := r.WriteMarkdown(&out, nil); err != nil {
+		if err := WriteMarkdown(&out, r, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.WriteJUnit(&out); err != nil {
+		if err := WriteJUnit(&out, r); err != nil {
 			t.Fatal(err)
 		}
 	})

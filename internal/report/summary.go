@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // FileSummary is the short Markdown a CI job shows on its page (GitHub's
@@ -13,11 +15,11 @@ const FileSummary = "summary.md"
 
 // WriteSummary writes the run's short summary: what a team reads on the
 // job's page before deciding whether to open report.md.
-func (r *Results) WriteSummary(w io.Writer) error {
+func (r doc) writeSummary(w io.Writer) error {
 	var b strings.Builder
 	failed, regressed := 0, 0
 	for _, c := range r.Cells {
-		if c.Verdict == Fail {
+		if c.Verdict == results.Fail {
 			failed++
 		}
 		if c.Baseline != nil && c.Baseline.Regressed {
@@ -40,7 +42,7 @@ func (r *Results) WriteSummary(w io.Writer) error {
 		b.WriteString("No baseline: nothing was gated.\n\n")
 	} else {
 		fmt.Fprintf(&b, "Gated against `%s`: a metric regresses when its median is more than %s%% worse and a one-sided Mann–Whitney U test over the repeats gives p < %g.\n\n",
-			r.Settings.Baseline, Percent(r.Settings.Tolerance), r.Settings.Alpha)
+			r.Settings.Baseline, results.Percent(r.Settings.Tolerance), r.Settings.Alpha)
 	}
 	b.WriteString("| cell | verdict | RPS | TTFT p50 | ITL p50 | E2E p95 | errors |\n|---|---|--:|--:|--:|--:|---|\n")
 	for _, c := range r.Cells {
@@ -48,7 +50,7 @@ func (r *Results) WriteSummary(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	for _, c := range r.Cells {
-		if c.Verdict != Fail {
+		if c.Verdict != results.Fail {
 			continue
 		}
 		fmt.Fprintf(&b, "- **%s**: %s\n", c.Name(), strings.Join(c.Reasons, "; "))

@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/llm-platform/harness/internal/attempts"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -229,7 +229,7 @@ func TestBatchSlowdown(t *testing.T) {
 		slices.Sort(gaps)
 		return gaps
 	}
-	attempts.Run(t, attempts.Default, func(int) []string {
+	clock.Attempts(t, clock.DefaultAttempts, func(int) []string {
 		alone, together := run(1), run(2)
 		if len(alone) != 9 || len(together) != 18 {
 			t.Fatalf("%d gaps alone, %d together; want 9 and 18", len(alone), len(together))

@@ -18,11 +18,12 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/gate"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
-	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/trace"
 )
@@ -422,8 +423,8 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 	c := Config{
 		SimPreset: "rtx3060-tinyllama", Payloads: []string{"short", "long"}, Concurrency: []int{1, 2, 4, 8, 16},
 		Requests: 100, Warmup: -1, Timeout: openai.DefaultTimeout, ReadyTimeout: DefaultReadyTimeout,
-		ReportDir: "reports", Tolerance: report.DefaultTolerance, Progress: true, IterationsPerVU: -1,
-		Repeats: 1, Alpha: report.DefaultAlpha, MaxCV: report.DefaultMaxCV,
+		ReportDir: "reports", Tolerance: gate.DefaultTolerance, Progress: true, IterationsPerVU: -1,
+		Repeats: 1, Alpha: gate.DefaultAlpha, MaxCV: gate.DefaultMaxCV,
 		GPUInterval: gpu.DefaultInterval, Stream: true,
 		TraceSpeedup: 1, TraceBlockTokens: trace.DefaultBlockTokens,
 		StopEarly: "auto", SearchStart: 1, SearchMax: 256, SearchResolution: capacity.DefaultResolution, SearchMaxRepeats: capacity.DefaultMaxRepeats,
@@ -584,12 +585,12 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.Baseline != "" {
-		if _, err := report.Load(c.Baseline); err != nil {
+		if _, err := results.Load(c.Baseline); err != nil {
 			return fmt.Errorf("sweep: PERF_BASELINE: %w", err)
 		}
 	}
 	if c.Compare != "" {
-		if _, err := report.Load(c.Compare); err != nil {
+		if _, err := results.Load(c.Compare); err != nil {
 			return fmt.Errorf("sweep: PERF_COMPARE: %w", err)
 		}
 	}

@@ -14,10 +14,10 @@ import (
 	"github.com/llm-platform/harness/internal/record"
 )
 
-// Pace is a target's measured speed alone and under load: continuous
+// PaceUnderLoad is a target's measured speed alone and under load: continuous
 // batching slows each sequence as others join it (an RTX 3060 decodes
 // TinyLlama at about 8 ms a token alone and 13 at 16 sequences).
-type Pace struct {
+type PaceUnderLoad struct {
 	Alone pace.Time
 	// Busy is the pace with BusyVUs requests at once (the plan's most);
 	// BusyVUs 0: not measured, Alone holds throughout.
@@ -27,7 +27,7 @@ type Pace struct {
 
 // At is the pace with vus requests at once, linear between the two
 // measurements (and Busy's beyond it).
-func (p Pace) At(vus int) pace.Time {
+func (p PaceUnderLoad) At(vus int) pace.Time {
 	if p.BusyVUs <= 1 || vus <= 1 {
 		return p.Alone
 	}
@@ -36,11 +36,11 @@ func (p Pace) At(vus int) pace.Time {
 	return pace.Time{First: lerp(p.Alone.First, p.Busy.First), PerToken: lerp(p.Alone.PerToken, p.Busy.PerToken)}
 }
 
-// TrialTime estimates one trial (one repeat of one cell) at pace p, its
+// RepeatTime estimates one repeat (one repeat of one cell) at pace p, its
 // payload asking for maxTokens: closed loop at the pace of its VUs, open
 // loop at the pace alone. It leaves out what a cell adds around its
 // requests (scrapes, report writes: well under a second).
-func TrialTime(t Trial, maxTokens int, p Pace) time.Duration {
+func RepeatTime(t Repeat, maxTokens int, p PaceUnderLoad) time.Duration {
 	pl := t.Plan
 	req := p.At(pl.VUs).Of(maxTokens)
 	if pl.Mode() == load.Open {
@@ -72,11 +72,11 @@ func TrialTime(t Trial, maxTokens int, p Pace) time.Duration {
 
 // Estimate is a sweep's expected duration at a measured pace.
 type Estimate struct {
-	// Total is the sum of the trials' estimates.
+	// Total is the sum of the repeats' estimates.
 	Total time.Duration
-	// Trials are each trial's, in the sweep's order.
-	Trials []time.Duration
-	Pace   Pace
+	// Repeats are each repeat's, in the sweep's order.
+	Repeats []time.Duration
+	Pace    PaceUnderLoad
 }
 
 // String says what the estimate rests on, for the suite's first lines.
@@ -85,25 +85,25 @@ func (e Estimate) String() string {
 	if e.Pace.BusyVUs > 1 {
 		busy = fmt.Sprintf(", %v at %d at once", e.Pace.Busy.PerToken.Round(10*time.Microsecond), e.Pace.BusyVUs)
 	}
-	trials := "trials"
-	if len(e.Trials) == 1 {
-		trials = "trial"
+	repeats := "repeats"
+	if len(e.Repeats) == 1 {
+		repeats = "repeat"
 	}
 	total := e.Total.Round(time.Second)
 	if e.Total < time.Minute {
 		total = e.Total.Round(100 * time.Millisecond)
 	}
 	return fmt.Sprintf("about %v for %d %s (a measured %v per output token alone%s; %v to a one-token answer)",
-		total, len(e.Trials), trials, e.Pace.Alone.PerToken.Round(10*time.Microsecond), busy, e.Pace.Alone.First.Round(100*time.Microsecond))
+		total, len(e.Repeats), repeats, e.Pace.Alone.PerToken.Round(10*time.Microsecond), busy, e.Pace.Alone.First.Round(100*time.Microsecond))
 }
 
-// EstimateTrials estimates trials at pace p; maxTokens gives each
+// EstimateSchedule estimates repeats at pace p; maxTokens gives each
 // payload's output length.
-func EstimateTrials(trials []Trial, maxTokens func(payload string) int, p Pace) Estimate {
+func EstimateSchedule(repeats []Repeat, maxTokens func(payload string) int, p PaceUnderLoad) Estimate {
 	e := Estimate{Pace: p}
-	for _, t := range trials {
-		d := TrialTime(t, maxTokens(t.Payload), p)
-		e.Trials = append(e.Trials, d)
+	for _, t := range repeats {
+		d := RepeatTime(t, maxTokens(t.Payload), p)
+		e.Repeats = append(e.Repeats, d)
 		e.Total += d
 	}
 	return e
@@ -130,8 +130,8 @@ func fitsString(d time.Duration) string { return fmt.Sprintf("%dh", int(d.Hours(
 // measurePace times the probe (package pace: non-streamed, so a buffering
 // proxy cannot hide the pace) against the target alone, and with vus
 // requests at once when vus > 1, for the estimate.
-func (r *Runner) measurePace(ctx context.Context, vus int) (Pace, error) {
-	var p Pace
+func (r *Runner) measurePace(ctx context.Context, vus int) (PaceUnderLoad, error) {
+	var p PaceUnderLoad
 	var err error
 	if p.Alone, err = pace.Measure(ctx, r.paceProbe(1)); err != nil {
 		return p, fmt.Errorf("sweep: measuring the token pace: %w", err)
@@ -147,7 +147,7 @@ func (r *Runner) measurePace(ctx context.Context, vus int) (Pace, error) {
 
 // paceProbe sends vus non-streamed requests at once and returns their
 // median time.
-func (r *Runner) paceProbe(vus int) pace.Probe {
+func (r *Runner) paceProbe(vus int) pace.Send {
 	return func(ctx context.Context, tokens int) (time.Duration, error) {
 		cl, err := openai.New(openai.Config{Endpoint: r.endpoint, Model: r.model, MaxTokens: tokens, NoStream: true, MaxConns: vus,
 			Messages: []openai.Message{{Role: "user", Content: "Count slowly."}}})
@@ -178,7 +178,7 @@ func (r *Runner) paceProbe(vus int) pace.Probe {
 // with the reason.
 func (r *Runner) Estimate() (Estimate, string) { return r.estimate, r.noEstimate }
 
-// left is the estimated time the sweep has left: the trials not finished,
+// left is the estimated time the sweep has left: the repeats not finished,
 // less what the running one has spent (never below zero).
 func (r *Runner) left(running time.Duration) time.Duration {
 	r.mu.Lock()

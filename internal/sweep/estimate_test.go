@@ -14,10 +14,10 @@ import (
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
 
-// TestTrialTime: each kind of plan's lower bound at a pace of 20 ms for the
+// TestRepeatTime: each kind of plan's lower bound at a pace of 20 ms for the
 // first token and 10 ms a token after it (a 64-token request: 650 ms).
-func TestTrialTime(t *testing.T) {
-	p := Pace{Alone: pace.Time{First: 20 * time.Millisecond, PerToken: 10 * time.Millisecond}}
+func TestRepeatTime(t *testing.T) {
+	p := PaceUnderLoad{Alone: pace.Time{First: 20 * time.Millisecond, PerToken: 10 * time.Millisecond}}
 	req := 650 * time.Millisecond
 	for _, tc := range []struct {
 		name string
@@ -33,7 +33,7 @@ func TestTrialTime(t *testing.T) {
 		{"open, warm-up", load.Plan{Rate: 4, Requests: 40, Warmup: 4}, 11*time.Second + 2*req},
 		{"trace schedule", load.Plan{Rate: 1, Requests: 3, Schedule: []time.Duration{0, time.Second, 5 * time.Second}}, 5*time.Second + req},
 	} {
-		if got := TrialTime(Trial{Payload: "p", Plan: tc.plan}, 64, p); got != tc.want {
+		if got := RepeatTime(Repeat{Cell: Cell{Payload: "p", Plan: tc.plan}}, 64, p); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -42,7 +42,7 @@ func TestTrialTime(t *testing.T) {
 // TestPaceAt: between the pace alone and at BusyVUs, linear; beyond, the
 // busy pace.
 func TestPaceAt(t *testing.T) {
-	p := Pace{Alone: pace.Time{First: 10 * time.Millisecond, PerToken: 8 * time.Millisecond},
+	p := PaceUnderLoad{Alone: pace.Time{First: 10 * time.Millisecond, PerToken: 8 * time.Millisecond},
 		Busy: pace.Time{First: 40 * time.Millisecond, PerToken: 14 * time.Millisecond}, BusyVUs: 16}
 	for vus, want := range map[int]pace.Time{
 		1:  p.Alone,
@@ -54,7 +54,7 @@ func TestPaceAt(t *testing.T) {
 			t.Errorf("At(%d) = %+v, want %+v", vus, got, want)
 		}
 	}
-	if got := (Pace{Alone: p.Alone}).At(16); got != p.Alone {
+	if got := (PaceUnderLoad{Alone: p.Alone}).At(16); got != p.Alone {
 		t.Errorf("no busy measurement: %+v", got)
 	}
 }
@@ -72,11 +72,11 @@ func TestNightlyNeedsMoreThanAnHour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := EstimateTrials(cfg.Trials(), func(name string) int { return map[string]int{"short": 64, "long": 256}[name] },
-		Pace{Alone: pace.Time{First: 30 * time.Millisecond, PerToken: 8 * time.Millisecond},
+	e := EstimateSchedule(cfg.Schedule(), func(name string) int { return map[string]int{"short": 64, "long": 256}[name] },
+		PaceUnderLoad{Alone: pace.Time{First: 30 * time.Millisecond, PerToken: 8 * time.Millisecond},
 			Busy: pace.Time{First: 40 * time.Millisecond, PerToken: 13 * time.Millisecond}, BusyVUs: 16})
-	if len(e.Trials) != 50 || e.Total < 60*time.Minute || e.Total > 75*time.Minute {
-		t.Fatalf("%d trials, %v; want 50 and over an hour", len(e.Trials), e.Total)
+	if len(e.Repeats) != 50 || e.Total < 60*time.Minute || e.Total > 75*time.Minute {
+		t.Fatalf("%d repeats, %v; want 50 and over an hour", len(e.Repeats), e.Total)
 	}
 	err = e.CheckDeadline(time.Hour)
 	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "--timeout=3h") || !strings.Contains(err.Error(), "GINKGO_TIMEOUT=3h") {
@@ -103,11 +103,11 @@ func TestEstimateAgainstSimulator(t *testing.T) {
 	e, why := r.Estimate()
 	r.Close()
 	// No bound on the figures' size: a busy machine can move the slope of
-	// two medians either way. What holds every time: the plan's trials at
+	// two medians either way. What holds every time: the plan's repeats at
 	// the pace Start measured, its busy pace at the plan's 2 VUs, and a
 	// one-token answer no sooner than the simulator's own 1 ms.
-	want := EstimateTrials(cfg.Trials(), func(name string) int { return map[string]int{"short": 64, "long": 256}[name] }, e.Pace)
-	if why != "" || len(e.Trials) != 1 || e.Pace.BusyVUs != 2 || e.Total != want.Total || e.Pace.Alone.First < time.Millisecond || e.Pace.Busy.First < time.Millisecond {
+	want := EstimateSchedule(cfg.Schedule(), func(name string) int { return map[string]int{"short": 64, "long": 256}[name] }, e.Pace)
+	if why != "" || len(e.Repeats) != 1 || e.Pace.BusyVUs != 2 || e.Total != want.Total || e.Pace.Alone.First < time.Millisecond || e.Pace.Busy.First < time.Millisecond {
 		t.Errorf("estimate %v (%s), want %v at that pace; no estimate because %q", e.Total, e, want.Total, why)
 	}
 	down := simtest.Start(t, sim.Config{Faults: map[sim.Fault]float64{sim.Fault503: 1}})
@@ -121,7 +121,7 @@ func TestEstimateAgainstSimulator(t *testing.T) {
 	if e.Total != 0 || !strings.Contains(why, "http_5xx") {
 		t.Errorf("estimate %v, reason %q", e.Total, why)
 	}
-	if c, _, err := r.RunCell(context.Background(), cfg.Trials()[0]); err != nil || c.Errors["http_5xx"] != c.Requests {
+	if c, _, err := r.RunCell(context.Background(), cfg.Schedule()[0]); err != nil || c.Errors["http_5xx"] != c.Requests {
 		t.Errorf("the cell: err %v, errors %v of %d", err, c.Errors, c.Requests)
 	}
 }

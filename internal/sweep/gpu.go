@@ -10,11 +10,12 @@ import (
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/gpu/nvml"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // startGPU opens the GPUs and starts sampling into gpu.csv. Without a GPU
 // it returns the reason, or an error when the configuration requires one.
-func (r *Runner) startGPU(cfg Config) ([]report.GPU, string, error) {
+func (r *Runner) startGPU(cfg Config) ([]results.GPU, string, error) {
 	src, err := nvml.Open(cfg.GPU)
 	if err != nil {
 		if cfg.RequireGPU || !errors.Is(err, gpu.ErrNoGPU) {

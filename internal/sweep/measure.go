@@ -9,19 +9,20 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llm-platform/harness/internal/aggregate"
 	"github.com/llm-platform/harness/internal/earlystop"
+	"github.com/llm-platform/harness/internal/gate"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/measurement"
-	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/scrape"
-	"github.com/llm-platform/harness/internal/stats"
 )
 
 // measure runs the cell once and converts it. The server's counters and
 // the GPU window are opened after the warm-up (measurement.Spec.AfterWarmup), so
 // they cover the measured requests only.
-func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entry, load.Summary, error) {
+func (r *Runner) measure(ctx context.Context, c Repeat, name string) (results.Cell, load.Tally, error) {
 	var before scrape.Snapshot
 	beforeErr := errors.New("not scraped")
 	var during *serverWatch
@@ -52,9 +53,9 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		observe = load.Tee(prog, det)
 	}
 	spec := measurement.Spec{
-		Target:  measurement.Target{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout, NoStream: !r.cfg.Stream},
+		Target:  measurement.Requests{Endpoint: r.endpoint, Model: r.model, Timeout: r.cfg.Timeout, NoStream: !r.cfg.Stream},
 		Payload: c.Payload, Plan: c.Plan,
-		SLO:     stats.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
+		SLO:     aggregate.SLO{TTFT: r.cfg.SLOTTFT, E2E: r.cfg.SLOE2E},
 		Observe: observe,
 		AfterWarmup: func(ctx context.Context) {
 			if r.metrics {
@@ -83,7 +84,7 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 		gs = &st
 	}
 	if err != nil {
-		return report.Entry{}, load.Summary{}, err
+		return results.Cell{}, load.Tally{}, err
 	}
 	var server *scrape.Delta
 	if r.metrics && beforeErr == nil {
@@ -97,12 +98,12 @@ func (r *Runner) measure(ctx context.Context, c Trial, name string) (report.Entr
 	if during != nil && server != nil {
 		server.Peak(during.stop())
 	}
-	rc := report.NewCell(c.Payload, c.Plan, res.Stats, server)
+	rc := results.NewCell(c.Payload, c.Plan, res.Stats, server)
 	if early != nil && errors.Is(context.Cause(ctx), errStoppedEarly) {
 		rc.EarlyStop = early
 		res.Summary.Stopped = false // the cell's own decision, not the suite's stop
 	}
-	lc := report.CheckLoad(report.LoadInput{Open: c.Plan.Mode() == load.Open, OfferedRPS: c.Plan.Rate, Requests: res.Stats.Requests,
+	lc := gate.CheckLoad(gate.LoadInput{Open: c.Plan.Mode() == load.Open, OfferedRPS: c.Plan.Rate, Requests: res.Stats.Requests,
 		StartSpan: res.Stats.StartSpan, LagP99: res.Stats.Queue.P99, CapReached: res.Summary.CapReached, MaxInFlight: c.Plan.Concurrency(),
 		Wall: wall, CPU: cpu, Cores: runtime.GOMAXPROCS(0), GCPause: gcPause, Simulator: r.sim != nil})
 	rc.LoadCheck = &lc
@@ -169,9 +170,9 @@ func (w *serverWatch) stop() scrape.Snapshot {
 // errStoppedEarly ends a cell's context when early stop fires.
 var errStoppedEarly = errors.New("sweep: stopped early")
 
-// earlyStop is which early-stop rules watch trial c: with PERF_STOP_EARLY
+// earlyStop is which early-stop rules watch repeat c: with PERF_STOP_EARLY
 // auto, search probes and open-loop cells; with 1, every cell.
-func (r *Runner) earlyStop(c Trial) earlystop.Settings {
+func (r *Runner) earlyStop(c Repeat) earlystop.Settings {
 	on := r.cfg.StopEarly == "1" || r.cfg.StopEarly == "auto" && (r.cfg.Search != "" || c.Plan.Mode() == load.Open)
 	if !on {
 		return earlystop.Settings{}

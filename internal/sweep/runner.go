@@ -15,15 +15,17 @@ import (
 
 	"github.com/llm-platform/harness/fixtures"
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/gate"
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/promptlen"
 	"github.com/llm-platform/harness/internal/provenance"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim"
-	"github.com/llm-platform/harness/internal/stack"
+	"github.com/llm-platform/harness/internal/stackprobe"
 )
 
 // scrapeTimeout bounds one /metrics scrape.
@@ -37,8 +39,8 @@ type Runner struct {
 	endpoint openai.Endpoint
 	model    string
 	sim      *sim.Instance
-	baseline *report.Results
-	compare  *report.Results
+	baseline *results.Run
+	compare  *results.Run
 	metrics  bool // the target exposes vLLM metrics
 	hc       *http.Client
 	progress io.Writer    // nil: no live line
@@ -49,7 +51,7 @@ type Runner struct {
 	// (input_tokens) for this target.
 	payloads payload.Set
 
-	// estimate is the sweep's estimated duration and estimates the trial
+	// estimate is the sweep's estimated duration and estimates the repeat
 	// names (SpecName) to their share of it.
 	estimate  Estimate
 	estimates map[string]time.Duration
@@ -57,12 +59,12 @@ type Runner struct {
 	noEstimate string
 
 	mu      sync.Mutex // guards results, pending and estimated
-	results report.Results
-	// estimated is the estimate of the trials finished so far.
+	results results.Run
+	// estimated is the estimate of the repeats finished so far.
 	estimated time.Duration
 	// pending holds the finished repeats of cells whose last repeat has
 	// not run yet, by cell name.
-	pending map[string][]report.Entry
+	pending map[string][]results.Cell
 }
 
 // Start resolves the target (starting the embedded simulator when none is
@@ -73,7 +75,7 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	if err != nil {
 		return nil, fmt.Errorf("sweep: PERF_CA_FILE: %w", err)
 	}
-	r := &Runner{cfg: cfg, progress: progress, pending: map[string][]report.Entry{}}
+	r := &Runner{cfg: cfg, progress: progress, pending: map[string][]results.Cell{}}
 	if !cfg.Progress {
 		r.progress = nil
 	}
@@ -110,13 +112,13 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 		return nil, fmt.Errorf("sweep: PERF_MODEL: %q is not served; the target lists %s", r.model, strings.Join(models, ", "))
 	}
 	if cfg.Baseline != "" {
-		if r.baseline, err = report.Load(cfg.Baseline); err != nil {
+		if r.baseline, err = results.Load(cfg.Baseline); err != nil {
 			r.Close()
 			return nil, err
 		}
 	}
 	if cfg.Compare != "" {
-		if r.compare, err = report.Load(cfg.Compare); err != nil {
+		if r.compare, err = results.Load(cfg.Compare); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -131,16 +133,16 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	cancel()
 	r.metrics = serr == nil
 	build := provenance.Harness(ctx)
-	r.results = report.Results{
-		Schema: report.Schema, Start: time.Now(), End: time.Now(),
-		Target: report.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
+	r.results = results.Run{
+		Schema: results.Schema, Start: time.Now(), End: time.Now(),
+		Target: results.Target{URL: r.endpoint.BaseURL, Host: cfg.Host, Simulator: simulator},
 		Model:  r.model, GitCommit: build.Commit, GitDirty: build.Dirty, GPUs: gpus, GPUReason: gpuReason,
-		Settings: report.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
+		Settings: results.Settings{MaxErrorRate: cfg.MaxErrorRate, SLOTTFTms: ms(cfg.SLOTTFT), SLOE2Ems: ms(cfg.SLOE2E),
 			Baseline: cfg.Baseline, Tolerance: cfg.Tolerance, Compare: cfg.Compare,
 			Repeats: cfg.Repeats, Alpha: cfg.Alpha, MaxCV: cfg.MaxCV, GateRequired: cfg.GateRequired,
 			Stream: cfg.Stream, K6Variables: cfg.K6, CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
-		Payloads: map[string]report.Payload{},
-		Cells:    []report.Entry{},
+		Payloads: map[string]results.PayloadInfo{},
+		Cells:    []results.Cell{},
 	}
 	r.payloads = maps.Clone(cfg.payloads)
 	names := cfg.Payloads
@@ -152,11 +154,11 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 			return nil, fmt.Errorf("sweep: PERF_TRACE: %w", err)
 		}
 		r.payloads[tp.Name] = tp
-		r.results.Payloads[tp.Name] = report.Payload{MaxTokens: tp.MaxTokens, InputNote: note, TraceRequests: len(tp.Prompts)}
+		r.results.Payloads[tp.Name] = results.PayloadInfo{MaxTokens: tp.MaxTokens, InputNote: note, TraceRequests: len(tp.Prompts)}
 	}
 	for _, name := range names {
 		p, _ := cfg.payloads.Get(name)
-		rp := report.Payload{MaxTokens: p.MaxTokens}
+		rp := results.PayloadInfo{MaxTokens: p.MaxTokens}
 		if p.InputTokens.IsSet() || p.PrefixGroups > 0 {
 			fitted, note, err := r.sizePrompts(ctx, p)
 			if err != nil {
@@ -176,12 +178,12 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 	}
 	r.results.Stack = r.probeStack(ctx)
 	if r.baseline != nil {
-		r.results.BaselineStackDiffers = stack.Diff(r.baseline.Stack, r.results.Stack)
+		r.results.BaselineStackDiffers = stackprobe.Diff(r.baseline.Stack, r.results.Stack)
 	}
 	if cfg.Search == "" {
-		trials := cfg.Trials()
+		repeats := cfg.Schedule()
 		most := 1
-		for _, t := range trials {
+		for _, t := range repeats {
 			most = max(most, t.Plan.VUs)
 		}
 		// A target that fails the probe still gets its sweep (its errors
@@ -191,10 +193,10 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (*Runner, error)
 			r.noEstimate = err.Error()
 			return r, r.write()
 		}
-		r.estimate = EstimateTrials(trials, func(name string) int { return r.payloads[name].MaxTokens }, pace)
+		r.estimate = EstimateSchedule(repeats, func(name string) int { return r.payloads[name].MaxTokens }, pace)
 		r.estimates = map[string]time.Duration{}
-		for i, t := range trials {
-			r.estimates[t.SpecName()] = r.estimate.Trials[i]
+		for i, t := range repeats {
+			r.estimates[t.SpecName()] = r.estimate.Repeats[i]
 		}
 	}
 	return r, r.write()
@@ -417,17 +419,17 @@ func (r *Runner) Close() {
 
 // RunCell runs one repeat of a cell. Until the cell's last repeat it only
 // keeps the measurement (final false, no verdict); the last repeat combines
-// them (report.Combine), judges the cell, gates it against the baseline,
+// them (results.Combine), judges the cell, gates it against the baseline,
 // records it and rewrites the report files. An error is returned only when
 // the repeat could not run at all.
-func (r *Runner) RunCell(ctx context.Context, c Trial) (rc report.Entry, final bool, err error) {
+func (r *Runner) RunCell(ctx context.Context, c Repeat) (rc results.Cell, final bool, err error) {
 	name := c.Name()
 	if r.sim != nil {
 		r.sim.Server.NewRun() // the simulator's run-to-run noise, when configured
 	}
 	one, sum, err := r.measure(ctx, c, c.SpecName())
 	if err != nil {
-		return report.Entry{}, false, err
+		return results.Cell{}, false, err
 	}
 	r.mu.Lock()
 	r.estimated += r.estimates[c.SpecName()]
@@ -435,21 +437,21 @@ func (r *Runner) RunCell(ctx context.Context, c Trial) (rc report.Entry, final b
 	r.pending[name] = runs
 	r.mu.Unlock()
 	if sum.Stopped { // the suite is stopping (an early stop is the cell's own, and judged)
-		rc = report.Combine(runs)
-		rc.Verdict = report.Interrupted
-		rc.Reasons = append(rc.Reasons, fmt.Sprintf("interrupted in repeat %d of %d: %d requests of it finished, %d were cut off", c.Repeat, c.Of, sum.Recorded, sum.Interrupted))
+		rc = results.Combine(runs)
+		rc.Verdict = results.Interrupted
+		rc.Reasons = append(rc.Reasons, fmt.Sprintf("interrupted in repeat %d of %d: %d requests of it finished, %d were cut off", c.N, c.Of, sum.Recorded, sum.Interrupted))
 		r.record(name, rc, true)
 		return rc, true, r.write()
 	}
 	if !c.Last() {
 		return one, false, nil
 	}
-	rc = report.Combine(runs)
+	rc = results.Combine(runs)
 	if r.compare != nil {
 		if o := r.compare.Find(rc.Key()); o != nil {
 			h := o.Headline()
 			rc.Compared = &h
-			rc.Differences = report.Differences(*o, rc, r.cfg.Alpha)
+			rc.Differences = gate.Differences(*o, rc, r.cfg.Alpha)
 		}
 	}
 	r.judge(&rc)
@@ -457,7 +459,7 @@ func (r *Runner) RunCell(ctx context.Context, c Trial) (rc report.Entry, final b
 	return rc, true, r.write()
 }
 
-func (r *Runner) record(name string, c report.Entry, interrupted bool) {
+func (r *Runner) record(name string, c results.Cell, interrupted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.pending, name)
@@ -473,8 +475,8 @@ func (r *Runner) record(name string, c report.Entry, interrupted bool) {
 func (r *Runner) MarkInterrupted() error {
 	r.mu.Lock()
 	for _, name := range slices.Sorted(maps.Keys(r.pending)) {
-		c := report.Combine(r.pending[name])
-		c.Verdict = report.Interrupted
+		c := results.Combine(r.pending[name])
+		c.Verdict = results.Interrupted
 		c.Reasons = append(c.Reasons, fmt.Sprintf("interrupted: %d of %d repeats ran", len(r.pending[name]), r.cfg.Repeats))
 		r.results.Cells = append(r.results.Cells, c)
 	}
@@ -486,18 +488,18 @@ func (r *Runner) MarkInterrupted() error {
 }
 
 // Results returns a copy of the results so far.
-func (r *Runner) Results() report.Results {
+func (r *Runner) Results() results.Run {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.results
-	c.Cells = append([]report.Entry(nil), r.results.Cells...)
+	c.Cells = append([]results.Cell(nil), r.results.Cells...)
 	return c
 }
 
 // write rewrites every report file.
 func (r *Runner) write() error {
 	res := r.Results()
-	if err := res.WriteAll(r.cfg.ReportDir); err != nil {
+	if err := report.WriteAll(&res, r.cfg.ReportDir); err != nil {
 		return fmt.Errorf("sweep: reports: %w", err)
 	}
 	return nil

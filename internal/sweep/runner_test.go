@@ -18,13 +18,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/attempts"
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -46,16 +47,16 @@ func config(t *testing.T, env map[string]string) Config {
 	return c
 }
 
-// firstCell starts a runner on cfg and runs its first trial: the cell, and
+// firstCell starts a runner on cfg and runs its first repeat: the cell, and
 // the results after it.
-func firstCell(t *testing.T, cfg Config) (report.Entry, report.Results) {
+func firstCell(t *testing.T, cfg Config) (results.Cell, results.Run) {
 	t.Helper()
 	r, err := Start(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	c, _, err := r.RunCell(context.Background(), cfg.Schedule()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,19 +74,19 @@ func TestRunnerAgainstSimulator(t *testing.T) {
 	if r.Model() != sim.DefaultModel || r.Target() != url {
 		t.Errorf("model %q target %q", r.Model(), r.Target())
 	}
-	c, final, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	c, final, err := r.RunCell(context.Background(), cfg.Schedule()[0])
 	if err != nil || !final {
 		t.Fatal(final, err)
 	}
 	reasons := strings.Join(c.Reasons, "\n")
-	if c.Verdict != report.Fail || !strings.Contains(reasons, "error rate") || !strings.Contains(reasons, "http_5xx") || !strings.Contains(reasons, "p95 TTFT") {
+	if c.Verdict != results.Fail || !strings.Contains(reasons, "error rate") || !strings.Contains(reasons, "http_5xx") || !strings.Contains(reasons, "p95 TTFT") {
 		t.Errorf("verdict %s, reasons %v", c.Verdict, c.Reasons)
 	}
 	// The server's counters cover the measured requests only (the warm-up ran before the scrape).
 	if c.Server == nil || c.Server.Requests == nil || *c.Server.Requests != float64(c.Successes) {
 		t.Errorf("server delta %+v for %d successes", c.Server, c.Successes)
 	}
-	res, err := report.Load(filepath.Join(cfg.ReportDir, report.FileResults))
+	res, err := results.Load(filepath.Join(cfg.ReportDir, report.FileResults))
 	if err != nil || len(res.Cells) != 1 || res.Model != sim.DefaultModel {
 		t.Fatalf("reports after one cell: %v %+v", err, res)
 	}
@@ -129,12 +130,12 @@ func TestRunnerInterruptedCell(t *testing.T) {
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	c, _, err := r.RunCell(ctx, cfg.Trials()[0])
+	c, _, err := r.RunCell(ctx, cfg.Schedule()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := r.Results()
-	if c.Verdict != report.Interrupted || !res.Interrupted || c.Requests == 0 || c.ErrorRate() != 0 {
+	if c.Verdict != results.Interrupted || !res.Interrupted || c.Requests == 0 || c.ErrorRate() != 0 {
 		t.Errorf("verdict %s, interrupted %v, %d requests, error rate %v", c.Verdict, res.Interrupted, c.Requests, c.ErrorRate())
 	}
 }
@@ -149,24 +150,24 @@ func TestRunnerRepeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	trials := cfg.Trials()
+	repeats := cfg.Schedule()
 	var names []string
-	for _, c := range trials {
+	for _, c := range repeats {
 		names = append(names, c.SpecName())
 	}
-	if want := "short, 1 VU, repeat 1 of 3|short, 2 VUs, repeat 1 of 3|short, 1 VU, repeat 2 of 3"; !strings.HasPrefix(strings.Join(names, "|"), want) || len(trials) != 6 {
-		t.Fatalf("trials %q", names)
+	if want := "short, 1 VU, repeat 1 of 3|short, 2 VUs, repeat 1 of 3|short, 1 VU, repeat 2 of 3"; !strings.HasPrefix(strings.Join(names, "|"), want) || len(repeats) != 6 {
+		t.Fatalf("repeats %q", names)
 	}
-	for i, c := range trials[:4] { // short 1 and 2 VUs, repeats 1 and 2
+	for i, c := range repeats[:4] { // short 1 and 2 VUs, repeats 1 and 2
 		if _, final, err := r.RunCell(context.Background(), c); err != nil || final {
-			t.Fatalf("trial %d: final %v, err %v", i, final, err)
+			t.Fatalf("repeat %d: final %v, err %v", i, final, err)
 		}
 	}
 	if got := len(r.Results().Cells); got != 0 {
 		t.Fatalf("%d cells recorded before their last repeat", got)
 	}
-	c, final, err := r.RunCell(context.Background(), trials[4])
-	if err != nil || !final || c.Verdict != report.Pass || len(c.Repeats) != 3 {
+	c, final, err := r.RunCell(context.Background(), repeats[4])
+	if err != nil || !final || c.Verdict != results.Pass || len(c.Repeats) != 3 {
 		t.Fatalf("last repeat: final %v, verdict %s, %d repeats, err %v", final, c.Verdict, len(c.Repeats), err)
 	}
 	var ttfts []float64
@@ -185,7 +186,7 @@ func TestRunnerRepeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := r.Results()
-	if len(res.Cells) != 2 || res.Cells[1].Verdict != report.Interrupted || len(res.Cells[1].Repeats) != 2 || res.Settings.Repeats != 3 {
+	if len(res.Cells) != 2 || res.Cells[1].Verdict != results.Interrupted || len(res.Cells[1].Repeats) != 2 || res.Settings.Repeats != 3 {
 		t.Errorf("after the interrupt: %d cells, second %+v", len(res.Cells), res.Cells[len(res.Cells)-1])
 	}
 }
@@ -253,8 +254,8 @@ func TestRunnerWithoutMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
-	if err != nil || c.Verdict != report.Pass || c.Server != nil {
+	c, _, err := r.RunCell(context.Background(), cfg.Schedule()[0])
+	if err != nil || c.Verdict != results.Pass || c.Server != nil {
 		t.Fatalf("verdict %s, server %+v, err %v", c.Verdict, c.Server, err)
 	}
 }
@@ -311,7 +312,7 @@ func TestRunnerTLS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+		c, _, err := r.RunCell(context.Background(), cfg.Schedule()[0])
 		r.Close()
 		if err != nil || c.Successes != 4 || c.Server == nil {
 			t.Errorf("%s: %v, %d ok, server %v", name, err, c.Successes, c.Server)
@@ -358,7 +359,7 @@ func TestSearchFindsTheSimulatorsCapacity(t *testing.T) {
 		t.Fatalf("capacity %v (bracket %v–%v, binding %v, %d probes), want %d", res.Value, res.Lo, res.Hi, res.Binding, len(res.Probes), m)
 	}
 	out := r.Results()
-	back, err := report.Load(filepath.Join(cfg.ReportDir, report.FileResults))
+	back, err := results.Load(filepath.Join(cfg.ReportDir, report.FileResults))
 	if err != nil || back.Capacity["short"].Value != m || len(out.Cells) != len(res.Probes) {
 		t.Fatalf("results.json: %v, capacity %+v, %d cells for %d probes", err, back.Capacity["short"], len(out.Cells), len(res.Probes))
 	}
@@ -402,19 +403,19 @@ func TestSearchNeedsAnSLO(t *testing.T) {
 // stable, and runs to the end.
 func TestEarlyStopOverSaturated(t *testing.T) {
 	url := simtest.Start(t, sim.Config{TTFT: 10 * time.Millisecond, ITL: 2 * time.Millisecond, MaxNumSeqs: 2})
-	run := func(rate, stop string, requests int) report.Entry {
+	run := func(rate, stop string, requests int) results.Cell {
 		c, _ := firstCell(t, config(t, map[string]string{"PERF_TARGET": url, "PERF_WARMUP": "0", "PERF_CONCURRENCY": "none", "PERF_RATES": rate,
 			"PERF_REQUESTS": strconv.Itoa(requests), "PERF_STOP_EARLY": stop}))
 		return c
 	}
 	over := run("40", "auto", 120)
 	t.Logf("over-saturated: %d requests in %.2f s, %v", over.Requests, over.DurationS, over.Reasons)
-	if over.EarlyStop == nil || over.EarlyStop.Rule != earlystop.OverSaturated || over.Verdict != report.Fail || over.Requests > 60 ||
+	if over.EarlyStop == nil || over.EarlyStop.Rule != earlystop.OverSaturated || over.Verdict != results.Fail || over.Requests > 60 ||
 		!strings.Contains(strings.Join(over.Reasons, " "), "stopped early, over-saturated") {
 		t.Fatalf("40/s against 14.7/s of capacity: early stop %+v, verdict %s, %d of 120 requests", over.EarlyStop, over.Verdict, over.Requests)
 	}
 	stable := run("10", "auto", 40)
-	if stable.EarlyStop != nil || stable.Requests != 40 || stable.Verdict != report.Pass {
+	if stable.EarlyStop != nil || stable.Requests != 40 || stable.Verdict != results.Pass {
 		t.Fatalf("10/s, busy but stable: early stop %+v, %d of 40 requests, verdict %s %v", stable.EarlyStop, stable.Requests, stable.Verdict, stable.Reasons)
 	}
 	off := run("40", "0", 60)
@@ -430,7 +431,7 @@ func TestEarlyStopOverSaturated(t *testing.T) {
 // findings cite them at the knee. With the preset's 380,000 tokens the
 // cache stays near 1% and the report says it is not the limit.
 func TestServerSideOfSaturation(t *testing.T) {
-	sweep := func(env map[string]string) report.Results {
+	sweep := func(env map[string]string) results.Run {
 		env["PERF_PAYLOADS"], env["PERF_CONCURRENCY"], env["PERF_ITERATIONS_PER_VU"], env["PERF_SIM_PRESET"] = "long", "1,2,8,16", "1", "fast"
 		cfg := config(t, env)
 		r, err := Start(context.Background(), cfg, nil)
@@ -438,7 +439,7 @@ func TestServerSideOfSaturation(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		for _, c := range cfg.Trials() {
+		for _, c := range cfg.Schedule() {
 			if _, _, err := r.RunCell(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
@@ -464,7 +465,7 @@ func TestServerSideOfSaturation(t *testing.T) {
 		}
 	}
 	var md bytes.Buffer
-	if err := tight.WriteMarkdown(&md, nil); err != nil {
+	if err := report.WriteMarkdown(&md, &tight, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "the knee coincides with the server's own saturation") || !strings.Contains(md.String(), "preempted for want of KV cache") {
@@ -472,7 +473,7 @@ func TestServerSideOfSaturation(t *testing.T) {
 	}
 	roomy := sweep(map[string]string{})
 	md.Reset()
-	_ = roomy.WriteMarkdown(&md, nil)
+	_ = report.WriteMarkdown(&md, &roomy, nil)
 	if !strings.Contains(md.String(), "**KV cache is not the limit**") {
 		t.Errorf("the default KV cache: no finding that it is not the limit")
 	}
@@ -560,7 +561,7 @@ func TestPrefixCacheHitRate(t *testing.T) {
 	}
 	defer r.Close()
 	prompts := r.payloads["rag"].Prompts
-	c, _, err := r.RunCell(context.Background(), cfg.Trials()[0])
+	c, _, err := r.RunCell(context.Background(), cfg.Schedule()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,12 +612,12 @@ func TestTraceReplay(t *testing.T) {
 	}
 	srv := httptest.NewServer(s)
 	defer func() { srv.Close(); _ = s.Close() }()
-	attempts.Run(t, attempts.Default, func(int) []string {
+	clock.Attempts(t, clock.DefaultAttempts, func(int) []string {
 		cfg := config(t, map[string]string{"PERF_TARGET": srv.URL, "PERF_TRACE": filepath.Join("..", "..", "fixtures", "traces", "sample.jsonl"),
 			"PERF_TRACE_SPEEDUP": "4", "PERF_WARMUP": "0"})
-		trials := cfg.Trials()
-		if len(trials) != 1 || trials[0].Payload != "trace sample.jsonl" || trials[0].Plan.Requests != 40 {
-			t.Fatalf("trials %+v", trials)
+		repeats := cfg.Schedule()
+		if len(repeats) != 1 || repeats[0].Payload != "trace sample.jsonl" || repeats[0].Plan.Requests != 40 {
+			t.Fatalf("repeats %+v", repeats)
 		}
 		c, res := firstCell(t, cfg)
 		t.Logf("%s: %d ok, queue p50/p99 %.2f/%.2f ms, achieved %.2f of %.2f req/s, prefix hit %.3f, note %q", c.Name(), c.Successes,

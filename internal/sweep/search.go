@@ -12,6 +12,7 @@ import (
 	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // Objectives are what a capacity search holds each probe to: the latency
@@ -37,13 +38,13 @@ func (c Config) searchSettings() capacity.Settings {
 		MaxRepeats: c.SearchMaxRepeats, Budget: c.SearchBudget}
 }
 
-// trialAt is the search probe's cell at load: a closed loop of that many
-// VUs, or an open loop at that rate.
-func (c Config) trialAt(payload string, at float64) Trial {
+// probeAt is the search probe's repeat at load: a closed loop of that
+// many VUs, or an open loop at that rate.
+func (c Config) probeAt(payload string, at float64) Repeat {
 	if c.Search == capacity.Rate {
-		return Trial{Payload: payload, Plan: c.openPlan(at)}
+		return Repeat{Cell: Cell{Payload: payload, Plan: c.openPlan(at)}}
 	}
-	return Trial{Payload: payload, Plan: c.closedPlan(int(at))}
+	return Repeat{Cell: Cell{Payload: payload, Plan: c.closedPlan(int(at))}}
 }
 
 // Search finds payload's capacity: the highest load meeting every
@@ -52,7 +53,7 @@ func (c Config) trialAt(payload string, at float64) Trial {
 // (judged on its own figures, as a sweep's cell is), and the reports are
 // rewritten, so an interrupted search keeps what it found.
 func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, error) {
-	var runs []report.Entry
+	var runs []results.Cell
 	var measureErr error
 	s := r.cfg.searchSettings()
 	s.OnProbe = func(p capacity.Probe) {
@@ -62,10 +63,10 @@ func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, e
 		if len(runs) == 0 {
 			return
 		}
-		c := report.Combine(runs)
+		c := results.Combine(runs)
 		runs = nil
 		if p.Verdict == capacity.Incomplete {
-			c.Verdict, c.Reasons = report.Interrupted, []string{"the search stopped during this probe"}
+			c.Verdict, c.Reasons = results.Interrupted, []string{"the search stopped during this probe"}
 		} else {
 			r.judge(&c)
 			c.Reasons = append(c.Reasons, "search probe: "+p.Verdict)
@@ -76,12 +77,12 @@ func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, e
 		}
 	}
 	res, err := capacity.Search(ctx, s, r.cfg.Objectives(), func(ctx context.Context, at float64) (capacity.Outcome, error) {
-		t := r.cfg.trialAt(payload, at)
-		t.Repeat = len(runs) + 1
+		t := r.cfg.probeAt(payload, at)
+		t.N = len(runs) + 1
 		if r.sim != nil {
 			r.sim.Server.NewRun()
 		}
-		one, sum, err := r.measure(ctx, t, fmt.Sprintf("%s, search probe, repeat %d", t.Name(), t.Repeat))
+		one, sum, err := r.measure(ctx, t, fmt.Sprintf("%s, search probe, repeat %d", t.Name(), t.N))
 		if err != nil {
 			return capacity.Outcome{}, err
 		}

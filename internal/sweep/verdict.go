@@ -4,34 +4,35 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/gate"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // judge gives a finished cell (its repeats combined) its verdict and the
 // reasons for it: errors and SLOs on its medians, the baseline gate, an
 // inconclusive gate under PERF_GATE_REQUIRED, and a load that missed its
 // plan under PERF_STRICT_LOAD.
-func (r *Runner) judge(c *report.Entry) {
+func (r *Runner) judge(c *results.Cell) {
 	r.judgeOwn(c)
 	if base := r.baselineCell(*c); base != nil {
-		cmp := report.Compare(*base, *c, r.cfg.Gate())
+		cmp := gate.Compare(*base, *c, r.cfg.Gate())
 		c.Baseline = &cmp
-		c.Reasons = append(c.Reasons, cmp.Reasons(r.cfg.Gate())...)
+		c.Reasons = append(c.Reasons, gate.Reasons(cmp, r.cfg.Gate())...)
 		if cmp.Inconclusive != "" && r.cfg.GateRequired {
 			c.Reasons = append(c.Reasons, "PERF_GATE_REQUIRED: "+cmp.Inconclusive)
 		}
 	}
-	if lc := c.LoadCheck; lc != nil && lc.Verdict != report.LoadOK && r.cfg.StrictLoad {
+	if lc := c.LoadCheck; lc != nil && lc.Verdict != results.LoadOK && r.cfg.StrictLoad {
 		c.Reasons = append(c.Reasons, "PERF_STRICT_LOAD: "+lc.Reason)
 	}
-	c.Verdict = report.Pass
+	c.Verdict = results.Pass
 	if len(c.Reasons) > 0 {
-		c.Verdict = report.Fail
+		c.Verdict = results.Fail
 	}
 }
 
 // judgeOwn adds the reasons the cell fails on its own: errors and SLOs.
-func (r *Runner) judgeOwn(c *report.Entry) {
+func (r *Runner) judgeOwn(c *results.Cell) {
 	if c.Requests == 0 {
 		c.Reasons = append(c.Reasons, "no request was sent")
 	}
@@ -43,7 +44,7 @@ func (r *Runner) judgeOwn(c *report.Entry) {
 		for _, k := range c.ErrorClasses() {
 			parts = append(parts, fmt.Sprintf("%d %s", c.Errors[k], k))
 		}
-		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %s%% (%s)", er*100, report.Percent(r.cfg.MaxErrorRate), strings.Join(parts, ", ")))
+		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %s%% (%s)", er*100, results.Percent(r.cfg.MaxErrorRate), strings.Join(parts, ", ")))
 	}
 	if r.cfg.SLOTTFT > 0 && c.TTFT.P95 > ms(r.cfg.SLOTTFT) {
 		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 TTFT %.1f ms > SLO %g ms", c.TTFT.P95, ms(r.cfg.SLOTTFT)))
@@ -53,7 +54,7 @@ func (r *Runner) judgeOwn(c *report.Entry) {
 	}
 }
 
-func (r *Runner) baselineCell(c report.Entry) *report.Entry {
+func (r *Runner) baselineCell(c results.Cell) *results.Cell {
 	if r.baseline == nil {
 		return nil
 	}

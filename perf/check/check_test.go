@@ -21,9 +21,10 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/accuracy"
-	"github.com/llm-platform/harness/internal/attempts"
-	"github.com/llm-platform/harness/internal/ingress"
+	"github.com/llm-platform/harness/internal/clock"
+	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
@@ -68,9 +69,9 @@ type suiteRun struct {
 	err    error
 }
 
-func (r suiteRun) results(t *testing.T) *report.Results {
+func (r suiteRun) results(t *testing.T) *results.Run {
 	t.Helper()
-	res, err := report.Load(filepath.Join(r.dir, report.FileResults))
+	res, err := results.Load(filepath.Join(r.dir, report.FileResults))
 	if err != nil {
 		t.Fatalf("%v\nsuite output:\n%s", err, r.output)
 	}
@@ -129,7 +130,7 @@ func within(got, want, tol float64) bool { return got >= want-tol && got <= want
 func TestAgainstLLMDInferenceSim(t *testing.T) {
 	const model, tokens, perVU = "TinyLlama/TinyLlama-1.1B-Chat-v1.0", 16, 16
 	url := simtest.StartLLMD(t, "--model", model, "--time-to-first-token", "50ms", "--inter-token-latency", "10ms", "--max-num-seqs", "8")
-	ref, err := accuracy.NewReference(accuracy.Request{URL: url, Model: model, Prompt: "Count to sixteen.", MaxTokens: tokens})
+	ref, err := accuracy.NewReference(accuracy.ReferenceRequest{URL: url, Model: model, Prompt: "Count to sixteen.", MaxTokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestAgainstLLMDInferenceSim(t *testing.T) {
 	// One suite run per cell, the reference streaming beside it: the
 	// server's latency at 1 VU and at 4 is not the same.
 	for _, vus := range []int{1, 4} {
-		attempts.Run(t, 3, func(attempt int) []string {
+		clock.Attempts(t, 3, func(attempt int) []string {
 			timings := make(chan []accuracy.Timing, 1)
 			stop := make(chan struct{})
 			go func() { timings <- referenceStream(t, ref, stop) }()
@@ -153,14 +154,14 @@ func TestAgainstLLMDInferenceSim(t *testing.T) {
 			}
 			c := res.Cells[0]
 			t.Logf("%s: TTFT p50 %.2f ms, ITL p50 %.2f ms, E2E p50 %.1f ms, %.2f RPS, %.1f tok/s", c.Name(), c.TTFT.P50, c.ITL.P50, c.E2E.P50, c.RPS, c.OutputTokS)
-			if c.Verdict != report.Pass || c.Concurrency != vus || c.Requests != int64(perVU*vus) || c.Successes != c.Requests {
+			if c.Verdict != results.Pass || c.Concurrency != vus || c.Requests != int64(perVU*vus) || c.Successes != c.Requests {
 				t.Fatalf("%s: verdict %s, %d/%d ok, reasons %v", c.Name(), c.Verdict, c.Successes, c.Requests, c.Reasons)
 			}
 			if !within(c.OutputTokS, tokens*c.RPS, 0.02*tokens*c.RPS) {
 				t.Fatalf("%s: %.1f tok/s is not %d x %.2f RPS", c.Name(), c.OutputTokS, tokens, c.RPS)
 			}
 			n := int(c.Successes)
-			cs := []accuracy.Comparison{
+			cs := []accuracy.Check{
 				accuracy.CompareMedian(c.Name()+" TTFT p50", accuracy.DefaultAllowance, msDuration(c.TTFT.P50), n, refFigures.TTFT),
 				accuracy.CompareMedian(c.Name()+" ITL p50", accuracy.DefaultAllowance, msDuration(c.ITL.P50), n*(tokens-1), refFigures.ITL),
 				accuracy.CompareMedian(c.Name()+" E2E p50", accuracy.DefaultAllowance, msDuration(c.E2E.P50), n, refFigures.E2E),
@@ -267,14 +268,14 @@ func TestTeamsK6Command(t *testing.T) {
 func TestHTTPSIngress(t *testing.T) {
 	backend := simtest.StartProcess(t, "-preset", "fast")
 	certs := simtest.NewCerts(t, t.TempDir(), "llm.local")
-	listen, err := ingress.FreeAddr()
+	listen, err := nginx.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := ingress.Start(ingress.Config{Listen: listen, TLS: &ingress.TLSFiles{Cert: certs.Cert, Key: certs.Key},
-		Routes: []ingress.Route{{Host: "llm.local", Path: "/", Backend: strings.TrimPrefix(backend, "http://"),
-			Settings: ingress.Settings{ReadTimeout: time.Minute, SendTimeout: time.Minute, BodySize: "1m", RequestBuffering: true}}}}, t.TempDir())
-	if errors.Is(err, ingress.ErrNoNginx) {
+	n, err := nginx.Start(nginx.Config{Listen: listen, TLS: &nginx.TLSFiles{Cert: certs.Cert, Key: certs.Key},
+		Routes: []nginx.Location{{Host: "llm.local", Path: "/", Backend: strings.TrimPrefix(backend, "http://"),
+			Settings: nginx.Settings{ReadTimeout: time.Minute, SendTimeout: time.Minute, BodySize: "1m", RequestBuffering: true}}}}, t.TempDir())
+	if errors.Is(err, nginx.ErrNoNginx) {
 		simtest.Missing(t, err.Error())
 	}
 	if err != nil {
@@ -313,7 +314,7 @@ func TestCapacitySearchAgainstLLMD(t *testing.T) {
 	if !ok || c.Value != 4 || c.Hi != 5 || !c.Complete {
 		t.Fatalf("capacity %+v, want 4 (bracket 4–5)\n%s", c, run.output)
 	}
-	t.Logf("%s", res.CapacitySentence("n16"))
+	t.Logf("%s", report.CapacitySentence(res, "n16"))
 	if !strings.Contains(run.output, "capacity of n16") || !strings.Contains(run.output, "serves 4 concurrent users of the n16 payload") {
 		t.Errorf("the suite's output does not give the answer:\n%s", run.output)
 	}
@@ -501,7 +502,7 @@ func TestRegressionGate(t *testing.T) {
 	}
 	for _, c := range regressed.results(t).Cells {
 		reasons := strings.Join(c.Reasons, "\n")
-		if c.Verdict != report.Fail || c.Baseline == nil || !c.Baseline.Regressed || !strings.Contains(reasons, "baseline: itl_p50_ms") || !strings.Contains(reasons, "p = 0.014") {
+		if c.Verdict != results.Fail || c.Baseline == nil || !c.Baseline.Regressed || !strings.Contains(reasons, "baseline: itl_p50_ms") || !strings.Contains(reasons, "p = 0.014") {
 			t.Errorf("%s: verdict %s, comparison %+v, reasons %v", c.Name(), c.Verdict, c.Baseline, c.Reasons)
 		}
 	}
@@ -515,7 +516,7 @@ func TestRegressionGate(t *testing.T) {
 		t.Fatalf("an unchanged target failed the gate: %v\n%s", same.err, same.output)
 	}
 	for _, c := range same.results(t).Cells {
-		if c.Verdict != report.Pass || c.Baseline == nil || c.Baseline.Inconclusive != "" {
+		if c.Verdict != results.Pass || c.Baseline == nil || c.Baseline.Inconclusive != "" {
 			t.Errorf("%s: verdict %s, comparison %+v", c.Name(), c.Verdict, c.Baseline)
 		}
 	}
@@ -526,7 +527,7 @@ func TestRegressionGate(t *testing.T) {
 		t.Fatalf("an inconclusive gate failed the run: %v\n%s", once.err, once.output)
 	}
 	junit, _ := os.ReadFile(filepath.Join(once.dir, report.FileJUnit))
-	if c := once.results(t).Cells[0]; c.Verdict != report.Pass || c.Baseline == nil ||
+	if c := once.results(t).Cells[0]; c.Verdict != results.Pass || c.Baseline == nil ||
 		c.Baseline.Inconclusive != "inconclusive: needs PERF_REPEATS ≥ 4 on both sides (baseline 4, this run 1)" || !bytes.Contains(junit, []byte("gate_warning")) {
 		t.Errorf("one repeat: verdict %s, comparison %+v", c.Verdict, c.Baseline)
 	}
@@ -557,13 +558,13 @@ func TestInterruptKeepsReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	res, err := report.Load(filepath.Join(dir, report.FileResults))
+	res, err := results.Load(filepath.Join(dir, report.FileResults))
 	if err != nil {
 		t.Fatalf("results.json after SIGINT: %v\n%s", err, out.String())
 	}
 	// The signal landed inside the second cell, which is kept, marked
 	// interrupted; the third never ran.
-	if !res.Interrupted || len(res.Cells) != 2 || res.Cells[0].Verdict != report.Pass || res.Cells[1].Verdict != report.Interrupted {
+	if !res.Interrupted || len(res.Cells) != 2 || res.Cells[0].Verdict != results.Pass || res.Cells[1].Verdict != results.Interrupted {
 		t.Fatalf("after SIGINT: interrupted %v, cells %v\n%s", res.Interrupted, verdicts(res), out.String())
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, report.FileMarkdown))
@@ -608,8 +609,8 @@ func TestSignals(t *testing.T) {
 	defer cancel()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
-	res, err := report.Load(filepath.Join(dir, report.FileResults))
-	if err != nil || !res.Interrupted || len(res.Cells) == 0 || res.Cells[len(res.Cells)-1].Verdict != report.Interrupted {
+	res, err := results.Load(filepath.Join(dir, report.FileResults))
+	if err != nil || !res.Interrupted || len(res.Cells) == 0 || res.Cells[len(res.Cells)-1].Verdict != results.Interrupted {
 		t.Fatalf("after SIGTERM: %v, %+v\n%s", err, res, out.String())
 	}
 
@@ -738,7 +739,7 @@ func (b *lockedBuffer) WaitFor(s string, limit time.Duration) bool {
 	}
 }
 
-func verdicts(r *report.Results) []string {
+func verdicts(r *results.Run) []string {
 	var v []string
 	for _, c := range r.Cells {
 		v = append(v, c.Name()+": "+c.Verdict)

@@ -19,6 +19,7 @@ import (
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/gpu/nvml"
 	"github.com/llm-platform/harness/internal/report"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // Windows over which the GPU is observed: the quantities under test are
@@ -151,7 +152,7 @@ var _ = Describe("GPU sampling on a real GPU", Label("needs:gpu"), Ordered, Cont
 		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 		Expect(cmd.Run()).To(Succeed(), "the perf suite with PERF_REQUIRE_GPU=1")
 
-		res, err := report.Load(filepath.Join(dir, report.FileResults))
+		res, err := results.Load(filepath.Join(dir, report.FileResults))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.GPUs).NotTo(BeEmpty())
 		Expect(res.GPUReason).To(BeEmpty())

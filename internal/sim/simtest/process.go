@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-platform/harness/internal/gctune"
+	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/sim"
 )
 
@@ -47,7 +47,7 @@ func serve(raw string) error {
 	if err := json.Unmarshal([]byte(raw), &args); err != nil {
 		return err
 	}
-	gctune.Apply(os.Getenv)
+	clock.TuneGC(os.Getenv)
 	// The parent closes stdin to stop us.
 	return sim.Serve(context.Background(), append(args, "-addr", "127.0.0.1:0", "-stdin"), os.Stdin, os.Stdout)
 }

@@ -28,6 +28,11 @@ func TestSummarize(t *testing.T) {
 	if s := Summarize([]float64{10 - math.Sqrt2/2, 10 + math.Sqrt2/2}); !near(s.CV, 0.1, 1e-12) {
 		t.Errorf("CV %g, want 0.1", s.CV)
 	}
+	// n=4, the sample standard deviation's n-1 pinned: 2, 4, 4, 6 has mean
+	// 4, squared deviations 4+0+0+4 = 8, sd sqrt(8/3), CV sqrt(8/3)/4.
+	if s := Summarize([]float64{6, 2, 4, 4}); !near(s.CV, math.Sqrt(8.0/3)/4, 1e-12) {
+		t.Errorf("CV of 2, 4, 4, 6: %g, want %g", s.CV, math.Sqrt(8.0/3)/4)
+	}
 	if (Summarize(nil) != Summary{}) {
 		t.Error("an empty sample must summarise to zero")
 	}

@@ -18,10 +18,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/llm-platform/harness/internal/clock"
+	"github.com/llm-platform/harness/internal/settings"
 	"github.com/llm-platform/harness/internal/sweep"
 )
 
-var flags = sweep.Register(flag.CommandLine)
+var flags = settings.Register(flag.CommandLine)
 
 // setupTimeout bounds BeforeSuite: the target's readiness wait
 // (PERF_READY_TIMEOUT, checked inside) plus opening the GPUs and the first
@@ -43,10 +44,14 @@ var suite struct {
 // unnoticed).
 func TestMain(m *testing.M) {
 	flag.Parse()
-	suite.cfg, suite.cfgErr = flags.Config(os.Getenv, moduleRoot())
-	if line := suite.cfg.K6Line(); line != "" {
+	s, err := flags.Config(os.Getenv, moduleRoot())
+	if line := s.K6Line(); line != "" {
 		fmt.Println(line)
 	}
+	if err == nil {
+		suite.cfg, err = sweep.Load(s)
+	}
+	suite.cfgErr = err
 	os.Exit(m.Run())
 }
 

@@ -177,6 +177,44 @@ func (o options) specs(t measurement.Requests, set payload.Set) ([]measurement.S
 	return out, nil
 }
 
+// resolveTarget starts the embedded simulator when no target is named and
+// asks the target for its model when none is; stop stops the simulator.
+func (o options) resolveTarget(ctx context.Context, t *measurement.Requests, out io.Writer) (stop func(), err error) {
+	stop = func() {}
+	if o.target == "" {
+		cfg, err := sim.Preset(o.preset)
+		if err != nil {
+			return stop, err
+		}
+		if cfg.Faults, err = sim.ParseFaults(o.simFaults); err != nil {
+			return stop, err
+		}
+		in, err := sim.Start(cfg, "")
+		if err != nil {
+			return stop, err
+		}
+		stop = func() { _ = in.Close() }
+		t.BaseURL = in.URL
+		fmt.Fprintf(out, "target: embedded simulator (preset %s) at %s\n", o.preset, in.URL)
+	} else {
+		fmt.Fprintf(out, "target: %s (host %q)\n", o.target, o.host)
+	}
+	if t.Model == "" {
+		lctx, cancel := context.WithTimeout(ctx, modelLookupTimeout)
+		hc := t.HTTPClient(modelLookupTimeout)
+		models, err := openai.ListModels(lctx, hc, t.Endpoint)
+		hc.CloseIdleConnections()
+		cancel()
+		if err != nil {
+			stop()
+			return func() {}, openai.ExplainTLS(err, "set -ca-file to its CA's PEM bundle, or -insecure-skip-verify")
+		}
+		t.Model = models[0]
+	}
+	fmt.Fprintf(out, "model: %s\n\n", t.Model)
+	return stop, nil
+}
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parse(args)
 	if err != nil {
@@ -201,36 +239,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.target == "" {
-		cfg, err := sim.Preset(o.preset)
-		if err != nil {
-			return err
-		}
-		if cfg.Faults, err = sim.ParseFaults(o.simFaults); err != nil {
-			return err
-		}
-		in, err := sim.Start(cfg, "")
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		t.BaseURL = in.URL
-		fmt.Fprintf(out, "target: embedded simulator (preset %s) at %s\n", o.preset, in.URL)
-	} else {
-		fmt.Fprintf(out, "target: %s (host %q)\n", o.target, o.host)
+	stop, err := o.resolveTarget(ctx, &t, out)
+	if err != nil {
+		return err
 	}
-	if t.Model == "" {
-		lctx, cancel := context.WithTimeout(ctx, modelLookupTimeout)
-		hc := t.HTTPClient(modelLookupTimeout)
-		models, err := openai.ListModels(lctx, hc, t.Endpoint)
-		hc.CloseIdleConnections()
-		cancel()
-		if err != nil {
-			return openai.ExplainTLS(err, "set -ca-file to its CA's PEM bundle, or -insecure-skip-verify")
-		}
-		t.Model = models[0]
-	}
-	fmt.Fprintf(out, "model: %s\n\n", t.Model)
+	defer stop()
 
 	var rec *os.File
 	if o.records != "" {

@@ -25,6 +25,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/llm-platform/harness/internal/results"
+
 	"github.com/llm-platform/harness/internal/nonparam"
 )
 
@@ -46,22 +48,13 @@ const (
 	DefaultResolution = 0.05
 )
 
-// Objective is one SLO a probe must meet: the median over the repeats of
-// Metric's value at most Limit (or at least, with AtLeast).
-type Objective struct {
-	Metric  string  `json:"metric"`
-	Limit   float64 `json:"limit"`
-	AtLeast bool    `json:"at_least,omitempty"`
-}
-
-// String is the objective as a person writes it: "ttft_p95_ms ≤ 500".
-func (o Objective) String() string {
-	op := "≤"
-	if o.AtLeast {
-		op = "≥"
-	}
-	return fmt.Sprintf("%s %s %s", o.Metric, op, trim(o.Limit))
-}
+// Objective, Probe and Result are results.json's types (package results
+// owns the file's shape); the search fills them.
+type (
+	Objective = results.Objective
+	Probe     = results.CapacityProbe
+	Result    = results.Capacity
+)
 
 func trim(f float64) string { return fmt.Sprintf("%.4g", f) }
 
@@ -104,51 +97,6 @@ const (
 	Undecided  = "undecided"  // MaxRepeats ran without a confident decision: counted as failed
 	Incomplete = "incomplete" // the budget or the context ended it
 )
-
-// Probe is one load tried, and what it showed.
-type Probe struct {
-	Load    float64 `json:"load"`
-	Verdict string  `json:"verdict"`
-	// Values holds each metric's value per repeat, in the order they ran.
-	Values map[string][]float64 `json:"values"`
-	// Broken names the objectives the probe broke with confidence.
-	Broken []string `json:"broken,omitempty"`
-	// P holds each objective's one-sided sign-test p-value for the
-	// decision taken (for "held" on a pass, "broken" on a fail).
-	P map[string]float64 `json:"p,omitempty"`
-}
-
-// Repeats is how many repeats the probe ran.
-func (p Probe) Repeats() int {
-	for _, v := range p.Values {
-		return len(v)
-	}
-	return 0
-}
-
-// Median is metric's median over the probe's repeats.
-func (p Probe) Median(metric string) float64 { return nonparam.Median(p.Values[metric]) }
-
-// Result is a search's answer.
-type Result struct {
-	Kind       string      `json:"kind"`
-	Objectives []Objective `json:"objectives"`
-	// Value is the highest load shown to pass (0 when even Start failed).
-	Value float64 `json:"value"`
-	// Lo and Hi bracket the capacity: Lo passed, Hi did not (Hi is 0 when
-	// nothing up to Max failed).
-	Lo float64 `json:"lo"`
-	Hi float64 `json:"hi"`
-	// Binding names the objectives broken at Hi: what limits the capacity.
-	Binding []string `json:"binding,omitempty"`
-	// Complete is false when the budget or the context ended the search
-	// before the bracket reached its resolution; Note says which.
-	Complete bool    `json:"complete"`
-	Note     string  `json:"note,omitempty"`
-	Probes   []Probe `json:"probes"`
-	// Duration is the search's wall time in seconds.
-	DurationS float64 `json:"duration_s"`
-}
 
 // Validate reports the first invalid setting, by name.
 func (s Settings) Validate(objectives []Objective) error {

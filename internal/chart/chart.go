@@ -110,8 +110,17 @@ func xTicks(xs []float64) []float64 {
 
 func num(x float64) string { return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64) }
 
-// SVG renders the chart.
-func (c Chart) SVG() []byte {
+// plot maps data to the SVG's coordinates.
+type plot struct {
+	xs      []float64 // every point's x, sorted, once each
+	ytop    float64
+	px, py  func(float64) float64
+	keyRows int // rows of the marks' key under the plot
+}
+
+// layout finds the chart's axes: its x values, the top of its y axis and
+// the mapping of both onto the plot area.
+func (c Chart) layout() plot {
 	var xs []float64
 	var ymax float64
 	seen := map[float64]bool{}
@@ -129,7 +138,6 @@ func (c Chart) SVG() []byte {
 	if c.FixedYMax > 0 {
 		ytop = c.FixedYMax
 	}
-	ticks := xTicks(xs)
 	fx := func(x float64) float64 { return x }
 	if c.LogX {
 		fx = func(x float64) float64 { return math.Log2(max(x, 1e-9)) }
@@ -141,47 +149,70 @@ func (c Chart) SVG() []byte {
 	if xmax == xmin {
 		xmin, xmax = xmin-1, xmax+1
 	}
-	px := func(x float64) float64 { return padL + (fx(x)-xmin)/(xmax-xmin)*plotW }
-	py := func(y float64) float64 { return padT + plotH - y/ytop*plotH }
+	return plot{xs: xs, ytop: ytop,
+		px:      func(x float64) float64 { return padL + (fx(x)-xmin)/(xmax-xmin)*plotW },
+		py:      func(y float64) float64 { return padT + plotH - y/ytop*plotH },
+		keyRows: (len(c.Marks) + keyCols - 1) / keyCols,
+	}
+}
 
+// SVG renders the chart.
+func (c Chart) SVG() []byte {
+	p := c.layout()
 	// The marks' key sits under the plot, so the SVG grows to hold it.
-	keyRows := (len(c.Marks) + keyCols - 1) / keyCols
 	height := svgH
-	if keyRows > 0 {
-		height += 8 + keyRows*keyRow
+	if p.keyRows > 0 {
+		height += 8 + p.keyRows*keyRow
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="%d">`+"\n", svgW, height, svgW, height, fontSize)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", svgW, height)
 	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="%d" font-weight="bold">%s</text>`+"\n", padL, titleSize, html.EscapeString(c.Title))
+	c.writeAxes(&b, p)
+	c.writeMarks(&b, p)
+	c.writeSeries(&b, p)
+	b.WriteString("</svg>\n")
+	return b.Bytes()
+}
+
+// writeAxes draws the grid, the ticks, both axes and their labels.
+func (c Chart) writeAxes(b *bytes.Buffer, p plot) {
 	for i := 0; i <= yTicks; i++ {
-		v := ytop * float64(i) / yTicks
-		y := py(v)
-		fmt.Fprintf(&b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="#dddddd"/>`+"\n", padL, num(y), padL+plotW, num(y))
-		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end">%s</text>`+"\n", padL-6, num(y+4), num(v))
+		v := p.ytop * float64(i) / yTicks
+		y := p.py(v)
+		fmt.Fprintf(b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="#dddddd"/>`+"\n", padL, num(y), padL+plotW, num(y))
+		fmt.Fprintf(b, `<text x="%d" y="%s" text-anchor="end">%s</text>`+"\n", padL-6, num(y+4), num(v))
 	}
-	for _, x := range ticks {
-		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`+"\n", num(px(x)), padT+plotH+16, num(x))
+	for _, x := range xTicks(p.xs) {
+		fmt.Fprintf(b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`+"\n", num(p.px(x)), padT+plotH+16, num(x))
 	}
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT+plotH, padL+plotW, padT+plotH)
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT, padL, padT+plotH)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", padL+plotW/2, svgH-10, html.EscapeString(c.XLabel))
-	fmt.Fprintf(&b, `<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`+"\n", padT+plotH/2, padT+plotH/2, html.EscapeString(c.YLabel))
-	// Each mark is a numbered line; its label goes in the key under the
-	// plot, so neighbouring cells never overlap. A number too close to the
-	// previous one is left off the plot (the key still gives its time).
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT+plotH, padL+plotW, padT+plotH)
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", padL, padT, padL, padT+plotH)
+	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", padL+plotW/2, svgH-10, html.EscapeString(c.XLabel))
+	fmt.Fprintf(b, `<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`+"\n", padT+plotH/2, padT+plotH/2, html.EscapeString(c.YLabel))
+}
+
+// writeMarks draws each mark as a numbered line; its label goes in the key
+// under the plot, so neighbouring cells never overlap. A number too close
+// to the previous one is left off the plot (the key still gives its time).
+func (c Chart) writeMarks(b *bytes.Buffer, p plot) {
 	lastNum := math.Inf(-1)
 	for i, m := range c.Marks {
-		x := px(m.X)
-		fmt.Fprintf(&b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#999999" stroke-dasharray="2 3"/>`+"\n", num(x), padT, num(x), padT+plotH)
+		x := p.px(m.X)
+		fmt.Fprintf(b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#999999" stroke-dasharray="2 3"/>`+"\n", num(x), padT, num(x), padT+plotH)
 		if x-lastNum >= markGap {
-			fmt.Fprintf(&b, `<text x="%s" y="%d" font-size="9" fill="#666666" text-anchor="middle">%d</text>`+"\n", num(x), padT-3, i+1)
+			fmt.Fprintf(b, `<text x="%s" y="%d" font-size="9" fill="#666666" text-anchor="middle">%d</text>`+"\n", num(x), padT-3, i+1)
 			lastNum = x
 		}
-		col, row := i/keyRows, i%keyRows
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="9" fill="#666666">%d: %s, from %s %s</text>`+"\n", padL+col*(svgW-padL)/keyCols, svgH+8+row*keyRow,
+		col, row := i/p.keyRows, i%p.keyRows
+		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="9" fill="#666666">%d: %s, from %s %s</text>`+"\n", padL+col*(svgW-padL)/keyCols, svgH+8+row*keyRow,
 			i+1, html.EscapeString(m.Label), num(m.X), html.EscapeString(c.XUnit))
 	}
+}
+
+// writeSeries draws each series' line, its points (none for a timeline)
+// and its entry in the legend.
+func (c Chart) writeSeries(b *bytes.Buffer, p plot) {
 	for i, s := range c.Series {
 		col := palette[s.Color%len(palette)]
 		dash := ""
@@ -189,23 +220,21 @@ func (c Chart) SVG() []byte {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		var pts bytes.Buffer
-		for j, p := range s.Points {
+		for j, pt := range s.Points {
 			if j > 0 {
 				pts.WriteByte(' ')
 			}
-			fmt.Fprintf(&pts, "%s,%s", num(px(p.X)), num(py(p.Y)))
+			fmt.Fprintf(&pts, "%s,%s", num(p.px(pt.X)), num(p.py(pt.Y)))
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n", col, dash, pts.String())
-		for _, p := range s.Points {
+		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n", col, dash, pts.String())
+		for _, pt := range s.Points {
 			if len(s.Points) > maxDots {
 				break // a timeline: the line alone
 			}
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", num(px(p.X)), num(py(p.Y)), col)
+			fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", num(p.px(pt.X)), num(p.py(pt.Y)), col)
 		}
 		ly := padT + 8 + i*18
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", padL+plotW+14, ly, padL+plotW+34, ly, col, dash)
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", padL+plotW+40, ly+4, html.EscapeString(s.Name))
+		fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", padL+plotW+14, ly, padL+plotW+34, ly, col, dash)
+		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`+"\n", padL+plotW+40, ly+4, html.EscapeString(s.Name))
 	}
-	b.WriteString("</svg>\n")
-	return b.Bytes()
 }

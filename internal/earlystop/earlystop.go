@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 // MinRequests is the least finished requests before a rule may fire.
@@ -39,12 +40,6 @@ const MinRequests = 30
 // OverSaturationRise is the least fitted rise of the response TTFT that
 // counts as falling behind (with the doubling).
 const OverSaturationRise = 50 * time.Millisecond
-
-// The rules' names, as the report shows them.
-const (
-	OverSaturated = "over-saturated"
-	SLOBroken     = "SLO broken early"
-)
 
 // SPRT settings: H0 "5% of requests exceed the limit" (a p95 SLO met at
 // its edge) against H1 "20% do", with α = β = 1%.
@@ -74,18 +69,10 @@ type Settings struct {
 // Active reports whether any rule would watch.
 func (s Settings) Active() bool { return s.OverSaturation || s.SLOTTFT > 0 || s.SLOE2E > 0 }
 
-// Decision is why a cell stopped early.
-type Decision struct {
-	Rule   string `json:"rule"`
-	Reason string `json:"reason"`
-	// AfterRequests is how many requests had finished when it fired.
-	AfterRequests int64 `json:"after_requests"`
-}
-
 // Detector watches one cell. It is safe for concurrent use.
 type Detector struct {
 	s    Settings
-	stop func(Decision)
+	stop func(results.EarlyStop)
 
 	mu       sync.Mutex
 	n        int64 // finished successful requests
@@ -99,7 +86,7 @@ type Detector struct {
 }
 
 // New returns a Detector that calls stop once when a rule fires.
-func New(s Settings, stop func(Decision)) *Detector { return &Detector{s: s, stop: stop} }
+func New(s Settings, stop func(results.EarlyStop)) *Detector { return &Detector{s: s, stop: stop} }
 
 // Add implements load.Sink.
 func (d *Detector) Add(_ int, rec *record.Record) {
@@ -116,9 +103,9 @@ func (d *Detector) Add(_ int, rec *record.Record) {
 
 // add folds rec in and returns a decision when a rule fires for the first
 // time; d.mu is held.
-func (d *Detector) add(rec *record.Record) (Decision, bool) {
+func (d *Detector) add(rec *record.Record) (results.EarlyStop, bool) {
 	if d.fired {
-		return Decision{}, false
+		return results.EarlyStop{}, false
 	}
 	d.n++
 	if d.s.SLOTTFT > 0 {
@@ -134,33 +121,31 @@ func (d *Detector) add(rec *record.Record) (Decision, bool) {
 		d.fit.add(rec.IntendedStart.Sub(d.t0).Seconds(), float64(rec.ResponseTTFT())/float64(time.Millisecond))
 	}
 	if d.n < MinRequests {
-		return Decision{}, false
+		return results.EarlyStop{}, false
 	}
-	var dec Decision
+	var dec results.EarlyStop
 	switch {
 	case d.s.SLOTTFT > 0 && d.ttftLLR >= llrStop:
-		dec = Decision{Rule: SLOBroken, Reason: fmt.Sprintf("%d of %d requests had TTFT over the p95 SLO of %v: the SLO cannot hold (sequential test, 1%% error)",
+		dec = results.EarlyStop{Rule: results.RuleSLOBroken, Reason: fmt.Sprintf("%d of %d requests had TTFT over the p95 SLO of %v: the SLO cannot hold (sequential test, 1%% error)",
 			d.ttftOver, d.n, d.s.SLOTTFT)}
 	case d.s.SLOE2E > 0 && d.e2eLLR >= llrStop:
-		dec = Decision{Rule: SLOBroken, Reason: fmt.Sprintf("%d of %d requests had E2E over the p95 SLO of %v: the SLO cannot hold (sequential test, 1%% error)",
+		dec = results.EarlyStop{Rule: results.RuleSLOBroken, Reason: fmt.Sprintf("%d of %d requests had E2E over the p95 SLO of %v: the SLO cannot hold (sequential test, 1%% error)",
 			d.e2eOver, d.n, d.s.SLOE2E)}
 	case d.s.OverSaturation:
 		slope, lo, start, span, ok := d.fit.estimate()
 		rise := slope * span
-		if !ok || lo <= 0 || rise < ms(OverSaturationRise) || rise < start {
-			return Decision{}, false
+		if !ok || lo <= 0 || rise < results.Millis(OverSaturationRise) || rise < start {
+			return results.EarlyStop{}, false
 		}
-		dec = Decision{Rule: OverSaturated, Reason: fmt.Sprintf("the response TTFT climbed %.1f ms/s (99%% lower bound %.1f) from %.0f ms over %.1f s of the schedule: the server is falling behind for good",
+		dec = results.EarlyStop{Rule: results.RuleOverSaturated, Reason: fmt.Sprintf("the response TTFT climbed %.1f ms/s (99%% lower bound %.1f) from %.0f ms over %.1f s of the schedule: the server is falling behind for good",
 			slope, lo, math.Max(start, 0), span)}
 	default:
-		return Decision{}, false
+		return results.EarlyStop{}, false
 	}
 	d.fired = true
 	dec.AfterRequests = d.n
 	return dec, true
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // step adds one request to a SPRT's log-likelihood ratio. The ratio never
 // goes below Wald's lower boundary: the test restarts there rather than

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/record"
+	"github.com/llm-platform/harness/internal/results"
 )
 
 var t0 = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
@@ -21,16 +22,16 @@ func feed(d *Detector, n int, f func(i int) time.Duration) {
 	}
 }
 
-func detector(s Settings) (*Detector, *[]Decision) {
-	var got []Decision
-	return New(s, func(dec Decision) { got = append(got, dec) }), &got
+func detector(s Settings) (*Detector, *[]results.EarlyStop) {
+	var got []results.EarlyStop
+	return New(s, func(dec results.EarlyStop) { got = append(got, dec) }), &got
 }
 
 func TestOverSaturationFires(t *testing.T) {
 	d, got := detector(Settings{OverSaturation: true})
 	// The queue grows by 5 ms a request: 500 ms a second of schedule.
 	feed(d, 400, func(i int) time.Duration { return 20*time.Millisecond + time.Duration(i)*5*time.Millisecond })
-	if len(*got) != 1 || (*got)[0].Rule != OverSaturated || (*got)[0].AfterRequests > 60 {
+	if len(*got) != 1 || (*got)[0].Rule != results.RuleOverSaturated || (*got)[0].AfterRequests > 60 {
 		t.Fatalf("decisions %+v, want one over-saturated within 60 requests", *got)
 	}
 	if !strings.Contains((*got)[0].Reason, "falling behind") {
@@ -70,7 +71,7 @@ func TestSLOBrokenEarly(t *testing.T) {
 	}
 	d, got := detector(Settings{SLOTTFT: 100 * time.Millisecond})
 	feed(d, 2000, over(0.4))
-	if len(*got) != 1 || (*got)[0].Rule != SLOBroken || (*got)[0].AfterRequests > 60 {
+	if len(*got) != 1 || (*got)[0].Rule != results.RuleSLOBroken || (*got)[0].AfterRequests > 60 {
 		t.Fatalf("40%% over a p95 SLO: %+v, want a stop within 60 requests", *got)
 	}
 	// 3% over: the p95 holds, and the test never says otherwise.
@@ -110,7 +111,7 @@ func TestErrorsIgnored(t *testing.T) {
 // BenchmarkAdd is the detector's cost on the per-request path (open-loop
 // cells and search probes watch every record).
 func BenchmarkAdd(b *testing.B) {
-	d := New(Settings{OverSaturation: true, SLOTTFT: time.Second}, func(Decision) {})
+	d := New(Settings{OverSaturation: true, SLOTTFT: time.Second}, func(results.EarlyStop) {})
 	rec := &record.Record{IntendedStart: t0, Start: t0, FirstToken: t0.Add(20 * time.Millisecond), LastToken: t0.Add(time.Second)}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -19,19 +19,12 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/llm-platform/harness/internal/results"
 )
 
-// Device describes one GPU.
-type Device struct {
-	Index         int    `json:"index"`
-	Name          string `json:"name"`
-	UUID          string `json:"uuid"`
-	Driver        string `json:"driver,omitempty"`
-	CUDA          string `json:"cuda,omitempty"`
-	MemoryTotalMB int64  `json:"memory_total_mib,omitempty"`
-	// GPM says whether the device supports GPM metrics (SM and tensor activity).
-	GPM bool `json:"gpm"`
-}
+// Device describes one GPU: results.json's type, which this package fills.
+type Device = results.GPU
 
 // Field names one sampled figure.
 type Field uint16

@@ -30,15 +30,15 @@ const exactLimit = 200_000
 
 // Summary describes one sample.
 type Summary struct {
-	N      int     `json:"n"`
-	Median float64 `json:"median"`
+	N      int
+	Median float64
 	// Lo and Hi bound the median at Level (order statistics).
-	Lo    float64 `json:"lo"`
-	Hi    float64 `json:"hi"`
-	Level float64 `json:"level"`
+	Lo    float64
+	Hi    float64
+	Level float64
 	// CV is the standard deviation over the mean (0 for n < 2 or a zero
 	// mean).
-	CV float64 `json:"cv"`
+	CV float64
 }
 
 // Summarize returns xs's Summary. An empty sample gives the zero Summary.

@@ -13,40 +13,16 @@ import (
 	"github.com/llm-platform/harness/internal/capacity"
 )
 
-// The metrics a capacity search holds a probe's repeats to, by the names
-// results.json uses.
-const (
-	MetricTTFTp95   = "ttft_p95_ms"
-	MetricE2Ep95    = "e2e_p95_ms"
-	MetricGoodRatio = "good_ratio" // goodput_rps / rps: the share of requests meeting every SLO
-	MetricErrorRate = "error_rate"
-)
-
-// ObjectiveValues are one repeat's values of the search metrics. In open
-// loop the latencies are response times, from each request's intended
-// start: what a user of a server that is falling behind sees.
-func ObjectiveValues(c results.Cell) map[string]float64 {
-	good := 0.0
-	if c.RPS > 0 {
-		good = c.GoodputRPS / c.RPS
-	}
-	ttft, e2e := c.TTFT.P95, c.E2E.P95
-	if c.ResponseTTFT != nil && c.ResponseE2E != nil {
-		ttft, e2e = c.ResponseTTFT.P95, c.ResponseE2E.P95
-	}
-	return map[string]float64{MetricTTFTp95: ttft, MetricE2Ep95: e2e, MetricGoodRatio: good, MetricErrorRate: c.ErrorRate()}
-}
-
 // objectiveText is an objective as a person reads it: "p95 TTFT ≤ 500 ms".
 func objectiveText(o capacity.Objective) string {
 	switch o.Metric {
-	case MetricTTFTp95:
+	case results.MetricTTFTp95:
 		return fmt.Sprintf("p95 TTFT ≤ %s ms", results.Trim(o.Limit))
-	case MetricE2Ep95:
+	case results.MetricE2Ep95:
 		return fmt.Sprintf("p95 E2E ≤ %s ms", results.Trim(o.Limit))
-	case MetricGoodRatio:
+	case results.MetricGoodRatio:
 		return fmt.Sprintf("a share of requests meeting every SLO ≥ %s%%", results.Percent(o.Limit))
-	case MetricErrorRate:
+	case results.MetricErrorRate:
 		return fmt.Sprintf("an error rate ≤ %s%%", results.Percent(o.Limit))
 	}
 	return o.String()
@@ -137,17 +113,17 @@ func (r doc) capacitySection() string {
 	for _, p := range r.capacityPayloads() {
 		c := r.Capacity[p]
 		fmt.Fprintf(&b, "**%s.** %s\n\n", p, r.capitalSentence(p))
-		b.WriteString("| load | repeats | verdict |")
+		header := []string{"load", "repeats", "verdict"}
 		for _, o := range c.Objectives {
-			fmt.Fprintf(&b, " %s median (limit %s) |", o.Metric, results.Trim(o.Limit))
+			header = append(header, fmt.Sprintf("%s median (limit %s)", o.Metric, results.Trim(o.Limit)))
 		}
-		b.WriteString("\n|--:|--:|---|" + strings.Repeat("--:|", len(c.Objectives)) + "\n")
-		for _, pr := range slices.SortedFunc(slices.Values(c.Probes), func(a, b capacity.Probe) int { return cmp.Compare(a.Load, b.Load) }) {
-			fmt.Fprintf(&b, "| %s | %d | %s |", results.Trim(pr.Load), pr.Repeats(), pr.Verdict)
+		t := newTable(&b, "rrl"+strings.Repeat("r", len(c.Objectives)), header...)
+		for _, pr := range slices.SortedFunc(slices.Values(c.Probes), func(a, b results.CapacityProbe) int { return cmp.Compare(a.Load, b.Load) }) {
+			row := []string{results.Trim(pr.Load), fmt.Sprint(pr.Repeats()), pr.Verdict}
 			for _, o := range c.Objectives {
-				fmt.Fprintf(&b, " %s |", results.Trim(pr.Median(o.Metric)))
+				row = append(row, results.Trim(pr.Median(o.Metric)))
 			}
-			b.WriteString("\n")
+			t.row(row...)
 		}
 		fmt.Fprintf(&b, "\n![capacity probes of %s](%s)\n\n", p, capacityChart(p))
 	}

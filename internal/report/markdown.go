@@ -16,87 +16,6 @@ import (
 	"github.com/llm-platform/harness/internal/load"
 )
 
-// gpuColumns renders util, memory, power and J/token for a table.
-func gpuColumns(c results.Cell) []string {
-	g := c.GPU
-	if g == nil {
-		return []string{"—", "—", "—", "—"}
-	}
-	util := fmt.Sprintf("%.0f", g.UtilAvg)
-	if g.Throttled {
-		util += " (throttled)"
-	}
-	return []string{util, fmt.Sprintf("%.0f", g.MemUsedMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JoulesPerToken)}
-}
-
-func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
-func f2(x float64) string { return fmt.Sprintf("%.2f", x) }
-
-// inputCell is a cell's mean prompt length, with its mismatches against a
-// sized prompt: "512", "498.5 (12 mismatched)", "—" without usage.
-func inputCell(c results.Cell) string {
-	if c.InputTokensMean == 0 {
-		return "—"
-	}
-	v := results.Trim(c.InputTokensMean)
-	if c.PromptMismatches > 0 {
-		v += fmt.Sprintf(" (%d mismatched)", c.PromptMismatches)
-	}
-	return v
-}
-
-// verdictCell renders a verdict for a table.
-func verdictCell(c results.Cell) string {
-	switch c.Verdict {
-	case results.Pass:
-		return "pass"
-	case results.Interrupted:
-		return "**interrupted**"
-	}
-	if c.EarlyStop != nil {
-		return "**FAIL** (" + c.EarlyStop.Rule + ")"
-	}
-	return "**FAIL**"
-}
-
-func errorsCell(c results.Cell) string {
-	if c.Requests == c.Successes {
-		return "0"
-	}
-	var parts []string
-	for _, k := range c.ErrorClasses() {
-		parts = append(parts, fmt.Sprintf("%d %s", c.Errors[k], k))
-	}
-	out := strings.Join(parts, ", ")
-	if c.RecoveryS > 0 {
-		out += fmt.Sprintf(" (recovered in %.1f s)", c.RecoveryS)
-	}
-	return out
-}
-
-// withInterval renders a gated metric's median with its interval when the
-// cell was repeated: "25.10 [22.70–25.90]"; format formats each number.
-func withInterval(c results.Cell, metric string, v float64, format func(float64) string) string {
-	s, ok := c.Stats[metric]
-	if !ok || s.N < 2 {
-		return format(v)
-	}
-	return fmt.Sprintf("%s [%s–%s]", format(v), format(s.Lo), format(s.Hi))
-}
-
-// noisyNote marks a repeated cell whose metrics vary beyond maxCV, and a
-// cell whose load did not match its plan.
-func noisyNote(c results.Cell, maxCV float64) string {
-	out := ""
-	if n := c.Noisy(maxCV); len(n) > 0 {
-		out = fmt.Sprintf(" (too noisy to gate on: %s)", strings.Join(n, ", "))
-	}
-	if c.LoadCheck != nil && c.LoadCheck.Verdict != results.LoadOK {
-		out += " (" + c.LoadCheck.Verdict + ")"
-	}
-	return out
-}
-
 // WriteMarkdown writes report.md, linking the charts given (by file name,
 // written beside it by the caller); nil means r.charts(). Each section is
 // one method, in the order the report reads.
@@ -150,7 +69,8 @@ func (r doc) writeHeader(b *bytes.Buffer) {
 
 // writeEnvironment says what was measured, with what, and against which thresholds.
 func (r doc) writeEnvironment(b *bytes.Buffer) {
-	b.WriteString("## Environment\n\n| | |\n|---|---|\n")
+	b.WriteString("## Environment\n\n")
+	t := newTable(b, "ll", "", "")
 	target := "`" + r.Target.URL + "`"
 	if r.Target.Host != "" {
 		target += fmt.Sprintf(" with Host `%s`", r.Target.Host)
@@ -158,8 +78,9 @@ func (r doc) writeEnvironment(b *bytes.Buffer) {
 	if r.Target.Simulator != "" {
 		target = fmt.Sprintf("embedded simulator, preset `%s` (%s)", r.Target.Simulator, "`"+r.Target.URL+"`")
 	}
-	fmt.Fprintf(b, "| Target | %s |\n| Model | `%s` |\n", target, r.Model)
-	fmt.Fprintf(b, "| Stack | %s |\n", r.stackLine())
+	t.row("Target", target)
+	t.row("Model", "`"+r.Model+"`")
+	t.row("Stack", r.stackLine())
 	commit := "unknown"
 	if r.GitCommit != "" {
 		commit = "`" + r.GitCommit + "`"
@@ -167,24 +88,24 @@ func (r doc) writeEnvironment(b *bytes.Buffer) {
 			commit += " (dirty tree: uncommitted changes)"
 		}
 	}
-	fmt.Fprintf(b, "| Harness commit | %s |\n", commit)
-	fmt.Fprintf(b, "| Requests | %s |\n", r.requestsLine())
+	t.row("Harness commit", commit)
+	t.row("Requests", r.requestsLine())
 	if len(r.Settings.K6Variables) > 0 {
 		names := slices.Sorted(maps.Keys(r.Settings.K6Variables))
 		for i, n := range names {
 			names[i] = fmt.Sprintf("`%s=%s`", n, r.Settings.K6Variables[n])
 		}
-		fmt.Fprintf(b, "| k6 variables taken | %s |\n", strings.Join(names, ", "))
+		t.row("k6 variables taken", strings.Join(names, ", "))
 	}
-	fmt.Fprintf(b, "| Run | %s to %s UTC (%s) |\n", r.Start.UTC().Format("2006-01-02 15:04:05"), r.End.UTC().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Second))
+	t.row("Run", fmt.Sprintf("%s to %s UTC (%s)", r.Start.UTC().Format("2006-01-02 15:04:05"), r.End.UTC().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Second)))
 	if len(r.GPUs) == 0 {
-		fmt.Fprintf(b, "| GPU | none sampled (%s) |\n", r.GPUReason)
+		t.row("GPU", fmt.Sprintf("none sampled (%s)", r.GPUReason))
 	}
 	for _, g := range r.GPUs {
-		fmt.Fprintf(b, "| GPU %d | %s, %s, driver %s, CUDA %s, %d MiB |\n", g.Index, g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB)
+		t.row(fmt.Sprintf("GPU %d", g.Index), fmt.Sprintf("%s, %s, driver %s, CUDA %s, %d MiB", g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB))
 	}
-	fmt.Fprintf(b, "| Thresholds | %s |\n\n", r.thresholds())
-
+	t.row("Thresholds", r.thresholds())
+	b.WriteString("\n")
 }
 
 // writeResults is one table per payload, a row per cell.
@@ -225,8 +146,8 @@ func (r doc) writeResults(b *bytes.Buffer) {
 		if pl := r.Payloads[p]; pl.InputNote != "" {
 			fmt.Fprintf(b, "> **Input length %s.** Each request's usage.prompt_tokens is checked against its prompt's length; the input tok column counts the mismatches.\n\n", pl.InputNote)
 		}
-		b.WriteString("| load | requests | input tok | errors | RPS | output tok/s | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | E2E p50 | E2E p95 | E2E p99 | GPU util % | GPU mem MiB | GPU W | J/token | verdict |\n")
-		b.WriteString("|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		t := newTable(b, "lrrlrrrrrrrrrrrrrl", "load", "requests", "input tok", "errors", "RPS", "output tok/s", "TTFT p50", "TTFT p95", "ITL p50", "ITL p95",
+			"E2E p50", "E2E p95", "E2E p99", "GPU util %", "GPU mem MiB", "GPU W", "J/token", "verdict")
 		thin := false
 		for _, c := range r.Cells {
 			if c.Payload != p {
@@ -237,10 +158,12 @@ func (r doc) writeResults(b *bytes.Buffer) {
 				where = fmt.Sprintf("%g req/s", c.Rate)
 			}
 			thin = thin || unsupported(c) != ""
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
-				where, c.Requests, inputCell(c), errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS), withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1),
-				marked(c.TTFT, "p95", withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1)), r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(marked(c.ITL, "p95", f1(c.ITL.P95))), f1(c.E2E.P50),
-				marked(c.E2E, "p95", withInterval(c, "e2e_p95_ms", c.E2E.P95, f1)), marked(c.E2E, "p99", f1(c.E2E.P99)), strings.Join(gpuColumns(c), " | "), verdictCell(c), noisyNote(c, r.Settings.MaxCV))
+			row := []string{where, fmt.Sprint(c.Requests), inputCell(c), errorsCell(c), withInterval(c, "rps", c.RPS, f2), f1(c.OutputTokS),
+				withInterval(c, "ttft_p50_ms", c.TTFT.P50, f1), marked(c.TTFT, "p95", withInterval(c, "ttft_p95_ms", c.TTFT.P95, f1)),
+				r.itl(withInterval(c, "itl_p50_ms", c.ITL.P50, f1)), r.itl(marked(c.ITL, "p95", f1(c.ITL.P95))), f1(c.E2E.P50),
+				marked(c.E2E, "p95", withInterval(c, "e2e_p95_ms", c.E2E.P95, f1)), marked(c.E2E, "p99", f1(c.E2E.P99))}
+			row = append(row, gpuColumns(c)...)
+			t.row(append(row, verdictCell(c)+noisyNote(c, r.Settings.MaxCV))...)
 		}
 		b.WriteString("\n")
 		if thin {
@@ -348,77 +271,6 @@ func (r doc) loadSection() string {
 	return head + b.String() + "\n"
 }
 
-// serverSection is what the target's own /metrics counted beside what the
-// harness measured: a proxy's overhead, or requests the client counted and
-// the server did not, show here. A metric the target does not expose reads
-// "not exposed", never 0.
-func (r doc) serverSection() string {
-	exposed := false
-	for _, c := range r.Cells {
-		exposed = exposed || c.Server != nil
-	}
-	if len(r.Cells) == 0 {
-		return ""
-	}
-	if !exposed {
-		return "## The server's view\n\nThe target exposes no vLLM metrics at `/metrics`: the server's own counts are not exposed.\n\n"
-	}
-	var b strings.Builder
-	b.WriteString("## The server's view\n\nWhat the target's `/metrics` counted over each cell's measured requests (of the repeat whose RPS is the median), " +
-		"beside the harness's own figures. The server's TTFT leaves out the network and any proxy; a gap between the two is their share.\n\n" +
-		"KV cache peak is the highest share of the server's KV cache in use seen during the cell; preemptions are sequences it evicted for want of KV cache; " +
-		"queue mean is how long requests waited to be scheduled: the server's side of saturation.\n\n" +
-		"| cell | server requests | client successes | generation tokens | prompt tokens | server TTFT mean ms | client TTFT mean ms | server E2E mean ms | client E2E mean ms | running / waiting after | KV cache peak % | preemptions | queue mean ms | prefix cache hit % |\n" +
-		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, c := range r.Cells {
-		s := c.Server
-		if s == nil {
-			fmt.Fprintf(&b, "| %s | not exposed | %d | | | | %s | | %s | | | | | |\n", c.Name(), c.MedianRepeat().Successes, f1(c.TTFT.Mean), f1(c.E2E.Mean))
-			continue
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", c.Name(), exposedValue(s.Requests, "%.0f"),
-			c.MedianRepeat().Successes, exposedValue(s.GenerationTokens, "%.0f"), exposedValue(s.PromptTokens, "%.0f"),
-			exposedValue(s.TTFTMeanMs, "%.1f"), f1(c.TTFT.Mean), exposedValue(s.E2EMeanMs, "%.1f"), f1(c.E2E.Mean),
-			exposedValue(s.RunningAfter, "%.0f"), exposedValue(s.WaitingAfter, "%.0f"), exposedValue(pct(s.KVCacheUsagePeak), "%.1f"),
-			exposedValue(s.Preemptions, "%.0f"), exposedValue(s.QueueMeanMs, "%.1f"), exposedValue(pct(s.PrefixCacheHitRate), "%.1f"))
-	}
-	b.WriteString("\n")
-	return b.String()
-}
-
-// exposedValue renders a server metric, or "not exposed" for a metric the
-// target lacks.
-func exposedValue(v *float64, format string) string {
-	if v == nil {
-		return "not exposed"
-	}
-	return fmt.Sprintf(format, *v)
-}
-
-// responseSection sets open-loop cells' response time (from the intended
-// start, the client's lateness included: the coordinated-omission-corrected
-// view) beside their service time (from the actual start).
-func (r doc) responseSection() string {
-	var b strings.Builder
-	for _, c := range r.Cells {
-		if c.ResponseTTFT == nil || c.ResponseE2E == nil || c.Queue == nil {
-			continue
-		}
-		if b.Len() == 0 {
-			b.WriteString("### Open loop: service time and response time\n\n" +
-				"Service time runs from when a request was sent; response time from when the schedule meant to send it, so it also holds " +
-				"the client's own lateness (queue). A response time well above the service time means the load generator, not the server, " +
-				"fell behind.\n\n| cell | queue p99 | TTFT p50 service / response | TTFT p95 service / response | E2E p95 service / response |\n|---|--:|--:|--:|--:|\n")
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s / %s | %s / %s | %s / %s |\n", c.Name(), marked(*c.Queue, "p99", f1(c.Queue.P99)), f1(c.TTFT.P50), f1(c.ResponseTTFT.P50),
-			marked(c.TTFT, "p95", f1(c.TTFT.P95)), marked(*c.ResponseTTFT, "p95", f1(c.ResponseTTFT.P95)), marked(c.E2E, "p95", f1(c.E2E.P95)), marked(*c.ResponseE2E, "p95", f1(c.ResponseE2E.P95)))
-	}
-	if b.Len() > 0 {
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
 // stackLine says what was measured: server version, route, cluster.
 func (r doc) stackLine() string {
 	s := r.Stack
@@ -498,7 +350,8 @@ func (r doc) errorFindings() string {
 		return "- No request failed.\n\n"
 	}
 	var b strings.Builder
-	b.WriteString("- Errors by class:\n\n| class | requests | what it usually means |\n|---|--:|---|\n")
+	b.WriteString("- Errors by class:\n\n")
+	t := newTable(&b, "lrl", "class", "requests", "what it usually means")
 	names := make([]string, 0, len(totals))
 	for k := range totals {
 		names = append(names, k)
@@ -509,92 +362,7 @@ func (r doc) errorFindings() string {
 		if meaning == "" {
 			meaning = "see docs/results-schema.md"
 		}
-		fmt.Fprintf(&b, "| `%s` | %d | %s |\n", k, totals[k], meaning)
-	}
-	b.WriteString("\n")
-	return b.String()
-}
-
-// compareSection is the side-by-side with PERF_COMPARE's run: for a run
-// through the ingress compared with the same cells direct to the backend,
-// the ingress overhead. Each difference says whether the repeats of the two
-// runs differ beyond chance.
-func (r doc) compareSection() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Overhead against `%s`\n\nEach cell of this run beside the same cell of the compared run "+
-		"(for a run through the ingress compared with one direct to the backend: the ingress overhead). Milliseconds; "+
-		"a positive difference means this run was slower. Each Δ is tested over the two runs' repeats (two-sided Mann–Whitney U, α = %g): "+
-		"**p** marks a significant difference, \"n.s.\" one within the noise, \"not tested\" too few repeats on either side to tell "+
-		"(PERF_REPEATS ≥ 4 on both runs).\n\n", r.Settings.Compare, r.Settings.Alpha)
-	b.WriteString("| cell | TTFT p50 compared | TTFT p50 here | Δ TTFT p50 | Δ ITL p50 | Δ E2E p50 | Δ E2E p95 | RPS compared | RPS here |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	n := 0
-	for _, c := range r.Cells {
-		if len(c.Differences) == 0 {
-			continue
-		}
-		n++
-		d := map[string]results.Difference{}
-		for _, x := range c.Differences {
-			d[x.Name] = x
-		}
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %s | %s | %s | %s | %.2f | %.2f |\n", c.Name(), d["ttft_p50_ms"].Compared, d["ttft_p50_ms"].Here,
-			delta(d["ttft_p50_ms"]), delta(d["itl_p50_ms"]), delta(d["e2e_p50_ms"]), delta(d["e2e_p95_ms"]), d["rps"].Compared, d["rps"].Here)
-	}
-	if n == 0 {
-		b.WriteString("| — | no cell of this run is in the compared run | | | | | | | |\n")
-	}
-	b.WriteString("\n")
-	return b.String()
-}
-
-// delta renders a Difference: "+0.40 (n.s.)", "+10.20 (**p = 0.008**)".
-func delta(d results.Difference) string {
-	switch {
-	case !d.Tested:
-		return fmt.Sprintf("%+.2f (not tested)", d.Delta)
-	case d.Significant:
-		return fmt.Sprintf("%+.2f (**p = %s**)", d.Delta, results.Trim(d.P))
-	}
-	return fmt.Sprintf("%+.2f (n.s.)", d.Delta)
-}
-
-func (r doc) baselineSection() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Baseline comparison\n\nAgainst `%s`. Method: each gated metric is compared over the repeats of both runs. "+
-		"It regresses only when its median moved the wrong way by more than %s%% "+
-		"**and** a one-sided Mann–Whitney U test between the baseline's repeats and this run's gives p < %g. "+
-		"With too few repeats for p to ever get below %g the comparison is inconclusive: the cell passes with a warning "+
-		"(fails with PERF_GATE_REQUIRED=1). A metric whose repeats vary by more than %s%% on either side is too noisy to gate on.\n\n",
-		r.Settings.Baseline, results.Percent(r.Settings.Tolerance), r.Settings.Alpha, r.Settings.Alpha, results.Percent(r.Settings.MaxCV))
-	if len(r.BaselineStackDiffers) > 0 {
-		fmt.Fprintf(&b, "> **Warning: the baseline measured another stack** (%s). A difference below may be the stack's, not a regression.\n\n",
-			strings.Join(r.BaselineStackDiffers, "; "))
-	}
-	b.WriteString("| cell | metric | baseline | current | change | p | verdict |\n|---|---|--:|--:|--:|--:|---|\n")
-	compared := false
-	for _, c := range r.Cells {
-		if c.Baseline == nil {
-			continue
-		}
-		compared = true
-		for _, m := range c.Baseline.Metrics {
-			v, p := "ok", results.Trim(m.P)
-			switch {
-			case c.Baseline.Inconclusive != "":
-				v, p = "not tested", "—"
-			case m.Regressed:
-				v = "**regressed**"
-			case m.Noisy:
-				v = "too noisy to gate on"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.1f%% | %s | %s |\n", c.Name(), m.Name, results.Trim(m.Baseline), results.Trim(m.Current), m.DeltaPct, p, v)
-		}
-		if c.Baseline.Inconclusive != "" {
-			fmt.Fprintf(&b, "| %s | | | | | | %s |\n", c.Name(), c.Baseline.Inconclusive)
-		}
-	}
-	if !compared {
-		b.WriteString("| — | no cell of this run is in the baseline | | | | | |\n")
+		t.row("`"+k+"`", fmt.Sprint(totals[k]), meaning)
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -19,7 +19,6 @@ import (
 	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim/simtest"
-	"github.com/llm-platform/harness/internal/stackprobe"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -92,8 +91,8 @@ var testGate = gate.Gate{Tolerance: gate.DefaultTolerance, Alpha: gate.DefaultAl
 func sampleRun() *results.Run {
 	r := &results.Run{
 		Schema: results.Schema, Start: t0, End: t0.Add(95 * time.Second),
-		Target: results.Target{URL: "http://192.168.49.2", Host: "llm.local"}, Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-		Stack: stackprobe.Stack{ServerVersion: "0.11.0", Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", URL: "http://192.168.49.2", Host: "llm.local",
+		Target: results.TargetInfo{URL: "http://192.168.49.2", Host: "llm.local"}, Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+		Stack: results.Stack{ServerVersion: "0.11.0", Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", URL: "http://192.168.49.2", Host: "llm.local",
 			Route: "/v1/chat/completions", Kubernetes: "v1.32.9", Controllers: []string{"registry.k8s.io/ingress-nginx/controller:v1.15.1"}},
 		BaselineStackDiffers: []string{"server_version: 0.10.2 -> 0.11.0"},
 		GitCommit:            "0123456789abcdef", GitDirty: true, GPUReason: "NVML not available: libnvidia-ml.so.1 not found",
@@ -112,10 +111,10 @@ func sampleRun() *results.Run {
 	short[2].Verdict, short[2].Reasons = results.Fail, []string{"error rate 4.7% > allowed 1%", "p95 E2E 1310 ms > SLO 900 ms"}
 	// A capacity search of the long payload: 4 passed, 8 and 5 broke p95 TTFT.
 	probe := func(load float64, verdict string, ttfts ...float64) capacity.Probe {
-		return capacity.Probe{Load: load, Verdict: verdict, Values: map[string][]float64{MetricTTFTp95: ttfts, MetricErrorRate: make([]float64, len(ttfts))}}
+		return capacity.Probe{Load: load, Verdict: verdict, Values: map[string][]float64{results.MetricTTFTp95: ttfts, results.MetricErrorRate: make([]float64, len(ttfts))}}
 	}
 	r.Capacity = map[string]capacity.Result{"long": {Kind: capacity.Concurrency, Value: 4, Lo: 4, Hi: 5, Complete: true, DurationS: 42.5,
-		Objectives: []capacity.Objective{{Metric: MetricTTFTp95, Limit: 40}, {Metric: MetricErrorRate, Limit: 0.01}},
+		Objectives: []capacity.Objective{{Metric: results.MetricTTFTp95, Limit: 40}, {Metric: results.MetricErrorRate, Limit: 0.01}},
 		Binding:    []string{"ttft_p95_ms ≤ 40"},
 		Probes: []capacity.Probe{probe(1, capacity.Pass, 25, 26, 25, 27), probe(2, capacity.Pass, 26, 27, 26, 28), probe(4, capacity.Pass, 30, 31, 29, 33),
 			probe(8, capacity.Fail, 90, 95, 92, 99), probe(6, capacity.Fail, 60, 61, 64, 66), probe(5, capacity.Fail, 44, 48, 46, 51)}}}
@@ -241,7 +240,7 @@ func TestTimelineTicksAndMarks(t *testing.T) {
 
 func TestSimulatedRunSaysSo(t *testing.T) {
 	r := sampleRun()
-	r.Target = results.Target{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}
+	r.Target = results.TargetInfo{URL: "http://127.0.0.1:1234", Simulator: "rtx3060-tinyllama"}
 	r.Settings = results.Settings{Tolerance: 0.1}
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, r, nil); err != nil {

@@ -44,9 +44,9 @@ func (r doc) writeSummary(w io.Writer) error {
 		fmt.Fprintf(&b, "Gated against `%s`: a metric regresses when its median is more than %s%% worse and a one-sided Mann–Whitney U test over the repeats gives p < %g.\n\n",
 			r.Settings.Baseline, results.Percent(r.Settings.Tolerance), r.Settings.Alpha)
 	}
-	b.WriteString("| cell | verdict | RPS | TTFT p50 | ITL p50 | E2E p95 | errors |\n|---|---|--:|--:|--:|--:|---|\n")
+	t := newTable(&b, "llrrrrl", "cell", "verdict", "RPS", "TTFT p50", "ITL p50", "E2E p95", "errors")
 	for _, c := range r.Cells {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Name(), c.Verdict, f2(c.RPS), f1(c.TTFT.P50), f1(c.ITL.P50), f1(c.E2E.P95), errorsCell(c))
+		t.row(c.Name(), c.Verdict, f2(c.RPS), f1(c.TTFT.P50), f1(c.ITL.P50), f1(c.E2E.P95), errorsCell(c))
 	}
 	b.WriteString("\n")
 	for _, c := range r.Cells {

@@ -77,9 +77,9 @@ func (m GateMetric) Values(runs []Repeat) []float64 {
 
 // summarize fills c.Stats from c.Repeats.
 func (c *Cell) summarize() {
-	c.Stats = map[string]nonparam.Summary{}
+	c.Stats = map[string]Summary{}
 	for _, m := range GateMetrics {
-		s := nonparam.Summarize(m.Values(c.Repeats))
+		s := Summary(nonparam.Summarize(m.Values(c.Repeats)))
 		s.Median, s.Lo, s.Hi, s.CV = Round3(s.Median), Round3(s.Lo), Round3(s.Hi), Round4(s.CV)
 		s.Level = Round4(s.Level)
 		c.Stats[m.Name] = s

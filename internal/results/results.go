@@ -20,14 +20,8 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/aggregate"
-	"github.com/llm-platform/harness/internal/capacity"
-	"github.com/llm-platform/harness/internal/earlystop"
-	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/load"
-	"github.com/llm-platform/harness/internal/nonparam"
 	"github.com/llm-platform/harness/internal/record"
-	"github.com/llm-platform/harness/internal/scrape"
-	"github.com/llm-platform/harness/internal/stackprobe"
 )
 
 // Schema is the results.json schema version this package writes. Parse
@@ -49,14 +43,14 @@ const (
 
 // Run is results.json.
 type Run struct {
-	Schema int       `json:"schema"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	Target Target    `json:"target"`
-	Model  string    `json:"model"`
+	Schema int        `json:"schema"`
+	Start  time.Time  `json:"start"`
+	End    time.Time  `json:"end"`
+	Target TargetInfo `json:"target"`
+	Model  string     `json:"model"`
 	// Stack is what was measured: server version, model, address, route,
 	// and the cluster's Kubernetes version and controllers when known.
-	Stack stackprobe.Stack `json:"stack"`
+	Stack Stack `json:"stack"`
 	// BaselineStackDiffers names what differs from the baseline's stack
 	// ("server_version: 0.11.0 -> 0.11.1"); absent when nothing does.
 	BaselineStackDiffers []string `json:"baseline_stack_differs,omitempty"`
@@ -76,20 +70,17 @@ type Run struct {
 	Cells       []Cell `json:"cells"`
 	// Capacity is each payload's capacity search (PERF_SEARCH); absent
 	// from a sweep.
-	Capacity map[string]capacity.Result `json:"capacity,omitempty"`
+	Capacity map[string]Capacity `json:"capacity,omitempty"`
 }
 
-// Target says what was measured.
-type Target struct {
+// TargetInfo says what was measured.
+type TargetInfo struct {
 	URL  string `json:"url"`
 	Host string `json:"host,omitempty"`
 	// Simulator names the embedded simulator's preset when the target was
 	// the embedded simulator, "" otherwise.
 	Simulator string `json:"simulator,omitempty"`
 }
-
-// GPU is one sampled device, as package gpu describes it.
-type GPU = gpu.Device
 
 // Headline are the headline figures of a cell, for a side-by-side.
 type Headline struct {
@@ -210,15 +201,15 @@ type Cell struct {
 	Repeats []Repeat `json:"repeats"`
 	// Stats summarises each gated metric over the repeats: median, its
 	// confidence interval and level, and the coefficient of variation.
-	Stats map[string]nonparam.Summary `json:"stats"`
+	Stats map[string]Summary `json:"stats"`
 	// GPU is the cell's GPU figures; null until GPU sampling fills it.
-	GPU *gpu.Window `json:"gpu"`
+	GPU *GPUWindow `json:"gpu"`
 	// Server is what the target's /metrics counted during the cell; null
 	// when it exposes none.
-	Server *scrape.Delta `json:"server"`
+	Server *ServerDelta `json:"server"`
 	// EarlyStop says why the cell was stopped before its plan ended
 	// (PERF_STOP_EARLY): it could only fail. Absent when it ran to the end.
-	EarlyStop *earlystop.Decision `json:"early_stop,omitempty"`
+	EarlyStop *EarlyStop `json:"early_stop,omitempty"`
 	// Baseline is the comparison with the stored run; null without one.
 	Baseline *Comparison `json:"baseline"`
 	// Compared holds the same cell's figures from the run named by
@@ -248,17 +239,21 @@ func (c Cell) Name() string {
 	return c.Payload + ", " + load.VUs(c.Concurrency)
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+// Millis is d in milliseconds, as results.json writes durations.
+func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// dist converts a latency distribution, to the microsecond (the HDR
+// histograms' unit; a mean would otherwise carry nanoseconds).
 func dist(d aggregate.Latency) Dist {
-	return Dist{P50: ms(d.P50), P90: ms(d.P90), P95: ms(d.P95), P99: ms(d.P99), Mean: ms(d.Mean), Max: ms(d.Max), N: d.Count}.FlagSupport()
+	us := func(d time.Duration) float64 { return Millis(d.Truncate(time.Microsecond)) }
+	return Dist{P50: us(d.P50), P90: us(d.P90), P95: us(d.P95), P99: us(d.P99), Mean: us(d.Mean), Max: us(d.Max), N: d.Count}.FlagSupport()
 }
 
 // Round3 keeps three decimals: results.json is read by people too.
 func Round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // NewCell converts a measured cell. Verdict and reasons are the caller's.
-func NewCell(payload string, p load.Plan, s aggregate.Figures, server *scrape.Delta) Cell {
+func NewCell(payload string, p load.Plan, s aggregate.Figures, server *ServerDelta) Cell {
 	c := Cell{
 		Payload:          payload,
 		Concurrency:      p.Concurrency(),

@@ -17,6 +17,8 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/llm-platform/harness/internal/results"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -164,33 +166,9 @@ func histogram(f *dto.MetricFamily) (sum, count Value) {
 	return sum, count
 }
 
-// Delta is what the server counted between two snapshots. A field is nil
-// (null in results.json) when the target does not expose its metric.
-type Delta struct {
-	Requests         *float64 `json:"requests"`
-	GenerationTokens *float64 `json:"generation_tokens"`
-	PromptTokens     *float64 `json:"prompt_tokens"`
-	// TTFTMeanMs and E2EMeanMs are the server's own means over the cell,
-	// from its histograms' sums and counts; 0 when no request ended.
-	TTFTMeanMs *float64 `json:"ttft_mean_ms"`
-	E2EMeanMs  *float64 `json:"e2e_mean_ms"`
-	// RunningAfter and WaitingAfter are the gauges at the end: non-zero
-	// means requests were still in the server when the cell ended.
-	RunningAfter *float64 `json:"running_after"`
-	WaitingAfter *float64 `json:"waiting_after"`
-	// KVCacheUsagePeak is the KV cache's highest used fraction seen over
-	// the cell (0 to 1; sampled during it, see Peak); Preemptions is how
-	// many sequences the server preempted for want of KV cache; QueueMeanMs
-	// is the mean time requests waited to be scheduled. The server's side
-	// of saturation: each null where the target lacks the metric.
-	KVCacheUsagePeak *float64 `json:"kv_cache_usage_peak"`
-	Preemptions      *float64 `json:"preemptions"`
-	QueueMeanMs      *float64 `json:"queue_time_mean_ms"`
-	// PrefixCacheHitRate is the prefix cache's hits over its queries, in
-	// tokens, over the cell (vLLM's own measure); null when the target
-	// lacks the counters or was queried nothing.
-	PrefixCacheHitRate *float64 `json:"prefix_cache_hit_rate"`
-}
+// Delta is what the server counted between two snapshots: results.json's
+// type (package results owns the file's shape), which Since fills.
+type Delta = results.ServerDelta
 
 // Since returns the change from before to s. A counter that went down (the
 // server restarted mid-cell) yields the after value, as Prometheus' rate()
@@ -222,7 +200,7 @@ func ratio(a, b *float64) *float64 {
 
 // Peak raises d's KV cache peak to what a snapshot taken during the cell
 // saw: the two ends alone would miss a peak in between.
-func (d *Delta) Peak(during Snapshot) {
+func Peak(d *Delta, during Snapshot) {
 	if !during.KVCacheUsage.OK {
 		return
 	}

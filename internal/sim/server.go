@@ -263,33 +263,42 @@ func (s *Server) release() {
 	<-s.slots
 }
 
-func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
-	arrived := time.Now()
-	var req genRequest
+// decode reads and checks a generation request, answering the client
+// itself (with vLLM's status) when the request is refused.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, chat bool) (req genRequest, maxTokens int, ok bool) {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-			return
+			return req, 0, false
 		}
 		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
-		return
+		return req, 0, false
 	}
 	if chat && len(req.Messages) == 0 {
 		writeError(w, http.StatusBadRequest, "messages: at least one is required")
-		return
+		return req, 0, false
 	}
 	if req.Model != "" && req.Model != s.cfg.Model {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("The model `%s` does not exist.", req.Model))
-		return
+		return req, 0, false
 	}
-	maxTokens := s.cfg.DefaultMaxTokens
+	maxTokens = s.cfg.DefaultMaxTokens
 	if req.MaxTokens != nil {
 		if *req.MaxTokens <= 0 {
 			writeError(w, http.StatusBadRequest, "max_tokens must be at least 1")
-			return
+			return req, 0, false
 		}
 		maxTokens = *req.MaxTokens
+	}
+	return req, maxTokens, true
+}
+
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
+	arrived := time.Now()
+	req, maxTokens, ok := s.decode(w, r, chat)
+	if !ok {
+		return
 	}
 	fault, err := s.pickFault(r)
 	if err != nil {

@@ -31,45 +31,6 @@ const KubectlTimeout = 5 * time.Second
 // addon), NGINX Gateway Fabric, Envoy Gateway.
 const ControllerSelector = "app.kubernetes.io/name in (ingress-nginx,nginx-gateway,envoy-gateway,gateway-helm)"
 
-// Stack is what a run measured.
-type Stack struct {
-	// ServerVersion is what the server's GET /version answered (vLLM's
-	// version); "" when it has no such endpoint.
-	ServerVersion string `json:"server_version,omitempty"`
-	Model         string `json:"model"`
-	URL           string `json:"url"`
-	Host          string `json:"host,omitempty"`
-	// Route is the path requests were sent to.
-	Route string `json:"route"`
-	// Kubernetes is the cluster's server version, and Controllers the
-	// images of its ingress or gateway controller pods; empty without a
-	// kubeconfig (Notes says why).
-	Kubernetes  string   `json:"kubernetes_version,omitempty"`
-	Controllers []string `json:"controllers,omitempty"`
-	// Notes say why a field is empty.
-	Notes []string `json:"notes,omitempty"`
-}
-
-// Diff names the fields in which cur differs from base, as
-// "field: base -> cur". A field empty on either side is not compared: an
-// unknown is not a difference.
-func Diff(base, cur Stack) []string {
-	var out []string
-	for _, f := range []struct{ name, a, b string }{
-		{"server_version", base.ServerVersion, cur.ServerVersion},
-		{"model", base.Model, cur.Model},
-		{"host", base.Host, cur.Host},
-		{"route", base.Route, cur.Route},
-		{"kubernetes_version", base.Kubernetes, cur.Kubernetes},
-		{"controllers", strings.Join(base.Controllers, ","), strings.Join(cur.Controllers, ",")},
-	} {
-		if f.a != "" && f.b != "" && f.a != f.b {
-			out = append(out, fmt.Sprintf("%s: %s -> %s", f.name, f.a, f.b))
-		}
-	}
-	return out
-}
-
 // ErrNoKubeconfig means no kubeconfig is at hand ($KUBECONFIG unset and
 // no ~/.kube/config).
 var ErrNoKubeconfig = errors.New("stack: no kubeconfig ($KUBECONFIG or ~/.kube/config)")

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/llm-platform/harness/internal/gate"
 	"github.com/llm-platform/harness/internal/load"
 )
 
@@ -68,15 +67,10 @@ func (c Config) Schedule() []Repeat {
 	return out
 }
 
-// Gate is the baseline gate's settings.
-func (c Config) Gate() gate.Gate {
-	return gate.Gate{Tolerance: c.Tolerance, Alpha: c.Alpha, MaxCV: c.MaxCV}
-}
-
 // Cells expands the configuration: for each payload, the closed-loop cells
 // by concurrency, then the open-loop cells by rate (one measurement each).
 func (c Config) Cells() []Cell {
-	if c.trace != nil {
+	if c.Replay != nil {
 		return []Cell{c.traceCell()}
 	}
 	var out []Cell
@@ -111,7 +105,7 @@ func (c Config) TracePayload() string { return "trace " + filepath.Base(c.Trace)
 // traceCell is the one open-loop cell a trace replays: its own schedule,
 // divided by the speed-up, at its average rate.
 func (c Config) traceCell() Cell {
-	sched := c.trace.Schedule(c.TraceSpeedup)
-	return Cell{Payload: c.TracePayload(), Plan: load.Plan{Rate: math.Round(c.trace.Rate(c.TraceSpeedup)*1000) / 1000,
+	sched := c.Replay.Schedule(c.TraceSpeedup)
+	return Cell{Payload: c.TracePayload(), Plan: load.Plan{Rate: math.Round(c.Replay.Rate(c.TraceSpeedup)*1000) / 1000,
 		Requests: len(sched), Schedule: sched}}
 }

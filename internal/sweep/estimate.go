@@ -1,46 +1,19 @@
 package sweep
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/llm-platform/harness/internal/load"
-	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/pace"
-	"github.com/llm-platform/harness/internal/record"
 )
-
-// PaceUnderLoad is a target's measured speed alone and under load: continuous
-// batching slows each sequence as others join it (an RTX 3060 decodes
-// TinyLlama at about 8 ms a token alone and 13 at 16 sequences).
-type PaceUnderLoad struct {
-	Alone pace.Time
-	// Busy is the pace with BusyVUs requests at once (the plan's most);
-	// BusyVUs 0: not measured, Alone holds throughout.
-	Busy    pace.Time
-	BusyVUs int
-}
-
-// At is the pace with vus requests at once, linear between the two
-// measurements (and Busy's beyond it).
-func (p PaceUnderLoad) At(vus int) pace.Time {
-	if p.BusyVUs <= 1 || vus <= 1 {
-		return p.Alone
-	}
-	f := min(float64(vus-1)/float64(p.BusyVUs-1), 1)
-	lerp := func(a, b time.Duration) time.Duration { return a + time.Duration(f*float64(b-a)) }
-	return pace.Time{First: lerp(p.Alone.First, p.Busy.First), PerToken: lerp(p.Alone.PerToken, p.Busy.PerToken)}
-}
 
 // RepeatTime estimates one repeat (one repeat of one cell) at pace p, its
 // payload asking for maxTokens: closed loop at the pace of its VUs, open
 // loop at the pace alone. It leaves out what a cell adds around its
 // requests (scrapes, report writes: well under a second).
-func RepeatTime(t Repeat, maxTokens int, p PaceUnderLoad) time.Duration {
+func RepeatTime(t Repeat, maxTokens int, p pace.UnderLoad) time.Duration {
 	pl := t.Plan
 	req := p.At(pl.VUs).Of(maxTokens)
 	if pl.Mode() == load.Open {
@@ -76,7 +49,7 @@ type Estimate struct {
 	Total time.Duration
 	// Repeats are each repeat's, in the sweep's order.
 	Repeats []time.Duration
-	Pace    PaceUnderLoad
+	Pace    pace.UnderLoad
 }
 
 // String says what the estimate rests on, for the suite's first lines.
@@ -99,7 +72,7 @@ func (e Estimate) String() string {
 
 // EstimateSchedule estimates repeats at pace p; maxTokens gives each
 // payload's output length.
-func EstimateSchedule(repeats []Repeat, maxTokens func(payload string) int, p PaceUnderLoad) Estimate {
+func EstimateSchedule(repeats []Repeat, maxTokens func(payload string) int, p pace.UnderLoad) Estimate {
 	e := Estimate{Pace: p}
 	for _, t := range repeats {
 		d := RepeatTime(t, maxTokens(t.Payload), p)
@@ -126,52 +99,6 @@ func (e Estimate) CheckDeadline(left time.Duration) error {
 }
 
 func fitsString(d time.Duration) string { return fmt.Sprintf("%dh", int(d.Hours())) }
-
-// measurePace times the probe (package pace: non-streamed, so a buffering
-// proxy cannot hide the pace) against the target alone, and with vus
-// requests at once when vus > 1, for the estimate.
-func (r *Runner) measurePace(ctx context.Context, vus int) (PaceUnderLoad, error) {
-	var p PaceUnderLoad
-	var err error
-	if p.Alone, err = pace.Measure(ctx, r.paceProbe(1)); err != nil {
-		return p, fmt.Errorf("sweep: measuring the token pace: %w", err)
-	}
-	if vus > 1 {
-		if p.Busy, err = pace.Measure(ctx, r.paceProbe(vus)); err != nil {
-			return p, fmt.Errorf("sweep: measuring the token pace, %d at once: %w", vus, err)
-		}
-		p.BusyVUs = vus
-	}
-	return p, nil
-}
-
-// paceProbe sends vus non-streamed requests at once and returns their
-// median time.
-func (r *Runner) paceProbe(vus int) pace.Send {
-	return func(ctx context.Context, tokens int) (time.Duration, error) {
-		cl, err := openai.New(openai.Config{Endpoint: r.endpoint, Model: r.model, MaxTokens: tokens, NoStream: true, MaxConns: vus,
-			Messages: []openai.Message{{Role: "user", Content: "Count slowly."}}})
-		if err != nil {
-			return 0, err
-		}
-		defer cl.Close()
-		recs := make([]record.Record, vus)
-		var wg sync.WaitGroup
-		for i := range recs {
-			wg.Go(func() { cl.Do(ctx, &recs[i]) })
-		}
-		wg.Wait()
-		ds := make([]time.Duration, 0, vus)
-		for _, rec := range recs {
-			if !rec.Succeeded() {
-				return 0, fmt.Errorf("%s %s", rec.Class, rec.Err)
-			}
-			ds = append(ds, rec.End.Sub(rec.Start))
-		}
-		slices.Sort(ds)
-		return ds[len(ds)/2], nil
-	}
-}
 
 // Estimate is the sweep's estimated duration: zero for a capacity search
 // (its probes are not known in advance), and when the pace probe failed,

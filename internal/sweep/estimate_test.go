@@ -3,7 +3,6 @@ package sweep
 import (
 	"context"
 	"errors"
-	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 // TestRepeatTime: each kind of plan's lower bound at a pace of 20 ms for the
 // first token and 10 ms a token after it (a 64-token request: 650 ms).
 func TestRepeatTime(t *testing.T) {
-	p := PaceUnderLoad{Alone: pace.Time{First: 20 * time.Millisecond, PerToken: 10 * time.Millisecond}}
+	p := pace.UnderLoad{Alone: pace.Time{First: 20 * time.Millisecond, PerToken: 10 * time.Millisecond}}
 	req := 650 * time.Millisecond
 	for _, tc := range []struct {
 		name string
@@ -42,7 +41,7 @@ func TestRepeatTime(t *testing.T) {
 // TestPaceAt: between the pace alone and at BusyVUs, linear; beyond, the
 // busy pace.
 func TestPaceAt(t *testing.T) {
-	p := PaceUnderLoad{Alone: pace.Time{First: 10 * time.Millisecond, PerToken: 8 * time.Millisecond},
+	p := pace.UnderLoad{Alone: pace.Time{First: 10 * time.Millisecond, PerToken: 8 * time.Millisecond},
 		Busy: pace.Time{First: 40 * time.Millisecond, PerToken: 14 * time.Millisecond}, BusyVUs: 16}
 	for vus, want := range map[int]pace.Time{
 		1:  p.Alone,
@@ -54,7 +53,7 @@ func TestPaceAt(t *testing.T) {
 			t.Errorf("At(%d) = %+v, want %+v", vus, got, want)
 		}
 	}
-	if got := (PaceUnderLoad{Alone: p.Alone}).At(16); got != p.Alone {
+	if got := (pace.UnderLoad{Alone: p.Alone}).At(16); got != p.Alone {
 		t.Errorf("no busy measurement: %+v", got)
 	}
 }
@@ -64,16 +63,13 @@ func TestPaceAt(t *testing.T) {
 // alone, 13 at 16 at once) runs past Ginkgo's default hour; the check
 // names the timeout to pass.
 func TestNightlyNeedsMoreThanAnHour(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	f := Register(fs)
-	_ = fs.Parse(nil)
-	env := map[string]string{"PERF_TARGET": "http://127.0.0.1:1", "PERF_REPEATS": "5", "PERF_REPORT_DIR": t.TempDir()}
-	cfg, err := f.Config(func(k string) string { return env[k] }, "..")
+	cfg, err := resolve(t, map[string]string{"PERF_TARGET": "http://127.0.0.1:1", "PERF_REPEATS": "5", "PERF_REPORT_DIR": t.TempDir(),
+		"PERF_PAYLOADS_FILE": "../../fixtures/payloads.yaml"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := EstimateSchedule(cfg.Schedule(), func(name string) int { return map[string]int{"short": 64, "long": 256}[name] },
-		PaceUnderLoad{Alone: pace.Time{First: 30 * time.Millisecond, PerToken: 8 * time.Millisecond},
+		pace.UnderLoad{Alone: pace.Time{First: 30 * time.Millisecond, PerToken: 8 * time.Millisecond},
 			Busy: pace.Time{First: 40 * time.Millisecond, PerToken: 13 * time.Millisecond}, BusyVUs: 16})
 	if len(e.Repeats) != 50 || e.Total < 60*time.Minute || e.Total > 75*time.Minute {
 		t.Fatalf("%d repeats, %v; want 50 and over an hour", len(e.Repeats), e.Total)

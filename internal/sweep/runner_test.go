@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"math"
 	"net/http"
@@ -14,38 +13,17 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/clock"
-	"github.com/llm-platform/harness/internal/earlystop"
-	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/openai"
-	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/sim"
 	"github.com/llm-platform/harness/internal/sim/simtest"
 )
-
-func config(t *testing.T, env map[string]string) Config {
-	t.Helper()
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	f := Register(fs)
-	_ = fs.Parse(nil)
-	base := map[string]string{"PERF_REPORT_DIR": t.TempDir(), "PERF_PAYLOADS": "short", "PERF_CONCURRENCY": "2",
-		"PERF_ITERATIONS_PER_VU": "2", "PERF_SIM_PRESET": "fast"}
-	for k, v := range env {
-		base[k] = v
-	}
-	c, err := f.Config(func(k string) string { return base[k] }, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // firstCell starts a runner on cfg and runs its first repeat: the cell, and
 // the results after it.
@@ -191,47 +169,6 @@ func TestRunnerRepeats(t *testing.T) {
 	}
 }
 
-// syncBuf is a bytes.Buffer safe for the progress goroutine.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func TestProgressLine(t *testing.T) {
-	var out syncBuf
-	p := newProgress(&out, "short, 4 VUs", load.Plan{VUs: 4, Iterations: 8})
-	p.start()
-	var rec record.Record
-	for range 3 {
-		p.Add(0, &rec)
-	}
-	rec.Class = record.Timeout
-	p.Add(1, &rec)
-	line := p.line()
-	p.left = func(time.Duration) time.Duration { return 754 * time.Second }
-	eta := p.line()
-	p.stop()
-	if !strings.Contains(line, "short, 4 VUs: 4/8 requests") || !strings.Contains(line, "1 errors") || !strings.HasPrefix(line, "\r\033[K") || strings.Contains(line, "left") {
-		t.Errorf("line %q", line)
-	}
-	if !strings.HasSuffix(eta, ", sweep about 12m34s left") {
-		t.Errorf("with an estimate: line %q", eta)
-	}
-	if !strings.HasSuffix(out.String(), "\r\033[K") {
-		t.Errorf("the line was not erased at the end: %q", out.String())
-	}
-	quiet := newProgress(nil, "x", load.Plan{Rate: 1, Requests: 5})
-	quiet.start()
-	quiet.Add(0, &rec)
-	quiet.stop()
-	if quiet.total != 5 || quiet.done.Load() != 1 {
-		t.Error("a quiet progress still counts")
-	}
-}
-
 // TestRunnerWithoutMetrics: a target whose /metrics is absent still runs;
 // the cell's server figures are null.
 func TestRunnerWithoutMetrics(t *testing.T) {
@@ -323,10 +260,7 @@ func TestRunnerTLS(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	if _, err := Register(fs).Config(func(k string) string {
-		return map[string]string{"PERF_TARGET": url, "PERF_CA_FILE": bad}[k]
-	}, ""); err == nil || !strings.Contains(err.Error(), "PERF_CA_FILE") || !strings.Contains(err.Error(), "no PEM certificate") {
+	if _, err := resolve(t, map[string]string{"PERF_TARGET": url, "PERF_CA_FILE": bad}); err == nil || !strings.Contains(err.Error(), "PERF_CA_FILE") || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("a file with no certificate: %v", err)
 	}
 }
@@ -410,7 +344,7 @@ func TestEarlyStopOverSaturated(t *testing.T) {
 	}
 	over := run("40", "auto", 120)
 	t.Logf("over-saturated: %d requests in %.2f s, %v", over.Requests, over.DurationS, over.Reasons)
-	if over.EarlyStop == nil || over.EarlyStop.Rule != earlystop.OverSaturated || over.Verdict != results.Fail || over.Requests > 60 ||
+	if over.EarlyStop == nil || over.EarlyStop.Rule != results.RuleOverSaturated || over.Verdict != results.Fail || over.Requests > 60 ||
 		!strings.Contains(strings.Join(over.Reasons, " "), "stopped early, over-saturated") {
 		t.Fatalf("40/s against 14.7/s of capacity: early stop %+v, verdict %s, %d of 120 requests", over.EarlyStop, over.Verdict, over.Requests)
 	}
@@ -560,7 +494,7 @@ func TestPrefixCacheHitRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	prompts := r.payloads["rag"].Prompts
+	prompts := r.target.Payloads["rag"].Prompts
 	c, _, err := r.RunCell(context.Background(), cfg.Schedule()[0])
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,7 @@ import (
 	"strings"
 
 	"github.com/llm-platform/harness/internal/capacity"
-	"github.com/llm-platform/harness/internal/earlystop"
 	"github.com/llm-platform/harness/internal/load"
-	"github.com/llm-platform/harness/internal/report"
 	"github.com/llm-platform/harness/internal/results"
 )
 
@@ -21,15 +19,15 @@ import (
 func (c Config) Objectives() []capacity.Objective {
 	var out []capacity.Objective
 	if c.SLOTTFT > 0 {
-		out = append(out, capacity.Objective{Metric: report.MetricTTFTp95, Limit: ms(c.SLOTTFT)})
+		out = append(out, capacity.Objective{Metric: results.MetricTTFTp95, Limit: results.Millis(c.SLOTTFT)})
 	}
 	if c.SLOE2E > 0 {
-		out = append(out, capacity.Objective{Metric: report.MetricE2Ep95, Limit: ms(c.SLOE2E)})
+		out = append(out, capacity.Objective{Metric: results.MetricE2Ep95, Limit: results.Millis(c.SLOE2E)})
 	}
 	if c.MinGoodRatio > 0 {
-		out = append(out, capacity.Objective{Metric: report.MetricGoodRatio, Limit: c.MinGoodRatio, AtLeast: true})
+		out = append(out, capacity.Objective{Metric: results.MetricGoodRatio, Limit: c.MinGoodRatio, AtLeast: true})
 	}
-	return append(out, capacity.Objective{Metric: report.MetricErrorRate, Limit: c.MaxErrorRate})
+	return append(out, capacity.Objective{Metric: results.MetricErrorRate, Limit: c.MaxErrorRate})
 }
 
 // searchSettings are the search's bounds.
@@ -79,9 +77,7 @@ func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, e
 	res, err := capacity.Search(ctx, s, r.cfg.Objectives(), func(ctx context.Context, at float64) (capacity.Outcome, error) {
 		t := r.cfg.probeAt(payload, at)
 		t.N = len(runs) + 1
-		if r.sim != nil {
-			r.sim.Server.NewRun()
-		}
+		r.target.NewRun()
 		one, sum, err := r.measure(ctx, t, fmt.Sprintf("%s, search probe, repeat %d", t.Name(), t.N))
 		if err != nil {
 			return capacity.Outcome{}, err
@@ -90,8 +86,8 @@ func (r *Runner) Search(ctx context.Context, payload string) (capacity.Result, e
 			return capacity.Outcome{}, ctx.Err()
 		}
 		runs = append(runs, one)
-		out := capacity.Outcome{Values: report.ObjectiveValues(one)}
-		if e := one.EarlyStop; e != nil && e.Rule == earlystop.OverSaturated {
+		out := capacity.Outcome{Values: one.ObjectiveValues()}
+		if e := one.EarlyStop; e.OverSaturated() {
 			out.Failed = e.Rule // shown with its own confidence: the rate is past capacity
 		}
 		return out, nil

@@ -46,17 +46,17 @@ func (r *Runner) judgeOwn(c *results.Cell) {
 		}
 		c.Reasons = append(c.Reasons, fmt.Sprintf("error rate %.1f%% > allowed %s%% (%s)", er*100, results.Percent(r.cfg.MaxErrorRate), strings.Join(parts, ", ")))
 	}
-	if r.cfg.SLOTTFT > 0 && c.TTFT.P95 > ms(r.cfg.SLOTTFT) {
-		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 TTFT %.1f ms > SLO %g ms", c.TTFT.P95, ms(r.cfg.SLOTTFT)))
+	if r.cfg.SLOTTFT > 0 && c.TTFT.P95 > results.Millis(r.cfg.SLOTTFT) {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 TTFT %.1f ms > SLO %g ms", c.TTFT.P95, results.Millis(r.cfg.SLOTTFT)))
 	}
-	if r.cfg.SLOE2E > 0 && c.E2E.P95 > ms(r.cfg.SLOE2E) {
-		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 E2E %.1f ms > SLO %g ms", c.E2E.P95, ms(r.cfg.SLOE2E)))
+	if r.cfg.SLOE2E > 0 && c.E2E.P95 > results.Millis(r.cfg.SLOE2E) {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("p95 E2E %.1f ms > SLO %g ms", c.E2E.P95, results.Millis(r.cfg.SLOE2E)))
 	}
 }
 
 func (r *Runner) baselineCell(c results.Cell) *results.Cell {
-	if r.baseline == nil {
+	if r.cfg.BaselineRun == nil {
 		return nil
 	}
-	return r.baseline.Find(c.Key())
+	return r.cfg.BaselineRun.Find(c.Key())
 }

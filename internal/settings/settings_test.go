@@ -1,4 +1,4 @@
-package sweep
+package settings
 
 import (
 	"flag"
@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/gate"
+	"github.com/llm-platform/harness/internal/gpu"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/trace"
 )
 
 func resolve(t *testing.T, env map[string]string, args ...string) (Config, error) {
@@ -18,7 +24,12 @@ func resolve(t *testing.T, env map[string]string, args ...string) (Config, error
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	return f.Config(func(k string) string { return env[k] }, "")
+	c, err := f.Config(func(k string) string { return env[k] }, "")
+	if err != nil {
+		return c, err
+	}
+	_, err = c.Load()
+	return c, err
 }
 
 func TestDefaults(t *testing.T) {
@@ -27,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Target != "" || c.SimPreset != "rtx3060-tinyllama" || strings.Join(c.Payloads, ",") != "short,long" ||
-		len(c.Concurrency) != 5 || c.IterationsPerVU != DefaultSimIterationsPerVU || c.Warmup != 0 ||
+		len(c.Concurrency) != 5 || c.IterationsPerVU != 2 || c.Warmup != 0 ||
 		c.ReportDir != "reports" || c.Tolerance != 0.07 || c.Repeats != 1 || c.Alpha != 0.05 || c.MaxCV != 0.10 || c.GateRequired || c.MaxErrorRate != 0 || c.Timeout != 2*time.Minute || !c.Progress {
 		t.Errorf("defaults against the embedded simulator: %+v", c)
 	}
@@ -35,8 +46,38 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.IterationsPerVU != DefaultIterationsPerVU || c.Warmup != 1 {
+	if c.IterationsPerVU != 48 || c.Warmup != 1 {
 		t.Errorf("defaults against a real target: iterations %d warmup %d", c.IterationsPerVU, c.Warmup)
+	}
+	if c, _ := resolve(t, map[string]string{"BASE_URL": "http://llm.local/v1/chat/completions"}); c.IterationsPerVU != 48 {
+		t.Errorf("a target named by k6's BASE_URL takes a real target's defaults: iterations %d", c.IterationsPerVU)
+	}
+}
+
+// TestDefaultsAgreeWithPackages: the table's defaults are the ones the
+// packages that own each figure state for their other callers (llmload,
+// the capacity search's own defaults), so a change to one shows here.
+func TestDefaultsAgreeWithPackages(t *testing.T) {
+	c := Defaults(false)
+	for _, tc := range []struct {
+		name      string
+		got, want any
+	}{
+		{"PERF_TIMEOUT", c.Timeout, openai.DefaultTimeout},
+		{"PERF_TOLERANCE", c.Tolerance, gate.DefaultTolerance},
+		{"PERF_ALPHA", c.Alpha, gate.DefaultAlpha},
+		{"PERF_MAX_CV", c.MaxCV, gate.DefaultMaxCV},
+		{"PERF_GPU_INTERVAL", c.GPUInterval, gpu.DefaultInterval},
+		{"PERF_TRACE_BLOCK_TOKENS", c.TraceBlockTokens, trace.DefaultBlockTokens},
+		{"PERF_SEARCH_RESOLUTION", c.SearchResolution, capacity.DefaultResolution},
+		{"PERF_SEARCH_MAX_REPEATS", c.SearchMaxRepeats, capacity.DefaultMaxRepeats},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: the table's default %v, its package's %v", tc.name, tc.got, tc.want)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("the defaults do not validate: %v", err)
 	}
 }
 
@@ -54,17 +95,6 @@ func TestEnvAndFlags(t *testing.T) {
 		c.IterationsPerVU != 10 || len(c.Rates) != 2 || c.SLOTTFT != 250*time.Millisecond || c.SLOE2E != 1500500*time.Microsecond ||
 		c.MaxErrorRate != 0.01 || c.Duration != 30*time.Second || c.Progress {
 		t.Errorf("%+v", c)
-	}
-	cells := c.Cells()
-	if len(cells) != 3 || cells[0].Name() != "long, 4 VUs" || cells[0].Plan.Iterations != 40 || cells[0].Plan.Warmup != 8 ||
-		cells[1].Name() != "long, 0.5 req/s" || cells[1].Plan.Warmup != 2 || cells[2].Plan.Requests != 100 || cells[2].Plan.Warmup != 8 {
-		t.Errorf("cells: %+v", cells)
-	}
-	if l := strings.Join(cells[0].Labels(), " "); l != "payload:long mode:closed vus:4" {
-		t.Errorf("labels %q", l)
-	}
-	if l := strings.Join(cells[1].Labels(), " "); l != "payload:long mode:open rate:0.5" {
-		t.Errorf("labels %q", l)
 	}
 }
 
@@ -103,13 +133,6 @@ func TestInvalidNamesSetting(t *testing.T) {
 	}
 	if _, err := resolve(t, nil, "-perf.concurrency=x"); err == nil || !strings.Contains(err.Error(), "-perf.concurrency") {
 		t.Errorf("bad flag: err = %v, want it to name the flag", err)
-	}
-}
-
-func TestOpenLoopOnly(t *testing.T) {
-	c, err := resolve(t, map[string]string{"PERF_CONCURRENCY": "none", "PERF_RATES": "2"})
-	if err != nil || len(c.Cells()) != 2 || c.Cells()[0].Plan.Mode() != "open" {
-		t.Fatalf("%v %+v", err, c.Cells())
 	}
 }
 
@@ -190,18 +213,17 @@ func TestK6Variables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cells := c.Cells()
-	if c.Target != "http://llm.local" || c.Host != "" || len(cells) != 1 || cells[0].Name() != "short, 4 VUs" || cells[0].Plan.Iterations != 192 ||
-		c.Warmup != 1 || len(c.K6) != 4 {
-		t.Fatalf("config %+v, cells %+v", c, cells)
+	if c.Target != "http://llm.local" || c.Host != "" || strings.Join(c.Payloads, ",") != "short" || len(c.Concurrency) != 1 || c.Concurrency[0] != 4 ||
+		c.Iterations != 192 || c.Warmup != 1 || len(c.K6) != 4 {
+		t.Fatalf("config %+v", c)
 	}
 	if line := c.K6Line(); line != "perf: taken from k6 variables: BASE_URL=http://llm.local/v1/chat/completions (for PERF_TARGET), "+
 		"PAYLOAD_TYPE=short (for PERF_PAYLOADS), VUS=4 (for PERF_CONCURRENCY), ITERATIONS=192 (for PERF_ITERATIONS_PER_VU)" {
 		t.Errorf("first line %q", line)
 	}
 	c, err = resolve(t, map[string]string{"VUS": "4", "ITERATIONS": "10"})
-	if err != nil || c.Cells()[0].Plan.Iterations != 10 || c.Cells()[0].Plan.VUs != 4 {
-		t.Errorf("10 iterations at 4 VUs: %v %+v", err, c.Cells())
+	if err != nil || c.Iterations != 10 || c.Concurrency[0] != 4 {
+		t.Errorf("10 iterations at 4 VUs: %v %+v", err, c)
 	}
 	if c, _ := resolve(t, nil); c.K6Line() != "" || c.K6 != nil {
 		t.Errorf("no k6 variable set: %q", c.K6Line())

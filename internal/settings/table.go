@@ -1,0 +1,266 @@
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llm-platform/harness/internal/capacity"
+)
+
+// Setting is one configuration knob: its environment variable, its flag,
+// its default and what it means. Settings is the single list the README's
+// table is checked against.
+type Setting struct {
+	Env, Flag string
+	// Default is the value taken when the setting is not given, written as
+	// a user would write it; "" leaves the field zero (unset).
+	Default string
+	// SimDefault, when not empty, replaces Default when the target is the
+	// embedded simulator (so that `make perf` on a fresh clone is quick).
+	SimDefault string
+	Help       string
+	set        func(c *Config, v string) error
+}
+
+// DefaultDoc is the default as docs/configuration.md writes it.
+func (s Setting) DefaultDoc() string {
+	switch {
+	case s.Default == "":
+		return "(empty)"
+	case s.SimDefault != "":
+		return "`" + s.Default + "` (`" + s.SimDefault + "` against the embedded simulator)"
+	}
+	return "`" + s.Default + "`"
+}
+
+func list[T any](parse func(string) (T, error), check func(T) error) func(string) ([]T, error) {
+	return func(s string) ([]T, error) {
+		var out []T
+		if strings.TrimSpace(s) == "none" {
+			return nil, nil
+		}
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			v, err := parse(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q: not a number", f)
+			}
+			if err := check(v); err != nil {
+				return nil, fmt.Errorf("%q: %w", f, err)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+}
+
+func positive[T int | float64](v T) error {
+	if v <= 0 {
+		return errors.New("must be > 0")
+	}
+	return nil
+}
+
+func atoi(s string) (int, error)     { return strconv.Atoi(s) }
+func atof(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+
+func nonNegInt(dst func(*Config) *int) func(*Config, string) error { return wholeAtLeast(0, dst) }
+
+// wholeAtLeast parses a whole number of at least low into dst.
+func wholeAtLeast(low int, dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < low {
+			return fmt.Errorf("%q: want a whole number >= %d", v, low)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+// number parses a number that ok accepts (want says which) into dst.
+func number(ok func(float64) bool, want string, dst func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || !ok(f) {
+			return fmt.Errorf("%q: want %s", v, want)
+		}
+		*dst(c) = f
+		return nil
+	}
+}
+
+func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q: want a duration such as 30s or 5m", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func millis(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) {
+			return fmt.Errorf("%q: want milliseconds >= 0", v)
+		}
+		*dst(c) = time.Duration(f * float64(time.Millisecond))
+		return nil
+	}
+}
+
+func boolean(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q: want 1 or 0", v)
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
+func fraction(dst func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("%q: want a fraction between 0 and 1", v)
+		}
+		*dst(c) = f
+		return nil
+	}
+}
+
+// Settings lists every knob, in docs/configuration.md's order.
+var Settings = []Setting{
+	{Env: "PERF_TARGET", Flag: "perf.target", Default: "", Help: "base URL of the vLLM server or ingress; empty starts the embedded simulator",
+		set: func(c *Config, v string) error { c.Target = v; return nil }},
+	{Env: "PERF_HOST", Flag: "perf.host", Default: "", Help: "Host header, e.g. llm.local when PERF_TARGET is the ingress address",
+		set: func(c *Config, v string) error { c.Host = v; return nil }},
+	{Env: "PERF_MODEL", Flag: "perf.model", Default: "", Help: "model name; empty takes the first from /v1/models",
+		set: func(c *Config, v string) error { c.Model = v; return nil }},
+	{Env: "PERF_API_KEY", Flag: "perf.api-key", Default: "", Help: "bearer token sent with every request",
+		set: func(c *Config, v string) error { c.APIKey = v; return nil }},
+	{Env: "PERF_SIM_PRESET", Flag: "perf.sim-preset", Default: "rtx3060-tinyllama", Help: "embedded simulator preset when PERF_TARGET is empty: rtx3060-tinyllama or fast",
+		set: func(c *Config, v string) error { c.SimPreset = v; return nil }},
+	{Env: "PERF_SIM_RUN_CV", Flag: "perf.sim-run-cv", Default: "0", Help: "embedded simulator: run-to-run noise, the coefficient of variation of a speed factor drawn for every measured repeat (0.05 is 5%)",
+		set: number(func(f float64) bool { return f >= 0 && f < 0.5 }, "a fraction in [0, 0.5)", func(c *Config) *float64 { return &c.SimRunCV })},
+	{Env: "PERF_SIM_SLOWDOWN", Flag: "perf.sim-slowdown", Default: "1", Help: "embedded simulator: scale every latency by this factor (1.15 is a 15% slower target)",
+		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimSlowdown })},
+	{Env: "PERF_SIM_MAX_NUM_SEQS", Flag: "perf.sim-max-num-seqs", Default: "", Help: "embedded simulator: how many sequences run at once (vLLM's --max-num-seqs; the preset's when empty); more wait, so this is its capacity under a TTFT SLO",
+		set: wholeAtLeast(1, func(c *Config) *int { return &c.SimMaxNumSeqs })},
+	{Env: "PERF_SIM_KV_CACHE_TOKENS", Flag: "perf.sim-kv-cache-tokens", Default: "", Help: "embedded simulator: its KV cache in tokens (the preset's when empty; rtx3060-tinyllama has 380000); a tight one shows KV-cache pressure and preemptions",
+		set: wholeAtLeast(1, func(c *Config) *int { return &c.SimKVCacheTokens })},
+	{Env: "PERF_PAYLOADS_FILE", Flag: "perf.payloads-file", Default: "", Help: "payloads YAML; empty uses fixtures/payloads.yaml",
+		set: func(c *Config, v string) error { c.PayloadsFile = v; return nil }},
+	{Env: "PERF_PAYLOADS", Flag: "perf.payloads", Default: "short,long", Help: "payload names, comma-separated",
+		set: func(c *Config, v string) error {
+			c.Payloads = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.Payloads = append(c.Payloads, p)
+				}
+			}
+			return nil
+		}},
+	{Env: "PERF_CONCURRENCY", Flag: "perf.concurrency", Default: "1,2,4,8,16", Help: "closed-loop VUs per cell, comma-separated; none for no closed-loop cells",
+		set: func(c *Config, v string) (err error) { c.Concurrency, err = list(atoi, positive[int])(v); return }},
+	{Env: "PERF_ITERATIONS_PER_VU", Flag: "perf.iterations-per-vu", Default: "48", SimDefault: "2", Help: "closed loop: requests per VU per cell",
+		set: nonNegInt(func(c *Config) *int { return &c.IterationsPerVU })},
+	{Env: "PERF_DURATION", Flag: "perf.duration", Default: "", Help: "per cell: stop releasing requests after this long (with iterations: whichever ends first)",
+		set: dur(func(c *Config) *time.Duration { return &c.Duration })},
+	{Env: "PERF_RATES", Flag: "perf.rates", Default: "", Help: "open-loop arrival rates in requests/s, comma-separated",
+		set: func(c *Config, v string) (err error) { c.Rates, err = list(atof, positive[float64])(v); return }},
+	{Env: "PERF_REQUESTS", Flag: "perf.requests", Default: "100", Help: "open loop: requests per cell",
+		set: nonNegInt(func(c *Config) *int { return &c.Requests })},
+	{Env: "PERF_WARMUP", Flag: "perf.warmup", Default: "1", SimDefault: "0", Help: "warm-up requests per VU (open loop: per request/s of rate), not recorded",
+		set: nonNegInt(func(c *Config) *int { return &c.Warmup })},
+	{Env: "PERF_RAMP_UP", Flag: "perf.ramp-up", Default: "", Help: "closed loop: spread the VUs' first requests over this long",
+		set: dur(func(c *Config) *time.Duration { return &c.RampUp })},
+	{Env: "PERF_TIMEOUT", Flag: "perf.timeout", Default: "2m", Help: "per-request deadline; past it the request counts as client_abort (NGINX: 499)",
+		set: dur(func(c *Config) *time.Duration { return &c.Timeout })},
+	{Env: "PERF_READY_TIMEOUT", Flag: "perf.ready-timeout", Default: "2m", Help: "how long to wait for the target's /v1/models before failing",
+		set: dur(func(c *Config) *time.Duration { return &c.ReadyTimeout })},
+	{Env: "PERF_REPORT_DIR", Flag: "perf.report-dir", Default: "reports", Help: "folder for results.json, report.md, charts and junit.xml",
+		set: func(c *Config, v string) error { c.ReportDir = v; return nil }},
+	{Env: "PERF_BASELINE", Flag: "perf.baseline", Default: "", Help: "results.json of an earlier run to gate against",
+		set: func(c *Config, v string) error { c.Baseline = v; return nil }},
+	{Env: "PERF_COMPARE", Flag: "perf.compare", Default: "", Help: "results.json of a run to show side by side, e.g. the same cells direct to the backend (the ingress overhead)",
+		set: func(c *Config, v string) error { c.Compare = v; return nil }},
+	{Env: "PERF_REPEATS", Flag: "perf.repeats", Default: "1", Help: "measure each cell this many times, interleaved across the sweep; the gate needs 4 or more on both sides",
+		set: wholeAtLeast(1, func(c *Config) *int { return &c.Repeats })},
+	{Env: "PERF_TOLERANCE", Flag: "perf.tolerance", Default: "0.07", Help: "baseline gate: the smallest relative change of a median worth failing for",
+		set: fraction(func(c *Config) *float64 { return &c.Tolerance })},
+	{Env: "PERF_ALPHA", Flag: "perf.alpha", Default: "0.05", Help: "baseline gate: significance level of the one-sided Mann-Whitney test over the repeats",
+		set: number(func(f float64) bool { return f > 0 && f < 1 }, "a level between 0 and 1, e.g. 0.05", func(c *Config) *float64 { return &c.Alpha })},
+	{Env: "PERF_MAX_CV", Flag: "perf.max-cv", Default: "0.10", Help: "a metric whose repeats vary more than this (coefficient of variation) is too noisy to gate on; 0 gates every metric",
+		set: fraction(func(c *Config) *float64 { return &c.MaxCV })},
+	{Env: "PERF_STRICT_LOAD", Flag: "perf.strict-load", Default: "0", Help: "1 fails a cell whose load did not match its plan (client- or server-limited, see the load self-check); 0 warns",
+		set: boolean(func(c *Config) *bool { return &c.StrictLoad })},
+	{Env: "PERF_GATE_REQUIRED", Flag: "perf.gate-required", Default: "0", Help: "1 fails a cell whose gate is inconclusive (too few repeats on either side), for CI that must gate",
+		set: boolean(func(c *Config) *bool { return &c.GateRequired })},
+	{Env: "PERF_SLO_TTFT_MS", Flag: "perf.slo-ttft-ms", Default: "", Help: "SLO on p95 TTFT in ms; also the per-request goodput threshold",
+		set: millis(func(c *Config) *time.Duration { return &c.SLOTTFT })},
+	{Env: "PERF_SLO_E2E_MS", Flag: "perf.slo-e2e-ms", Default: "", Help: "SLO on p95 E2E latency in ms; also the per-request goodput threshold",
+		set: millis(func(c *Config) *time.Duration { return &c.SLOE2E })},
+	{Env: "PERF_MAX_ERROR_RATE", Flag: "perf.max-error-rate", Default: "0", Help: "the failed fraction of a cell's requests allowed",
+		set: fraction(func(c *Config) *float64 { return &c.MaxErrorRate })},
+	{Env: "PERF_GPU", Flag: "perf.gpu", Default: "", Help: "GPUs to sample: indexes or UUIDs, comma-separated; empty samples all",
+		set: func(c *Config, v string) error { c.GPU = v; return nil }},
+	{Env: "PERF_GPU_INTERVAL", Flag: "perf.gpu-interval", Default: "500ms", Help: "GPU sampling interval, at least 100ms",
+		set: dur(func(c *Config) *time.Duration { return &c.GPUInterval })},
+	{Env: "PERF_REQUIRE_GPU", Flag: "perf.require-gpu", Default: "0", Help: "1 fails the suite when no GPU can be sampled (for GPU runners)",
+		set: boolean(func(c *Config) *bool { return &c.RequireGPU })},
+	{Env: "PERF_PROGRESS", Flag: "perf.progress", Default: "1", Help: "a live line per running cell on a terminal; 0 turns it off",
+		set: boolean(func(c *Config) *bool { return &c.Progress })},
+	{Env: "PERF_STREAM", Flag: "perf.stream", Default: "1", Help: "0 sends non-streamed requests, as hey does: TTFT then equals E2E and ITL is not measured",
+		set: boolean(func(c *Config) *bool { return &c.Stream })},
+	{Env: "PERF_CA_FILE", Flag: "perf.ca-file", Default: "", Help: "PEM bundle of the CA that signed an https target's certificate (added to the system's roots)",
+		set: func(c *Config, v string) error { c.CAFile = v; return nil }},
+	{Env: "PERF_INSECURE_SKIP_VERIFY", Flag: "perf.insecure-skip-verify", Default: "0", Help: "1 skips verification of an https target's certificate; the report warns",
+		set: boolean(func(c *Config) *bool { return &c.InsecureSkipVerify })},
+	{Env: "PERF_SEARCH", Flag: "perf.search", Default: "", Help: "concurrency or rate: instead of the matrix, search each payload's capacity, the highest load meeting the SLOs (needs PERF_SLO_TTFT_MS, PERF_SLO_E2E_MS or PERF_MIN_GOOD_RATIO)",
+		set: func(c *Config, v string) error {
+			if v != capacity.Concurrency && v != capacity.Rate {
+				return fmt.Errorf("%q: want %s or %s", v, capacity.Concurrency, capacity.Rate)
+			}
+			c.Search = v
+			return nil
+		}},
+	{Env: "PERF_SEARCH_START", Flag: "perf.search-start", Default: "1", Help: "the first load a search tries (it doubles from there): near a sweep's knee saves probes, above all for a rate",
+		set: number(func(f float64) bool { return f >= 1 }, "a load >= 1", func(c *Config) *float64 { return &c.SearchStart })},
+	{Env: "PERF_SEARCH_MAX", Flag: "perf.search-max", Default: "256", Help: "the largest load a search tries: VUs, or requests/s",
+		set: number(func(f float64) bool { return f >= 1 }, "a load >= 1", func(c *Config) *float64 { return &c.SearchMax })},
+	{Env: "PERF_SEARCH_RESOLUTION", Flag: "perf.search-resolution", Default: "0.05", Help: "a rate search stops when its bracket is this narrow, relative to its low end",
+		set: number(func(f float64) bool { return f > 0 && f < 1 }, "a fraction between 0 and 1", func(c *Config) *float64 { return &c.SearchResolution })},
+	{Env: "PERF_SEARCH_MAX_REPEATS", Flag: "perf.search-max-repeats", Default: "10", Help: "repeats a search probe may take before it counts as failed, undecided",
+		set: wholeAtLeast(4, func(c *Config) *int { return &c.SearchMaxRepeats })},
+	{Env: "PERF_SEARCH_BUDGET", Flag: "perf.search-budget", Default: "", Help: "wall time a search may take per payload; when it ends, the bracket reached is reported",
+		set: dur(func(c *Config) *time.Duration { return &c.SearchBudget })},
+	{Env: "PERF_STOP_EARLY", Flag: "perf.stop-early", Default: "auto", Help: "stop a cell that can only fail (over-saturated, or an SLO broken with confidence): auto for search probes and open-loop cells, 1 for every cell, 0 never",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "auto", "1", "0":
+				c.StopEarly = v
+				return nil
+			}
+			return fmt.Errorf("%q: want auto, 1 or 0", v)
+		}},
+	{Env: "PERF_TRACE", Flag: "perf.trace", Default: "", Help: "a Mooncake-format trace (JSONL: timestamp ms, input_length, output_length, hash_ids) replayed as one open-loop cell instead of the matrix, e.g. fixtures/traces/sample.jsonl",
+		set: func(c *Config, v string) error { c.Trace = v; return nil }},
+	{Env: "PERF_TRACE_SPEEDUP", Flag: "perf.trace-speedup", Default: "1", Help: "replay the trace this many times faster (its timestamps divided by it)",
+		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.TraceSpeedup })},
+	{Env: "PERF_TRACE_BLOCK_TOKENS", Flag: "perf.trace-block-tokens", Default: "512", Help: "the tokens of one hash_ids block of the trace (Mooncake's are 512)",
+		set: wholeAtLeast(1, func(c *Config) *int { return &c.TraceBlockTokens })},
+	{Env: "PERF_MIN_GOOD_RATIO", Flag: "perf.min-good-ratio", Default: "", Help: "SLO on goodput_rps / rps: the share of requests meeting every SLO a cell must reach",
+		set: fraction(func(c *Config) *float64 { return &c.MinGoodRatio })},
+}

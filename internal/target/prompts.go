@@ -1,0 +1,230 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/llm-platform/harness/fixtures"
+	"github.com/llm-platform/harness/internal/openai"
+	"github.com/llm-platform/harness/internal/payload"
+	"github.com/llm-platform/harness/internal/promptlen"
+	"github.com/llm-platform/harness/internal/results"
+	"github.com/llm-platform/harness/internal/trace"
+)
+
+// Selection is the payloads a run sends.
+type Selection struct {
+	// Set is the payloads file; Names, the payloads of the sweep.
+	Set   payload.Set
+	Names []string
+	// Replay, when not nil, is a trace whose own prompts (one payload,
+	// ReplayName, its hash_ids blocks BlockTokens each) replace Names.
+	Replay      trace.Trace
+	ReplayName  string
+	BlockTokens int
+}
+
+// Prepare sizes the payloads' prompts for the target (their input_tokens
+// and shared prefixes through its /tokenize), or builds the trace's, and
+// keeps them in t.Payloads; it describes each payload for the results.
+func (t *Target) Prepare(ctx context.Context, p Selection) (map[string]results.PayloadInfo, error) {
+	t.Payloads = maps.Clone(p.Set)
+	info := map[string]results.PayloadInfo{}
+	if p.Replay != nil {
+		tp, note, err := t.TracePayload(ctx, p.ReplayName, p.Replay, p.BlockTokens)
+		if err != nil {
+			return info, fmt.Errorf("PERF_TRACE: %w", err)
+		}
+		t.Payloads[tp.Name] = tp
+		info[tp.Name] = results.PayloadInfo{MaxTokens: tp.MaxTokens, InputNote: note, TraceRequests: len(tp.Prompts)}
+	}
+	for _, name := range p.Names {
+		pl, err := p.Set.Get(name)
+		if err != nil {
+			return info, err
+		}
+		rp := results.PayloadInfo{MaxTokens: pl.MaxTokens}
+		if pl.InputTokens.IsSet() || pl.PrefixGroups > 0 {
+			fitted, note, err := t.SizePrompts(ctx, pl)
+			if err != nil {
+				return info, fmt.Errorf("payload %s: input_tokens: %w", name, err)
+			}
+			t.Payloads[name] = fitted
+			rp.InputNote, rp.PrefixTokens, rp.PrefixGroups = note, pl.PrefixTokens, pl.PrefixGroups
+			switch {
+			case pl.InputTokens.Distribution != "":
+				rp.InputDistribution = pl.InputTokens.String()
+			case pl.InputTokens.IsSet():
+				rp.InputTokens = fitted.Prompts[0].Tokens
+			}
+		}
+		info[name] = rp
+	}
+	return info, nil
+}
+
+// tokenizer counts prompts as the target does, through its /tokenize; for
+// a target without one it is the estimate, and note says so.
+func (t *Target) tokenizer(ctx context.Context) (promptlen.Tokenizer, string, error) {
+	tok := func(ctx context.Context, msgs []openai.Message) (int, error) {
+		sctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+		defer cancel()
+		return openai.Tokenize(sctx, t.HTTP, t.Endpoint, t.Model, msgs)
+	}
+	switch _, err := tok(ctx, []openai.Message{{Role: "user", Content: "x"}}); {
+	case errors.Is(err, openai.ErrNoTokenize):
+		return promptlen.Estimate, "estimated: the target has no /tokenize (about 4 characters a token)", nil
+	case err != nil:
+		return nil, "", err
+	}
+	return tok, "", nil
+}
+
+// SizePrompts fills p's prompts to its input_tokens (each count of a
+// distribution) as the target counts them (its /tokenize), and says how
+// when not exactly: estimated for a target without /tokenize, or the counts
+// reached when no filling was exact.
+func (t *Target) SizePrompts(ctx context.Context, p payload.Payload) (payload.Payload, string, error) {
+	tok, note, err := t.tokenizer(ctx)
+	if err != nil {
+		return p, "", err
+	}
+	// Shared prefixes: one system prompt per group, sized to PrefixTokens,
+	// each from its own place in the corpus; prompt i belongs to group
+	// i mod PrefixGroups and ends with its own tag, so a group's prompts
+	// share the prefix and differ after it.
+	var prefixes []string
+	for g := range p.PrefixGroups {
+		msgs, _, err := promptlen.FitAt(ctx, tok, []openai.Message{{Role: "system", Content: fmt.Sprintf("Reference %d.", g+1)}}, 0,
+			p.PrefixTokens, fixtures.Corpus, 53*g)
+		if err != nil && !errors.Is(err, promptlen.ErrInexact) {
+			return p, "", fmt.Errorf("prefix_tokens: %w", err)
+		}
+		prefixes = append(prefixes, msgs[0].Content)
+	}
+	// Every sized or prefixed payload gets payload.Prompts distinct prompts,
+	// which the requests take in turn: a fixed length from distinct places
+	// in the corpus, so that no two share more than the payload's own text
+	// (and a prefix cache serves only what the workload designed to share).
+	var counts []int
+	if p.InputTokens.IsSet() {
+		counts = p.InputTokens.Counts()
+	}
+	n := payload.Prompts
+	var inexact []string
+	for i := range n {
+		msgs := p.Messages
+		if len(prefixes) > 0 {
+			msgs = withPrefix(msgs, prefixes[i%len(prefixes)], i)
+		}
+		if counts == nil {
+			got, err := tok(ctx, msgs)
+			if err != nil {
+				return p, "", err
+			}
+			if note != "" {
+				got = 0 // an estimate: nothing to check the usage against
+			}
+			p.Prompts = append(p.Prompts, openai.Prompt{Messages: msgs, Tokens: got})
+			continue
+		}
+		want := counts[i%len(counts)]
+		fitted, got, err := promptlen.FitFrom(ctx, tok, msgs, want, fixtures.Corpus, 211*i)
+		switch {
+		case errors.Is(err, promptlen.ErrInexact):
+			inexact = append(inexact, fmt.Sprintf("%d asked, %d reached", want, got))
+		case err != nil:
+			return p, "", err
+		}
+		p.Prompts = append(p.Prompts, openai.Prompt{Messages: fitted, Tokens: got})
+	}
+	if len(inexact) > 0 {
+		note = strings.TrimSpace(note + " inexact: no filling counted exactly (" + strings.Join(inexact, ", ") + ")")
+	}
+	return p, note, nil
+}
+
+// TracePayload builds a trace's prompts: for each request, the blocks of
+// its hash_ids (each block a system-prompt text of the trace's block
+// tokens, the same text wherever the same id appears, so the prefix cache
+// sees the sharing the trace had), then a user message filled to its
+// input_length, and its output_length; all sized through the target's
+// /tokenize.
+func (t *Target) TracePayload(ctx context.Context, name string, tr trace.Trace, blockTokens int) (payload.Payload, string, error) {
+	tok, note, err := t.tokenizer(ctx)
+	if err != nil {
+		return payload.Payload{}, "", err
+	}
+	blocks := map[int]string{}
+	block := func(id int) (string, error) {
+		if b, ok := blocks[id]; ok {
+			return b, nil
+		}
+		msgs, _, err := promptlen.FitAt(ctx, tok, []openai.Message{{Role: "system", Content: fmt.Sprintf("Block %d.", id)}}, 0,
+			blockTokens, fixtures.Corpus, 997*id)
+		if err != nil && !errors.Is(err, promptlen.ErrInexact) {
+			return "", err
+		}
+		blocks[id] = msgs[0].Content
+		return blocks[id], nil
+	}
+	p := payload.Payload{Name: name, MaxTokens: tr.MaxOutput()}
+	short := 0
+	for i, q := range tr {
+		var texts []string
+		for _, id := range q.HashIDs {
+			b, err := block(id)
+			if err != nil {
+				return p, "", err
+			}
+			texts = append(texts, b)
+		}
+		msgs := []openai.Message{{Role: "user", Content: fmt.Sprintf("Request %d.", i+1)}}
+		if len(texts) > 0 {
+			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
+		}
+		fitted, got, err := promptlen.FitFrom(ctx, tok, msgs, q.InputLength, fixtures.Corpus, 211*i)
+		if err != nil {
+			// Blocks longer than the request's input_length, or no exact
+			// filling: sent as they are, and counted in the note.
+			if fitted == nil {
+				fitted = msgs
+			}
+			if got, err = tok(ctx, fitted); err != nil {
+				return p, "", err
+			}
+			short++
+		}
+		if note != "" {
+			got = 0 // an estimate: nothing to check the usage against
+		}
+		p.Prompts = append(p.Prompts, openai.Prompt{Messages: fitted, Tokens: got, MaxTokens: q.OutputLength})
+	}
+	if short > 0 {
+		note = strings.TrimSpace(note + fmt.Sprintf(" %d of %d requests could not be sized to their input_length exactly (their hash_ids blocks alone were longer, or no filling counted exactly)", short, len(tr)))
+	}
+	return p, note, nil
+}
+
+// withPrefix puts a shared prefix first, as the system prompt (before the
+// payload's own system prompt, in the same message), and tags the last
+// user message with the prompt's number, so prompts of one group share the
+// prefix and differ after it.
+func withPrefix(messages []openai.Message, prefix string, i int) []openai.Message {
+	out := append([]openai.Message(nil), messages...)
+	if len(out) > 0 && out[0].Role == "system" {
+		out[0].Content = prefix + "\n\n" + out[0].Content
+	} else {
+		out = append([]openai.Message{{Role: "system", Content: prefix}}, out...)
+	}
+	for j := len(out) - 1; j >= 0; j-- {
+		if out[j].Role == "user" {
+			out[j].Content += fmt.Sprintf(" (request %d)", i+1)
+			break
+		}
+	}
+	return out
+}

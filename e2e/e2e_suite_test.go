@@ -12,8 +12,9 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/reporters"
 	. "github.com/onsi/gomega"
+
+	"github.com/onsi/ginkgo/v2/reporters"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,7 +23,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
-
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
 
@@ -32,7 +32,8 @@ import (
 	"github.com/llm-platform/harness/internal/labnode"
 )
 
-// Settings, as environment variables (documented in the README).
+// settings are every variable the suite reads (documented in
+// docs/e2e.md), read once, in load: specs take them from here.
 type settings struct {
 	cluster   cluster.Config
 	overlay   string // manifests/overlays/<overlay>
@@ -43,37 +44,66 @@ type settings struct {
 	// platformNamespace is where an already deployed platform is looked
 	// for (and verified in place when found).
 	platformNamespace string
+	// clusterNamed says E2E_CLUSTER was set: without it and without a
+	// kubeconfig, the suite skips rather than fails.
+	clusterNamed bool
+	// ingressURL and ingressHost address a real cluster's ingress or
+	// Gateway; caFile is its private CA; backendURL the backend direct.
+	ingressURL, ingressHost, caFile, backendURL string
+	// controller overrides where the route's controller and its access
+	// log are found (each "" keeps the route's default).
+	controllerNamespace, controllerSelector, controllerContainer string
+	// devicePluginSelector labels the cluster's NVIDIA device plugin pods.
+	devicePluginSelector string
+	// reconfigure bounds the wait for a controller to apply a changed
+	// route; gatewayStatus the wait for the Gateway's status.
+	reconfigure, gatewayStatus time.Duration
+	// requireLessons fails the run when a lesson spec skipped itself.
+	requireLessons bool
 }
 
-func env(k, def string) string {
+// reader reads environment variables, keeping the first error.
+type reader struct{ err error }
+
+func (r *reader) str(k, def string) string {
 	if v := os.Getenv(k); v != "" {
 		return v
 	}
 	return def
 }
 
-func duration(k string, def time.Duration) time.Duration {
+func (r *reader) duration(k string, def time.Duration) time.Duration {
 	v := os.Getenv(k)
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil {
-		panic(fmt.Sprintf("%s: %q: %v", k, v, err)) // surfaced by TestE2E before any spec
+	if err != nil || d <= 0 {
+		r.fail(fmt.Errorf("%s: %q: want a duration above 0 (90s, 2m)", k, v))
+		return def
 	}
 	return d
 }
 
-func integer(k string, def int) int {
+func (r *reader) integer(k string, def int) int {
 	v := os.Getenv(k)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
-		panic(fmt.Sprintf("%s: %q: want a whole number > 0", k, v))
+		r.fail(fmt.Errorf("%s: %q: want a whole number > 0", k, v))
+		return def
 	}
 	return n
+}
+
+func (r *reader) flag(k string) bool { return os.Getenv(k) == "1" }
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
 }
 
 // repoRoot is the repository root (go test runs this binary in e2e/).
@@ -83,22 +113,27 @@ func repoRoot() string {
 }
 
 func load() (s settings, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("e2e settings: %v", r)
-		}
-	}()
-	kind := cluster.Kind(env("E2E_CLUSTER", string(cluster.Existing)))
+	var r reader
+	kind := cluster.Kind(r.str("E2E_CLUSTER", string(cluster.Existing)))
+	s.clusterNamed = os.Getenv("E2E_CLUSTER") != ""
 	name := "llm-lab"
 	if kind == cluster.Minikube {
 		name = cluster.DefaultMinikubeProfile
 	}
-	s.cluster = cluster.Config{Kind: kind, Kubeconfig: os.Getenv("E2E_KUBECONFIG"), Context: os.Getenv("E2E_CONTEXT"),
-		Name: env("E2E_CLUSTER_NAME", name), LabBin: os.Getenv("E2E_LAB_BIN"), LabCRDs: os.Getenv("E2E_LAB_CRDS"),
-		MinikubeCPUs: integer("E2E_MINIKUBE_CPUS", cluster.DefaultMinikubeCPUs), MinikubeMemory: env("E2E_MINIKUBE_MEMORY", cluster.DefaultMinikubeMemory),
-		MinikubeKubernetes: env("E2E_MINIKUBE_KUBERNETES_VERSION", cluster.DefaultMinikubeKubernetes), MinikubeAnyVersion: os.Getenv("E2E_MINIKUBE_ALLOW_ANY_VERSION") == "1"}
-	s.platformNamespace = env("E2E_PLATFORM_NAMESPACE", "llm")
-	s.route = env("E2E_ROUTE", e2e.RouteIngress)
+	s.cluster = cluster.Config{Kind: kind, Kubeconfig: r.str("E2E_KUBECONFIG", ""), Context: r.str("E2E_CONTEXT", ""),
+		Name: r.str("E2E_CLUSTER_NAME", name), LabBin: r.str("E2E_LAB_BIN", ""), LabCRDs: r.str("E2E_LAB_CRDS", ""),
+		MinikubeCPUs: r.integer("E2E_MINIKUBE_CPUS", cluster.DefaultMinikubeCPUs), MinikubeMemory: r.str("E2E_MINIKUBE_MEMORY", cluster.DefaultMinikubeMemory),
+		MinikubeKubernetes: r.str("E2E_MINIKUBE_KUBERNETES_VERSION", cluster.DefaultMinikubeKubernetes), MinikubeAnyVersion: r.flag("E2E_MINIKUBE_ALLOW_ANY_VERSION")}
+	s.ingressURL, s.ingressHost = r.str("INGRESS_URL", ""), r.str("INGRESS_HOST", "llm.local")
+	s.caFile, s.backendURL = r.str("E2E_CA_FILE", ""), r.str("E2E_BACKEND_URL", "")
+	s.controllerNamespace, s.controllerSelector = r.str("E2E_CONTROLLER_NAMESPACE", ""), r.str("E2E_CONTROLLER_SELECTOR", "")
+	s.controllerContainer = r.str("E2E_CONTROLLER_CONTAINER", "")
+	s.devicePluginSelector = r.str("E2E_DEVICE_PLUGIN_SELECTOR", "")
+	s.reconfigure = r.duration("E2E_INGRESS_RECONFIGURE_TIMEOUT", 2*time.Minute)
+	s.gatewayStatus = r.duration("E2E_GATEWAY_STATUS_TIMEOUT", 2*time.Minute)
+	s.requireLessons = r.flag("E2E_REQUIRE_LESSONS")
+	s.platformNamespace = r.str("E2E_PLATFORM_NAMESPACE", "llm")
+	s.route = r.str("E2E_ROUTE", e2e.RouteIngress)
 	// The default overlay per cluster and route: the Gateway path is NGINX
 	// Gateway Fabric's (the lab renders NGF's semantics).
 	def := map[string]string{e2e.RouteIngress: "minikube-gpu", e2e.RouteGateway: "minikube-gpu-ngf"}[s.route]
@@ -110,7 +145,7 @@ func load() (s settings, err error) {
 	}
 	// E2E_OVERLAY names an overlay under manifests/overlays, or the folder
 	// of a kustomization of one's own (a path: it holds a /), as applied.
-	s.overlay = env("E2E_OVERLAY", def)
+	s.overlay = r.str("E2E_OVERLAY", def)
 	// A relative path is the repository's (the suite runs in e2e/); one of
 	// manifests/overlays is that overlay's name.
 	if strings.Contains(s.overlay, "/") {
@@ -121,11 +156,14 @@ func load() (s settings, err error) {
 			s.overlay = filepath.Base(s.overlay)
 		}
 	}
-	s.reportDir = env("E2E_REPORT_DIR", filepath.Join(repoRoot(), "reports", "e2e"))
+	s.reportDir = r.str("E2E_REPORT_DIR", filepath.Join(repoRoot(), "reports", "e2e"))
 	if !filepath.IsAbs(s.reportDir) {
 		s.reportDir = filepath.Join(repoRoot(), s.reportDir)
 	}
-	s.timeouts = e2e.Timeouts{Deploy: duration("E2E_DEPLOY_TIMEOUT", 15*time.Minute), Schedule: duration("E2E_SCHEDULE_TIMEOUT", time.Minute)}
+	s.timeouts = e2e.Timeouts{Deploy: r.duration("E2E_DEPLOY_TIMEOUT", 15*time.Minute), Schedule: r.duration("E2E_SCHEDULE_TIMEOUT", time.Minute)}
+	if r.err != nil {
+		return s, r.err
+	}
 	if kind == cluster.Lab {
 		if err := labSettings(&s.cluster); err != nil {
 			return s, err
@@ -175,7 +213,7 @@ func TestE2E(t *testing.T) {
 	if suite.settings, err = load(); err != nil {
 		t.Fatalf("e2e configuration: %v", err)
 	}
-	if os.Getenv("E2E_CLUSTER") == "" && !kubeconfigResolves() {
+	if !suite.settings.clusterNamed && !kubeconfigResolves() {
 		// Plain `go test ./...` on a machine with no cluster: say how to
 		// get one rather than fail on a missing kubeconfig. An explicit
 		// E2E_CLUSTER=existing still fails.
@@ -318,7 +356,7 @@ var _ = ReportAfterSuite("every lab-ok spec ran on the lab", func(r Report) {
 // nobody checks. Specs that skip on a real cluster by design (the Gateway
 // status stand-in) carry no lesson label.
 var _ = ReportAfterSuite("every lesson ran", func(r Report) {
-	if os.Getenv("E2E_REQUIRE_LESSONS") != "1" {
+	if !suite.settings.requireLessons {
 		return
 	}
 	Expect(skippedLessons(r)).To(BeEmpty(), "lesson specs skipped with E2E_REQUIRE_LESSONS=1")

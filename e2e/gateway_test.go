@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"time"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -26,7 +24,7 @@ var _ = Describe("the Gateway API route", Label("needs:cluster", "route:gateway"
 		e2e.EnsurePlatform(ctx, p)
 		route, err := e2e.NewRoute(e2e.RouteGateway, p.Namespace, p.Objects)
 		Expect(err).NotTo(HaveOccurred())
-		in = e2e.GatewayInput{Cluster: p.Cluster, Route: route, Timeout: duration("E2E_GATEWAY_STATUS_TIMEOUT", 2*time.Minute)}
+		in = e2e.GatewayInput{Cluster: p.Cluster, Route: route, Timeout: suite.settings.gatewayStatus}
 	})
 
 	It("admits the Gateway, HTTPRoute and policies with every field the manifests set", Label("lab-ok"), func(ctx SpecContext) {

@@ -1,7 +1,7 @@
 package e2e_test
 
 import (
-	"os"
+	"cmp"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -41,7 +41,7 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 		}
 
 		model := sim.DefaultModel
-		url := os.Getenv("INGRESS_URL")
+		url := suite.settings.ingressURL
 		switch {
 		case url != "" || suite.settings.cluster.Kind == cluster.Lab:
 		case route.Kind == e2e.RouteGateway:
@@ -58,13 +58,15 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			// A real cluster: its controller serves the Ingress.
 			// An https ingress with a private CA (routine for llm.local):
 			// E2E_CA_FILE is that CA's PEM bundle.
-			trust, err := openai.TLSConfig(os.Getenv("E2E_CA_FILE"), false)
+			trust, err := openai.TLSConfig(suite.settings.caFile, false)
 			Expect(err).NotTo(HaveOccurred(), "E2E_CA_FILE")
-			plane := e2e.ExternalPlane{T: nginx.Address{URL: url, Host: env("INGRESS_HOST", "llm.local"), Model: model, TLS: trust}}
+			plane := e2e.ExternalPlane{T: nginx.Address{URL: url, Host: suite.settings.ingressHost, Model: model, TLS: trust}}
 			// The controller's own access log, through the API server,
 			// for the 499 lesson.
 			ct := e2e.Controller(route)
-			ct.Namespace, ct.Selector, ct.Name = env("E2E_CONTROLLER_NAMESPACE", ct.Namespace), env("E2E_CONTROLLER_SELECTOR", ct.Selector), env("E2E_CONTROLLER_CONTAINER", ct.Name)
+			ct.Namespace = cmp.Or(suite.settings.controllerNamespace, ct.Namespace)
+			ct.Selector = cmp.Or(suite.settings.controllerSelector, ct.Selector)
+			ct.Name = cmp.Or(suite.settings.controllerContainer, ct.Name)
 			if log, pod, err := e2e.OpenPodLog(ctx, p.Cluster, ct); err == nil {
 				plane.Log = log
 				GinkgoWriter.Printf("the controller's access log: pod %s/%s container %s\n", ct.Namespace, pod, ct.Name)
@@ -74,7 +76,7 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 			in.Plane = plane
 			// The backend direct, for the buffering lesson: E2E_BACKEND_URL,
 			// else a port-forward to the Service through the API server.
-			if b := os.Getenv("E2E_BACKEND_URL"); b != "" {
+			if b := suite.settings.backendURL; b != "" {
 				in.Direct = &nginx.Address{URL: b, Model: model, TLS: trust}
 			} else if svc := cluster.Find(p.Objects, "Service"); svc != nil {
 				pods, err := podio.New(p.Cluster.Client.RESTConfig())
@@ -88,7 +90,7 @@ var _ = Describe("the route", Label("needs:cluster", "needs:ingress", "lab-ok"),
 					GinkgoWriter.Printf("no direct route to the backend for the buffering lesson: %v\n", err)
 				}
 			}
-			in.Reconfigure = duration("E2E_INGRESS_RECONFIGURE_TIMEOUT", 2*time.Minute)
+			in.Reconfigure = suite.settings.reconfigure
 		} else {
 			Expect(suite.settings.cluster.Kind).To(Equal(cluster.Lab), "set INGRESS_URL to the cluster's ingress or Gateway address")
 			// The lab: nginx, rendered from the cluster's route objects,

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
@@ -25,7 +26,7 @@ func input() e2e.PlatformInput {
 		Cluster: suite.cluster, Namespace: suite.namespace, Deployed: suite.deployed, Timeouts: suite.settings.timeouts,
 		Objects: e2e.InNamespace(suite.overlays[suite.settings.overlay], suite.namespace),
 	}
-	if sel := os.Getenv("E2E_DEVICE_PLUGIN_SELECTOR"); sel != "" {
+	if sel := suite.settings.devicePluginSelector; sel != "" {
 		in.DevicePlugins = []string{sel}
 	}
 	if node := suite.cluster.LabNode; node != nil {

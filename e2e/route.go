@@ -285,62 +285,53 @@ func restoreStash(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstr
 	return restored, c.Client.Resources().GetControllerRuntimeClient().Update(ctx, u)
 }
 
+// at resolves a field path to the map that holds its rest, for
+// unstructured's Nested* helpers, which do not index lists: a number in
+// the path indexes the list before it (an HTTPRoute's
+// spec.rules.0.timeouts.request). ok is false when a list or an index is
+// not there.
+func at(obj map[string]any, path []string) (m map[string]any, rest []string, ok bool) {
+	for i, p := range path {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			continue
+		}
+		v, found, _ := unstructured.NestedFieldNoCopy(obj, path[:i]...)
+		items, isList := v.([]any)
+		if !found || !isList || n < 0 || n >= len(items) {
+			return nil, nil, false
+		}
+		item, isMap := items[n].(map[string]any)
+		if !isMap {
+			return nil, nil, false
+		}
+		return at(item, path[i+1:])
+	}
+	return obj, path, true
+}
+
+// getPath reads the string at path.
 func getPath(obj map[string]any, path []string) (string, bool) {
-	v, ok := lookup(obj, path)
+	m, rest, ok := at(obj, path)
 	if !ok {
 		return "", false
 	}
-	str, ok := v.(string)
-	return str, ok
+	v, found, err := unstructured.NestedString(m, rest...)
+	return v, found && err == nil
 }
 
-// lookup follows path through maps and lists (a number indexes a list) to
-// the value at its end.
-func lookup(obj map[string]any, path []string) (any, bool) { return follow(obj, path, false) }
-
-// follow is lookup; with create, it makes a missing map on the way (a list
-// must still be long enough).
-func follow(obj map[string]any, path []string, create bool) (any, bool) {
-	var cur any = obj
-	for _, p := range path {
-		switch x := cur.(type) {
-		case map[string]any:
-			v, ok := x[p]
-			if !ok {
-				if !create {
-					return nil, false
-				}
-				v = map[string]any{}
-				x[p] = v
-			}
-			cur = v
-		case []any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			cur = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
+// setPath writes v at path, making the maps on the way.
 func setPath(obj map[string]any, path []string, v string) error {
-	parent, _ := follow(obj, path[:len(path)-1], true)
-	m, ok := parent.(map[string]any)
+	m, rest, ok := at(obj, path)
 	if !ok {
 		return fmt.Errorf("e2e: no field %s", strings.Join(path, "."))
 	}
-	m[path[len(path)-1]] = v
-	return nil
+	return unstructured.SetNestedField(m, v, rest...)
 }
 
+// unsetPath removes the field at path, if there.
 func unsetPath(obj map[string]any, path []string) {
-	if m, ok := lookup(obj, path[:len(path)-1]); ok {
-		if m, ok := m.(map[string]any); ok {
-			delete(m, path[len(path)-1])
-		}
+	if m, rest, ok := at(obj, path); ok {
+		unstructured.RemoveNestedField(m, rest...)
 	}
 }

@@ -23,7 +23,8 @@ type TB interface {
 // tail figure tighter than the machine's scheduling noise belongs to a
 // benchmark, whatever the attempts. It calls check until one attempt
 // returns no problems, logging each attempt's; if every attempt has
-// problems, t fails with the last attempt's. check may also call t.Fatal
+// problems, t fails with the last attempt's, the reason first (a job
+// summary's one line then says it). check may also call t.Fatal
 // for what is not timing.
 func Attempts(t TB, n int, check func(attempt int) (problems []string)) {
 	t.Helper()
@@ -36,6 +37,6 @@ func Attempts(t TB, n int, check func(attempt int) (problems []string)) {
 		t.Logf("attempt %d of %d: %v", a, n, problems)
 	}
 	for _, p := range problems {
-		t.Errorf("all %d attempts failed; the last: %s", n, p)
+		t.Errorf("%s (the last of %d attempts, every one failed)", p, n)
 	}
 }

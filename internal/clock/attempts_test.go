@@ -30,7 +30,7 @@ func TestAttempts(t *testing.T) {
 	}
 	calls, r = 0, &recorder{TB: t}
 	Attempts(r, 4, func(a int) []string { calls++; return []string{fmt.Sprintf("biased in attempt %d", a)} })
-	if calls != 4 || len(r.errors) != 1 || r.errors[0] != "all 4 attempts failed; the last: biased in attempt 4" {
+	if calls != 4 || len(r.errors) != 1 || r.errors[0] != "biased in attempt 4 (the last of 4 attempts, every one failed)" {
 		t.Errorf("never passing: %d calls, errors %v", calls, r.errors)
 	}
 }

@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/llm-platform/harness/internal/nginx"
+	"github.com/llm-platform/harness/internal/record"
+)
+
+// ProxyTimeoutLessonSpec: with the route's read timeout (the Ingress's
+// proxy-read-timeout annotation, NGF's ProxySettingsPolicy timeout.read,
+// or the HTTPRoute's timeouts.request) lowered to LoweredReadTimeout, a
+// non-streamed generation sized from the measured pace to last several
+// times that ends in 504 (classified http_5xx, status 504); with the
+// manifests' value it completes.
+func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput) {
+	in := inputGetter()
+	Expect(in.validate()).To(Succeed())
+	knob, err := in.Route.ReadTimeout()
+	Expect(err).NotTo(HaveOccurred())
+	original, err := knob.Get(ctx, in.Cluster)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(original).NotTo(BeEmpty(), "the manifests set %s", knob)
+	tokens, err := nginx.TokensToOutlast(LoweredReadTimeout, in.Pace)
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("generation", fmt.Sprintf("%d tokens at a measured %v per token (about %v)", tokens, in.Pace.PerToken, (time.Duration(tokens)*in.Pace.PerToken).Round(time.Millisecond)))
+
+	By(fmt.Sprintf("lowering %s to %v", knob, LoweredReadTimeout))
+	DeferCleanup(func(ctx SpecContext) { restore(ctx, in) })
+	Expect(knob.Set(ctx, in.Cluster, knob.Format(LoweredReadTimeout))).To(Succeed())
+	Expect(in.Plane.Sync(ctx)).To(Succeed())
+	Eventually(func(g Gomega) {
+		rec, err := nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(rec.Class).To(Equal(record.HTTP5xx))
+		g.Expect(rec.Status).To(Equal(504))
+	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed())
+
+	By("restoring the manifests' value, " + original)
+	restore(ctx, in)
+	// Polled until the route applies the value; the description first in
+	// the failure, so a job summary's one line says it.
+	var rec record.Record
+	Eventually(func() (err error) {
+		rec, err = nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
+		return err
+	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed(),
+		"with the manifests' %s %s a long generation (about %v) must complete", knob, original, (time.Duration(tokens) * in.Pace.PerToken).Round(time.Millisecond))
+	AddReportEntry(fmt.Sprintf("long generation with %s %s", knob, original), fmt.Sprintf("%d tokens in %v", rec.OutputTokens, rec.End.Sub(rec.Start).Round(time.Millisecond)))
+}

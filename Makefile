@@ -179,6 +179,8 @@ e2e: ## the e2e suite against E2E_CLUSTER (default existing: your kubeconfig)
 
 # The suite is compiled outside the lab's namespace (where the Go module
 # proxy is reachable) and runs inside it, where the pods' addresses are.
+# What the lab's scripts (scripts/lab) need of a lab named $(1).
+LAB_SCRIPT_ENV = LAB=$(1) LAB_CMD=$(LAB_CMD) LAB_BIN=$(LAB_BIN) LAB_CRDS=$(LAB_CRDS) LAB_RUN=$(LAB_RUN) LAB_IMAGE_TARS=$(LAB_IMAGE_TARS)
 E2E_LAB_NODE_ENV = E2E_LAB_NODE_DIR=$(LAB_RUN)/$(1) E2E_LAB_IMAGES=$(LAB_IMAGE_TARS)
 .PHONY: e2e-lab
 e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps lab-images lab-cmd ## the e2e suite against the lab (as root), every spec the lab can prove, through the Ingress and through the Gateway
@@ -277,26 +279,10 @@ test-migration: ## what ingress2gateway makes of the Ingress, lesson by lesson (
 # The lab is deleted afterwards whatever the outcome (its control plane
 # runs as background processes).
 E2E_TEST_LAB := $(LAB_NAME)-test
-E2E_LAB_ENV = E2E_CLUSTER=lab E2E_CLUSTER_NAME=$(E2E_TEST_LAB) E2E_LAB_BIN=$(LAB_BIN) E2E_LAB_CRDS=$(LAB_CRDS) $(call E2E_LAB_NODE_ENV,$(E2E_TEST_LAB)) $(TEST_ENV)
-E2E_LAB_ARGS = -ginkgo.label-filter=lab-ok -ginkgo.randomize-all -ginkgo.v
-E2E_IN_LAB = nsenter --net=/run/netns/$(E2E_TEST_LAB)
-E2E_TEST_DOWN = $(LAB_CMD) down -bin $(LAB_BIN) -name $(E2E_TEST_LAB) -node-dir $(LAB_RUN)/$(E2E_TEST_LAB)
 .PHONY: test-e2e-lab
 test-e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) lab-images lab-cmd
-	@$(E2E_TEST_DOWN) >/dev/null 2>&1 || true
 	@$(GO) test -c -o $(CURDIR)/.cache/e2e.test ./e2e
-	@$(LAB_CMD) netns -name $(E2E_TEST_LAB) -node-dir $(LAB_RUN)/$(E2E_TEST_LAB) >/dev/null
-	@cd e2e && rc=0; began=$$(date +%s); \
-	for route in ingress gateway; do echo "== e2e on a fresh lab, E2E_ROUTE=$$route: the suite deploys the platform"; \
-	  E2E_ROUTE=$$route $(E2E_LAB_ENV) $(E2E_IN_LAB) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; done; \
-	[ $$rc = 0 ] && for route in ingress:lab gateway:lab-gateway; do \
-	  echo "== e2e in the workflow's order, E2E_ROUTE=$${route%%:*}: overlay $${route#*:} applied into llm first, then the suite"; \
-	  (cd .. && $(E2E_IN_LAB) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(E2E_TEST_LAB) -node-dir $(LAB_RUN)/$(E2E_TEST_LAB) \
-	     -images $(LAB_IMAGE_TARS) -apply manifests/overlays/$${route#*:}) && \
-	  E2E_ROUTE=$${route%%:*} $(E2E_LAB_ENV) $(E2E_IN_LAB) ../.cache/e2e.test -test.timeout 15m $(E2E_LAB_ARGS) || { rc=1; break; }; \
-	  (cd .. && $(E2E_IN_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(E2E_TEST_LAB)/kubeconfig.yaml delete namespace llm --wait --timeout=3m >/dev/null) || { rc=1; break; }; done; \
-	echo "test-e2e-lab: $$(( $$(date +%s) - began )) s"; \
-	$(E2E_TEST_DOWN) >/dev/null || rc=1; exit $$rc
+	$(TEST_ENV) $(call LAB_SCRIPT_ENV,$(E2E_TEST_LAB)) E2E_TEST_BIN=$(CURDIR)/.cache/e2e.test scripts/lab/e2e-lab.sh
 
 # The GPU runner's checks, each failure with what to do (docs/gpu-runner.md);
 # the GPU workflow runs it first. MINIKUBE_* and PREFLIGHT_* settings pass
@@ -312,24 +298,14 @@ preflight: ## check the GPU runner (user, docker and its nvidia runtime, driver,
 # module proxy is reachable. REHEARSE_FLAGS adds the driver's flags, e.g.
 # REHEARSE_FLAGS='-nights 1,2'.
 REHEARSE_LAB      := $(LAB_NAME)-rehearse
-REHEARSE_IN_LAB    = nsenter --net=/run/netns/$(REHEARSE_LAB)
-# The stand-in controller (a background process, as the addon is) goes
-# first, then the lab; both also after an interrupted run.
-REHEARSE_DOWN      = { [ ! -x $(REHEARSE_STANDINS)/minikube ] || LAB_MINIKUBE_HOME=$(CURDIR)/.cache/rehearsal/minikube-home $(REHEARSE_STANDINS)/minikube stand-in-stop; \
-                       $(LAB_CMD) down -bin $(LAB_BIN) -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB); }
 REHEARSE_STANDINS := $(CURDIR)/.cache/rehearsal-bin
 REHEARSE_FLAGS    ?=
 .PHONY: rehearse test-rehearse
 rehearse: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) test-deps lab-images lab-cmd ## the GPU workflow rehearsed: its steps, four nights, on the lab with a stand-in minikube (as root); job summaries in reports/rehearsal/
-	@$(REHEARSE_DOWN) >/dev/null 2>&1 || true
 	@$(GO) build -o $(REHEARSE_STANDINS)/minikube ./cmd/labminikube && $(GO) build -o $(CURDIR)/.cache/rehearse ./cmd/rehearse
 	@$(GO) test -c -o /dev/null ./e2e && $(GO) test -c -o /dev/null ./perf && $(GO) build -o /dev/null github.com/onsi/ginkgo/v2/ginkgo
-	@$(LAB_CMD) netns -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB) >/dev/null
-	@began=$$(date +%s); rc=0; \
-	$(REHEARSE_IN_LAB) $(LAB_CMD) up -bin $(LAB_BIN) -crds $(LAB_CRDS) -name $(REHEARSE_LAB) -node-dir $(LAB_RUN)/$(REHEARSE_LAB) -images $(LAB_IMAGE_TARS) && \
-	$(REHEARSE_IN_LAB) env $(TEST_ENV) $(CURDIR)/.cache/rehearse -kubeconfig $$HOME/.kwok/clusters/$(REHEARSE_LAB)/kubeconfig.yaml \
-	  -standins $(REHEARSE_STANDINS) -kubernetes-version $(K8S_VERSION) -out reports/rehearsal $(REHEARSE_FLAGS) || rc=1; \
-	echo "rehearse: $$(( $$(date +%s) - began )) s"; $(REHEARSE_DOWN) >/dev/null || rc=1; exit $$rc
+	$(TEST_ENV) $(call LAB_SCRIPT_ENV,$(REHEARSE_LAB)) REHEARSE_BIN=$(CURDIR)/.cache/rehearse STANDINS=$(REHEARSE_STANDINS) K8S_VERSION=$(K8S_VERSION) \
+	  scripts/lab/rehearse.sh $(REHEARSE_FLAGS)
 
 test-rehearse: rehearse
 
@@ -349,22 +325,11 @@ perf: ## the main job: the payload x concurrency sweep; reports in $(PERF_REPORT
 LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_VU=4 PERF_REPEATS=5
 LAB_OVERLAY  ?= manifests/overlays/lab
 PERF_LAB     := $(LAB_NAME)-perf
-PERF_LAB_DOWN = $(LAB_CMD) down -bin $(LAB_BIN) -name $(PERF_LAB) -node-dir $(LAB_RUN)/$(PERF_LAB)
 .PHONY: perf-lab
 perf-lab: lab-root tools test-deps lab-cmd ## the sweep direct to the platform's pod and through ingress -> Service -> pod on the lab's real node (as root; LAB_OVERLAY); reports in $(PERF_REPORT_DIR)/{direct,ingress}
-	@$(PERF_LAB_DOWN) >/dev/null 2>&1 || true
 	@$(GO) build -o /dev/null ./cmd/ingresslab && $(GO) test -c -o /dev/null ./perf && $(GO) build -o /dev/null github.com/onsi/ginkgo/v2/ginkgo
-	@rc=0; $(MAKE) --no-print-directory lab-up LAB_NAME=$(PERF_LAB) LAB_APPLY=$(LAB_OVERLAY) && \
-	K="nsenter --net=/run/netns/$(PERF_LAB) kubectl --kubeconfig $$HOME/.kwok/clusters/$(PERF_LAB)/kubeconfig.yaml" && \
-	$$K -n llm wait --for=condition=Available deploy/vllm --timeout=5m && \
-	svc=$$($$K -n llm get svc vllm -o jsonpath='{.spec.clusterIP}') && \
-	pod=$$($$K -n llm get pods -l app.kubernetes.io/name=vllm -o jsonpath='{.items[0].status.podIP}') && \
-	echo "perf-lab: pod $$pod, Service $$svc:8000" && \
-	POD_URL=http://$$pod:8000 nsenter --net=/run/netns/$(PERF_LAB) $(GO) run ./cmd/ingresslab -backend http://$$svc:8000 -overlay $(LAB_OVERLAY) -- sh -c '\
-	  $(LAB_PERF_ENV) PERF_TARGET=$$POD_URL PERF_REPORT_DIR=$(PERF_REPORT_DIR)/direct $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf && \
-	  $(LAB_PERF_ENV) PERF_TARGET=$$INGRESS_URL PERF_HOST=llm.local PERF_REPORT_DIR=$(PERF_REPORT_DIR)/ingress \
-	    PERF_COMPARE=$(PERF_REPORT_DIR)/direct/results.json $(GINKGO_PERF) $(GINKGO_FLAGS) ./perf' || rc=1; \
-	$(PERF_LAB_DOWN) >/dev/null || rc=1; exit $$rc
+	$(LAB_PERF_ENV) $(call LAB_SCRIPT_ENV,$(PERF_LAB)) LAB_OVERLAY=$(LAB_OVERLAY) REPORTS=$(PERF_REPORT_DIR) \
+	  scripts/lab/perf-lab.sh $(GINKGO_PERF) $(GINKGO_FLAGS)
 
 # docs/load_test_report.md: a report generated from the embedded simulator
 # (the report says it is simulated). The run's results.json stays in

@@ -1,7 +1,8 @@
 // Package docs_test checks that the README and the code agree on the
-// environment variables a user can set: every one the README names is read
-// somewhere (Go code, the Makefile, a script), and every one the Go code
-// reads is in the README.
+// environment variables a user can set: every one the user's documents
+// (the README and the pages it sends them to: userDocs) name is
+// read somewhere (Go code, the Makefile, a script), and every one the Go
+// code reads is in one of them.
 package docs_test
 
 import (
@@ -16,6 +17,20 @@ import (
 // notSettings are upper-case words in the README that are not variables.
 var notSettings = map[string]bool{
 	"ERROR_LIBRARY_NOT_FOUND": true, // NVML's error code, quoted
+}
+
+// userDocs are the pages a user reads to run the harness: the README and
+// the pages it sends them to for the details.
+var userDocs = []string{"../README.md", "configuration.md", "e2e.md", "ci.md", "perf-sweep.md", "testing.md", "workloads.md"}
+
+// readUserDocs is the text of userDocs, one after another.
+func readUserDocs(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range userDocs {
+		b.WriteString(read(t, p) + "\n")
+	}
+	return b.String()
 }
 
 func read(t *testing.T, path string) string {
@@ -54,7 +69,7 @@ func sources(t *testing.T) (goCode, other string) {
 }
 
 func TestREADMEAndCodeAgreeOnVariables(t *testing.T) {
-	readme := read(t, filepath.Join("..", "README.md"))
+	readme := readUserDocs(t)
 	goCode, other := sources(t)
 
 	named := map[string]bool{}
@@ -81,7 +96,7 @@ func TestREADMEAndCodeAgreeOnVariables(t *testing.T) {
 	}
 
 	read := map[string]bool{}
-	for _, re := range []string{`os\.Getenv\("([A-Z0-9_]+)"\)`, `os\.LookupEnv\("([A-Z0-9_]+)"\)`, `\benv\("([A-Z0-9_]+)"`, `\bduration\("([A-Z0-9_]+)"`, `\{"(PERF_[A-Z0-9_]+)", "perf\.`} {
+	for _, re := range []string{`os\.Getenv\("([A-Z0-9_]+)"\)`, `os\.LookupEnv\("([A-Z0-9_]+)"\)`, `\benv\("([A-Z0-9_]+)"`, `\bduration\("([A-Z0-9_]+)"`, `\.(?:str|integer|flag)\("([A-Z0-9_]+)"`, `\{Env: "(PERF_[A-Z0-9_]+)", Flag: "perf\.`} {
 		for _, m := range regexp.MustCompile(re).FindAllStringSubmatch(goCode, -1) {
 			read[m[1]] = true
 		}

@@ -204,3 +204,24 @@ esac
 		t.Errorf("kubectl calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestLabScriptsNameWhatIsMissing: the lab's scripts (scripts/lab), run
+// without the variables make passes, stop before touching anything, naming
+// the first missing one; with the lab's set, each names its own.
+func TestLabScriptsNameWhatIsMissing(t *testing.T) {
+	lab := []string{"LAB=x", "LAB_CMD=/nonexistent/lab", "LAB_BIN=/b", "LAB_CRDS=/c", "LAB_RUN=/r", "LAB_IMAGE_TARS=/i.tar"}
+	for script, own := range map[string]string{"e2e-lab.sh": "E2E_TEST_BIN", "perf-lab.sh": "LAB_OVERLAY", "rehearse.sh": "REHEARSE_BIN"} {
+		for _, tc := range []struct {
+			env  []string
+			want string
+		}{{nil, "LAB:"}, {lab, own + ":"}} {
+			cmd := exec.Command("bash", filepath.Join("scripts", "lab", script))
+			cmd.Dir = ".."
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Errorf("%s with %v: %v, output %q; want a failure naming %s", script, tc.env, err, out, tc.want)
+			}
+		}
+	}
+}

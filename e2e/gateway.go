@@ -38,12 +38,7 @@ func (in GatewayInput) validate() error {
 
 // fieldValue reads a path in gateway.Fields' form (spec.rules[0].timeouts).
 func fieldValue(obj map[string]any, path string) (any, bool) {
-	m, rest, ok := at(obj, strings.Split(strings.NewReplacer("[", ".", "]", "").Replace(path), "."))
-	if !ok {
-		return nil, false
-	}
-	v, found, err := unstructured.NestedFieldNoCopy(m, rest...)
-	return v, found && err == nil
+	return fieldAt(obj, strings.Split(strings.NewReplacer("[", ".", "]", "").Replace(path), "."))
 }
 
 // CheckControllerStatus runs the gateway package's checks on the route's

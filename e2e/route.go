@@ -310,14 +310,37 @@ func at(obj map[string]any, path []string) (m map[string]any, rest []string, ok 
 	return obj, path, true
 }
 
+// fieldAt reads the value at path; a number indexes the list before it,
+// the last element of the path included (spec.hostnames.0).
+func fieldAt(obj map[string]any, path []string) (any, bool) {
+	for i, p := range path {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			continue
+		}
+		v, found, _ := unstructured.NestedFieldNoCopy(obj, path[:i]...)
+		items, isList := v.([]any)
+		if !found || !isList || n < 0 || n >= len(items) {
+			return nil, false
+		}
+		if i == len(path)-1 {
+			return items[n], true
+		}
+		item, isMap := items[n].(map[string]any)
+		if !isMap {
+			return nil, false
+		}
+		return fieldAt(item, path[i+1:])
+	}
+	v, found, err := unstructured.NestedFieldNoCopy(obj, path...)
+	return v, found && err == nil
+}
+
 // getPath reads the string at path.
 func getPath(obj map[string]any, path []string) (string, bool) {
-	m, rest, ok := at(obj, path)
-	if !ok {
-		return "", false
-	}
-	v, found, err := unstructured.NestedString(m, rest...)
-	return v, found && err == nil
+	v, ok := fieldAt(obj, path)
+	str, isString := v.(string)
+	return str, ok && isString
 }
 
 // setPath writes v at path, making the maps on the way.

@@ -9,7 +9,7 @@ import (
 // TestFieldPaths: the knobs' paths through unstructured's helpers, a list
 // index included, as Knob.Set and the stash's restore use them.
 func TestFieldPaths(t *testing.T) {
-	obj := map[string]any{"spec": map[string]any{"rules": []any{map[string]any{"timeouts": map[string]any{"request": "300s"}}}}}
+	obj := map[string]any{"spec": map[string]any{"hostnames": []any{"llm.local"}, "rules": []any{map[string]any{"timeouts": map[string]any{"request": "300s"}}}}}
 	rule := []string{"spec", "rules", "0", "timeouts", "request"}
 	if v, ok := getPath(obj, rule); !ok || v != "300s" {
 		t.Fatalf("get %v: %q %v", rule, v, ok)
@@ -36,6 +36,9 @@ func TestFieldPaths(t *testing.T) {
 	}
 	if v, ok := fieldValue(obj, "spec.rules[0].timeouts.request"); !ok || v != "1s" {
 		t.Errorf("fieldValue: %v %v", v, ok)
+	}
+	if v, ok := fieldValue(obj, "spec.hostnames[0]"); !ok || v != "llm.local" {
+		t.Errorf("fieldValue of a list's string: %v %v", v, ok)
 	}
 	if _, ok := fieldValue(obj, "spec.rules[1].timeouts"); ok {
 		t.Error("fieldValue past the list's end")

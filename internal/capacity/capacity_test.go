@@ -3,6 +3,7 @@ package capacity
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +164,77 @@ func TestFailedRepeatFailsTheProbe(t *testing.T) {
 		if p.Verdict == Fail && p.Repeats() != 1 {
 			t.Errorf("probe %v: %d repeats, want 1: an over-saturated repeat decides", p.Load, p.Repeats())
 		}
+	}
+}
+
+// probed is the loads a search tried, in order.
+func probed(res Result) []float64 {
+	var out []float64
+	for _, p := range res.Probes {
+		out = append(out, p.Load)
+	}
+	return out
+}
+
+// TestProbeOrder: a concurrency search doubles until a probe fails, then
+// bisects the bracket, rounding down, to adjacent loads; a rate search
+// stops when the bracket is Resolution of its low end, that width included.
+func TestProbeOrder(t *testing.T) {
+	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 64}, ttft, knee(11, 11))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := probed(res), []float64{1, 2, 4, 8, 16, 12, 10, 11}; !slices.Equal(got, want) {
+		t.Errorf("concurrency, capacity 11: probed %v, want %v", got, want)
+	}
+	// 4 passes, 8, 6 and 5 fail: at 4–5 the bracket is 0.25 of 4, done.
+	res, err = Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 64, Resolution: 0.25}, ttft, knee(4.2, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := probed(res), []float64{1, 2, 4, 8, 6, 5}; !slices.Equal(got, want) || res.Value != 4 || res.Hi != 5 || !res.Complete {
+		t.Errorf("rate, capacity 4.2, resolution 0.25: probed %v (want %v), value %v, hi %v", got, want, res.Value, res.Hi)
+	}
+}
+
+// TestConfidenceIsInclusive: a p-value equal to 1 - Confidence decides.
+// At 0.9375, 4 unanimous repeats (p = 1/16 = 0.0625) decide a probe both
+// ways; a 5th would be needed if equality did not count.
+func TestConfidenceIsInclusive(t *testing.T) {
+	res, err := Search(context.Background(), Settings{Kind: Concurrency, Start: 1, Max: 8, Confidence: 0.9375}, ttft, knee(3, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Probes {
+		if p.Repeats() != 4 || (p.Verdict != Pass && p.Verdict != Fail) {
+			t.Errorf("probe %v: %s after %d repeats, want decided after 4", p.Load, p.Verdict, p.Repeats())
+		}
+	}
+	if res.Value != 3 {
+		t.Errorf("found %v, want 3", res.Value)
+	}
+}
+
+// TestCancelledSearchReportsTheBracket: a search whose context ends (the
+// suite interrupted) returns what it reached, saying why, without an error.
+func TestCancelledSearchReportsTheBracket(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	probes := 0
+	onProbe := func(Probe) {
+		if probes++; probes == 3 {
+			cancel()
+		}
+	}
+	m := knee(40, 40)
+	measure := func(ctx context.Context, load float64) (Outcome, error) {
+		if err := ctx.Err(); err != nil {
+			return Outcome{}, err
+		}
+		return m(ctx, load)
+	}
+	res, err := Search(ctx, Settings{Kind: Concurrency, Start: 1, Max: 64, OnProbe: onProbe}, ttft, measure)
+	if err != nil || res.Complete || res.Value != 4 || !strings.Contains(res.Note, "context canceled") {
+		t.Errorf("cancelled after 3 probes: %v, value %v, complete %v, note %q", err, res.Value, res.Complete, res.Note)
 	}
 }

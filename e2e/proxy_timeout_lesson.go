@@ -43,13 +43,16 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 
 	By("restoring the manifests' value, " + original)
 	restore(ctx, in)
-	// Polled until the route applies the value; the description first in
-	// the failure, so a job summary's one line says it.
+	// Polled until the route applies the value. The failure's first line
+	// is the reason with the last error, so a job summary's one line says it.
 	var rec record.Record
-	Eventually(func() (err error) {
-		rec, err = nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
-		return err
-	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed(),
-		"with the manifests' %s %s a long generation (about %v) must complete", knob, original, (time.Duration(tokens) * in.Pace.PerToken).Round(time.Millisecond))
+	var last error
+	Eventually(func() error {
+		rec, last = nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
+		return last
+	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed(), func() string {
+		return fmt.Sprintf("with the manifests' %s %s a long generation (about %v) must complete, and did not: %v",
+			knob, original, (time.Duration(tokens) * in.Pace.PerToken).Round(time.Millisecond), last)
+	})
 	AddReportEntry(fmt.Sprintf("long generation with %s %s", knob, original), fmt.Sprintf("%d tokens in %v", rec.OutputTokens, rec.End.Sub(rec.Start).Round(time.Millisecond)))
 }

@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"sigs.k8s.io/e2e-framework/klient/wait"
 
 	"github.com/llm-platform/harness/internal/nginx"
 	"github.com/llm-platform/harness/internal/record"
@@ -43,16 +44,21 @@ func ProxyTimeoutLessonSpec(ctx context.Context, inputGetter func() IngressInput
 
 	By("restoring the manifests' value, " + original)
 	restore(ctx, in)
-	// Polled until the route applies the value. The failure's first line
-	// is the reason with the last error, so a job summary's one line says it.
+	// Polled until the route applies the value (e2e-framework's wait, as
+	// the package's other polls), failing with the reason and the last
+	// error first, so a job summary's one line says it (Gomega's Eventually
+	// would put "Timed out after" first).
 	var rec record.Record
 	var last error
-	Eventually(func() error {
+	// Each try runs on the spec's context, not the poll's: one cut by the
+	// poll's deadline would leave its context error as the last error.
+	err = wait.For(func(context.Context) (bool, error) {
 		rec, last = nginx.CheckLongGeneration(ctx, in.Plane.Target(), tokens)
-		return last
-	}).WithContext(ctx).WithTimeout(in.Reconfigure).WithPolling(time.Second).Should(Succeed(), func() string {
-		return fmt.Sprintf("with the manifests' %s %s a long generation (about %v) must complete, and did not: %v",
-			knob, original, (time.Duration(tokens) * in.Pace.PerToken).Round(time.Millisecond), last)
-	})
+		return last == nil, nil
+	}, wait.WithImmediate(), wait.WithTimeout(in.Reconfigure), wait.WithInterval(time.Second), wait.WithContext(ctx))
+	if err != nil {
+		Fail(fmt.Sprintf("with the manifests' %s %s a long generation (about %v) must complete, and did not: %v",
+			knob, original, (time.Duration(tokens) * in.Pace.PerToken).Round(time.Millisecond), last))
+	}
 	AddReportEntry(fmt.Sprintf("long generation with %s %s", knob, original), fmt.Sprintf("%d tokens in %v", rec.OutputTokens, rec.End.Sub(rec.Start).Round(time.Millisecond)))
 }

@@ -126,7 +126,7 @@ func TestBudgetReportsTheBracket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Complete || !strings.Contains(res.Note, "budget") || len(res.Probes) == 0 || res.DurationS < 0.05 {
+	if res.Complete || !strings.Contains(res.Note, "budget") || len(res.Probes) == 0 || res.DurationS < 0.05 || res.DurationS > 60 {
 		t.Errorf("budget of 50 ms for 2 ms repeats: complete %v, note %q, %d probes in %v s", res.Complete, res.Note, len(res.Probes), res.DurationS)
 	}
 	if last := res.Probes[len(res.Probes)-1]; last.Verdict != Incomplete {
@@ -187,6 +187,14 @@ func TestProbeOrder(t *testing.T) {
 	if got, want := probed(res), []float64{1, 2, 4, 8, 16, 12, 10, 11}; !slices.Equal(got, want) {
 		t.Errorf("concurrency, capacity 11: probed %v, want %v", got, want)
 	}
+	// From 3, a bracket of odd width: 13.5 rounds down to 13.
+	res, err = Search(context.Background(), Settings{Kind: Concurrency, Start: 3, Max: 64}, ttft, knee(13, 13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := probed(res), []float64{3, 6, 12, 24, 18, 15, 13, 14}; !slices.Equal(got, want) || res.Value != 13 {
+		t.Errorf("concurrency from 3, capacity 13: probed %v, want %v; value %v", got, want, res.Value)
+	}
 	// 4 passes, 8, 6 and 5 fail: at 4–5 the bracket is 0.25 of 4, done.
 	res, err = Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 64, Resolution: 0.25}, ttft, knee(4.2, 4))
 	if err != nil {
@@ -194,6 +202,15 @@ func TestProbeOrder(t *testing.T) {
 	}
 	if got, want := probed(res), []float64{1, 2, 4, 8, 6, 5}; !slices.Equal(got, want) || res.Value != 4 || res.Hi != 5 || !res.Complete {
 		t.Errorf("rate, capacity 4.2, resolution 0.25: probed %v (want %v), value %v, hi %v", got, want, res.Value, res.Hi)
+	}
+}
+
+// TestRateBelowStart: a rate search whose first load fails has found no
+// capacity above 0, and says so after that one probe.
+func TestRateBelowStart(t *testing.T) {
+	res, err := Search(context.Background(), Settings{Kind: Rate, Start: 1, Max: 64, Budget: 5 * time.Second}, ttft, knee(0.5, 5))
+	if err != nil || res.Value != 0 || res.Hi != 1 || !res.Complete || len(res.Probes) != 1 {
+		t.Errorf("%v: value %v, bracket %v–%v, complete %v, probed %v", err, res.Value, res.Lo, res.Hi, res.Complete, probed(res))
 	}
 }
 

@@ -116,3 +116,83 @@ func TestSignTest(t *testing.T) {
 		}
 	}
 }
+
+// The normal approximation is exactly the normal with the rank sum's own
+// mean and variance under the null, ties included (the variance taken here
+// by enumerating every split, not from the formula), and a continuity
+// correction of 0.5; and it is within 0.01 of the exact test where the
+// ties are few.
+func TestMannWhitneyNormalAgreesAcrossShifts(t *testing.T) {
+	moderate := 0
+	for _, shift := range []float64{0.7, 1.5, 2.5, 3.5} {
+		for _, step := range []float64{0, 1, 4} { // rounding to 1 or 4 makes ties; 4, large groups of them
+			var x, y []float64
+			for i := range 10 {
+				x = append(x, float64(i)*1.3)
+				y = append(y, float64(i)*1.3+shift)
+			}
+			if step > 0 {
+				for i := range x {
+					x[i], y[i] = math.Round(x[i]/step), math.Round(y[i]/step)
+				}
+			}
+			ranks := midRanks(append(append([]float64{}, x...), y...))
+			var obs float64
+			for _, r := range ranks[10:] {
+				obs += r
+			}
+			mean, variance := splitMoments(ranks, 10)
+			want := 0.5 * math.Erfc((obs-mean-0.5)/math.Sqrt(variance)/math.Sqrt2)
+			exact, approx := exactUpper(ranks, 10, obs), normalUpper(ranks, 10, 10, obs)
+			if !near(approx, want, 1e-9) {
+				t.Errorf("shift %g, rounded to %g: normal %g, want %g (mean %g, variance %g by enumeration)", shift, step, approx, want, mean, variance)
+			}
+			if step < 4 && !near(exact, approx, 0.01) {
+				t.Errorf("shift %g, rounded to %g: exact %g, normal %g", shift, step, exact, approx)
+			}
+			if exact > 0.1 && exact < 0.9 {
+				moderate++
+			}
+		}
+	}
+	if moderate < 4 {
+		t.Errorf("only %d cases with a moderate p: the test checks little", moderate)
+	}
+}
+
+// splitMoments is the mean and variance of the sum of m of ranks over
+// every way to choose them.
+func splitMoments(ranks []float64, m int) (mean, variance float64) {
+	var n, sum, sq float64
+	var walk func(start, left int, s float64)
+	walk = func(start, left int, s float64) {
+		if left == 0 {
+			n, sum, sq = n+1, sum+s, sq+s*s
+			return
+		}
+		for i := start; i <= len(ranks)-left; i++ {
+			walk(i+1, left-1, s+ranks[i])
+		}
+	}
+	walk(0, m, 0)
+	mean = sum / n
+	return mean, sq/n - mean*mean
+}
+
+// Past exactLimit splits (30 vs 30: C(60, 30) is about 1.2e17) the test is
+// the normal approximation; enumerating would not end.
+func TestMannWhitneyLargeUsesNormal(t *testing.T) {
+	var x, y []float64
+	for i := range 30 {
+		x = append(x, float64(i))
+		y = append(y, float64(i)+2.5)
+	}
+	ranks := midRanks(append(append([]float64{}, x...), y...))
+	var obs float64
+	for _, r := range ranks[30:] {
+		obs += r
+	}
+	if p, want := MannWhitneyGreater(x, y), normalUpper(ranks, 30, 30, obs); p != want || p < 0.05 || p > 0.5 {
+		t.Errorf("30 vs 30: p = %g, want the normal approximation's %g", p, want)
+	}
+}

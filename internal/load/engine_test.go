@@ -167,6 +167,20 @@ func TestOpenLoopKeepsSchedule(t *testing.T) {
 	}
 }
 
+// TestOpenLoopDuration: an open loop bounded by time alone sends the
+// requests scheduled before its end: at 40/s for 250 ms, offsets 0 to
+// 225 ms, 10 requests (the one due at 250 ms is past the end).
+func TestOpenLoopDuration(t *testing.T) {
+	d := &fakeDoer{d: time.Millisecond}
+	sum, err := Run(context.Background(), Plan{Rate: 40, Duration: 250 * time.Millisecond}, d, &keep{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Dispatched != 10 || sum.Recorded != 10 || d.calls.Load() != 10 {
+		t.Errorf("dispatched %d, recorded %d, served %d; want 10", sum.Dispatched, sum.Recorded, d.calls.Load())
+	}
+}
+
 // TestOpenLoopOnTime: with capacity to spare the schedule is kept: the
 // median lateness is well inside a millisecond (the engine's precise
 // clock). The worst lateness is a tail the machine's scheduler owns: it is

@@ -71,6 +71,9 @@ func TestPoissonPacer(t *testing.T) {
 	var sum, sumSq float64
 	for i := range n {
 		x, y := a.next(), b.next()
+		if i == 0 && x != 0 {
+			t.Fatalf("the first arrival is at %v: a run starts with a request, as the constant pacer's does", x)
+		}
 		if x != y {
 			t.Fatalf("same seed, offset %d differs: %v vs %v", i, x, y)
 		}

@@ -130,9 +130,17 @@ func (m *MinikubeProvider) run(ctx context.Context, profile bool, args ...string
 	return out.Bytes(), nil
 }
 
+// kubeconfigPath is where the provider's minikube commands write their
+// kubeconfig: a folder of this provider's own under the temporary folder,
+// so that two users or two runs on one machine never share one file (a
+// fixed /tmp path left by one user is another's "permission denied").
 func (m *MinikubeProvider) kubeconfigPath() string {
 	if m.kubeconfig == "" {
-		m.kubeconfig = filepath.Join(os.TempDir(), "minikube-"+m.name+".kubeconfig")
+		dir, err := os.MkdirTemp("", "minikube-"+m.name+"-")
+		if err != nil {
+			dir = os.TempDir()
+		}
+		m.kubeconfig = filepath.Join(dir, "kubeconfig")
 	}
 	return m.kubeconfig
 }
@@ -270,12 +278,17 @@ func (m *MinikubeProvider) ExportLogs(ctx context.Context, dest string) error {
 	return err
 }
 
-// Destroy deletes the profile and its kubeconfig.
+// Destroy deletes the profile and its kubeconfig (with its folder, when
+// the folder is the provider's own).
 func (m *MinikubeProvider) Destroy(ctx context.Context) error {
 	if _, err := m.run(ctx, true, "delete"); err != nil {
 		return err
 	}
-	return os.RemoveAll(m.kubeconfigPath())
+	p := m.kubeconfigPath()
+	if dir := filepath.Dir(p); dir != filepath.Clean(os.TempDir()) {
+		p = dir
+	}
+	return os.RemoveAll(p)
 }
 
 // WaitForControlPlane is a no-op: `minikube start` returns once the

@@ -65,6 +65,9 @@ esac
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// The provider keeps its kubeconfig under the temporary folder: this
+	// test's own, so that nothing is left behind and no user shares it.
+	t.Setenv("TMPDIR", t.TempDir())
 	return log
 }
 
@@ -115,8 +118,17 @@ func TestMinikubeProvider(t *testing.T) {
 			t.Errorf("call %d: %q, want %q", i, got[i], want[i])
 		}
 	}
-	if _, err := os.Stat(kc); !os.IsNotExist(err) {
-		t.Error("Destroy left the kubeconfig")
+	if _, err := os.Stat(filepath.Dir(kc)); !os.IsNotExist(err) {
+		t.Error("Destroy left the kubeconfig's folder")
+	}
+	if left, _ := os.ReadDir(os.TempDir()); len(left) != 0 {
+		t.Errorf("left in the temporary folder: %v", left)
+	}
+	// Two providers of one profile, as two users' runs: two kubeconfigs.
+	a, b := NewMinikube(), NewMinikube()
+	a.name, b.name = "gpu", "gpu"
+	if a.kubeconfigPath() == b.kubeconfigPath() {
+		t.Errorf("two providers share %s", a.kubeconfigPath())
 	}
 }
 

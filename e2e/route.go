@@ -285,29 +285,24 @@ func restoreStash(ctx context.Context, c *cluster.Cluster, o *unstructured.Unstr
 	return restored, c.Client.Resources().GetControllerRuntimeClient().Update(ctx, u)
 }
 
-// at resolves a field path to the map that holds its rest, for
-// unstructured's Nested* helpers, which do not index lists: a number in
-// the path indexes the list before it (an HTTPRoute's
-// spec.rules.0.timeouts.request). ok is false when a list or an index is
-// not there.
+// at resolves a field path to the map that holds the part after its last
+// list index, for unstructured's Nested* helpers, which do not index lists
+// (an HTTPRoute's spec.rules.0.timeouts.request: rule 0's map, and
+// timeouts.request). ok is false when a list, an index or the map is not
+// there.
 func at(obj map[string]any, path []string) (m map[string]any, rest []string, ok bool) {
+	last := -1
 	for i, p := range path {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			continue
+		if _, err := strconv.Atoi(p); err == nil {
+			last = i
 		}
-		v, found, _ := unstructured.NestedFieldNoCopy(obj, path[:i]...)
-		items, isList := v.([]any)
-		if !found || !isList || n < 0 || n >= len(items) {
-			return nil, nil, false
-		}
-		item, isMap := items[n].(map[string]any)
-		if !isMap {
-			return nil, nil, false
-		}
-		return at(item, path[i+1:])
 	}
-	return obj, path, true
+	if last < 0 {
+		return obj, path, true
+	}
+	v, found := fieldAt(obj, path[:last+1])
+	m, isMap := v.(map[string]any)
+	return m, path[last+1:], found && isMap
 }
 
 // fieldAt reads the value at path; a number indexes the list before it,

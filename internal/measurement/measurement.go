@@ -1,8 +1,11 @@
 // Package measurement runs one measurement of a load test: a payload
-// against a target on one load plan, folded into stats.Figures (a sweep's
-// cell is measured once per repeat). It is the glue that the perf
-// suite and the llmload command share: it validates everything before any
-// request is sent, builds the client, runs the engine, and folds the records.
+// against a target on one load plan, folded into aggregate.Figures. It is
+// the glue that the perf suite and the llmload command share: it validates
+// everything before any request is sent, builds the client, runs the
+// engine, and folds the records (Run). For the perf suite, Repeat measures
+// one repeat of a cell with what watches it: the server's /metrics delta,
+// the GPU window, the live progress line, early stop and the load
+// self-check, into the cell's results.
 package measurement
 
 import (

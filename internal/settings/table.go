@@ -12,8 +12,8 @@ import (
 )
 
 // Setting is one configuration knob: its environment variable, its flag,
-// its default and what it means. Settings is the single list the README's
-// table is checked against.
+// its default and what it means. Settings is the single list
+// docs/configuration.md's table is checked against.
 type Setting struct {
 	Env, Flag string
 	// Default is the value taken when the setting is not given, written as
@@ -67,7 +67,6 @@ func positive[T int | float64](v T) error {
 	return nil
 }
 
-func atoi(s string) (int, error)     { return strconv.Atoi(s) }
 func atof(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 
 func nonNegInt(dst func(*Config) *int) func(*Config, string) error { return wholeAtLeast(0, dst) }
@@ -173,7 +172,10 @@ var Settings = []Setting{
 			return nil
 		}},
 	{Env: "PERF_CONCURRENCY", Flag: "perf.concurrency", Default: "1,2,4,8,16", Help: "closed-loop VUs per cell, comma-separated; none for no closed-loop cells",
-		set: func(c *Config, v string) (err error) { c.Concurrency, err = list(atoi, positive[int])(v); return }},
+		set: func(c *Config, v string) (err error) {
+			c.Concurrency, err = list(strconv.Atoi, positive[int])(v)
+			return
+		}},
 	{Env: "PERF_ITERATIONS_PER_VU", Flag: "perf.iterations-per-vu", Default: "48", SimDefault: "2", Help: "closed loop: requests per VU per cell",
 		set: nonNegInt(func(c *Config) *int { return &c.IterationsPerVU })},
 	{Env: "PERF_DURATION", Flag: "perf.duration", Default: "", Help: "per cell: stop releasing requests after this long (with iterations: whichever ends first)",

@@ -147,9 +147,12 @@ func (t *Target) NewRun() {
 	}
 }
 
-// Close stops GPU sampling and the embedded simulator. It may be called
-// again.
+// Close stops GPU sampling and the embedded simulator and closes the side
+// requests' connections. It may be called again.
 func (t *Target) Close() {
+	if t.HTTP != nil {
+		t.HTTP.CloseIdleConnections()
+	}
 	if t.sampler != nil {
 		_ = t.sampler.Stop()
 		_ = t.gpuFile.Close()

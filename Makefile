@@ -353,6 +353,18 @@ baseline: ## store the last run's results.json as the baseline (BASELINE=path, d
 	cp $(PERF_REPORT_DIR)/results.json $(BASELINE)
 	@echo "baseline stored: gate later runs with PERF_BASELINE=$(BASELINE) make perf"
 
+# The run history (PERF_HISTORY): trend.md over a history folder, and the
+# acceptance of an intended change (docs/perf-sweep.md, "Run history").
+HISTORY ?= fixtures/history/example
+.PHONY: trend
+trend: ## write trend.md and its charts for the run history HISTORY=DIR (default: the example in fixtures/history/example) into TREND_DIR (default $(PERF_REPORT_DIR))
+	$(GO) run ./cmd/history trend -history $(HISTORY) -out $(or $(TREND_DIR),$(PERF_REPORT_DIR))
+
+.PHONY: accept
+accept: ## accept the level a run shows after an intended change: HISTORY=DIR RUN=<file in it> REASON="..."
+	@test -n "$(RUN)" || { echo "RUN: empty; name the run file in $(HISTORY) whose level to accept"; exit 1; }
+	$(GO) run ./cmd/history accept -history $(HISTORY) -run "$(RUN)" -reason "$(REASON)"
+
 GPU_CHECK_DIR := .gpu-check
 .PHONY: gpu-check
 gpu-check: ## build the GPU check for a GPU machine into .gpu-check/ (run .gpu-check/run-gpu-check.sh there)
@@ -405,6 +417,10 @@ bench-rate: $(LLMD_SIM) $(VEGETA) ## the open loop against vegeta at 1-3k reques
 # The regression gate's error rates on the simulator's noise model (run
 # CV 5%, 5 repeats a side): GATE_TRIALS trials, about 1.7 s each.
 GATE_TRIALS ?= 200
+.PHONY: bench-history
+bench-history: ## the history gate's nightly sequences on the simulator (HISTORY_SEQS, default 20; docs/benchmarks.md)
+	HISTORY_SEQS=$(HISTORY_SEQS) $(GO) test -run '^$$' -bench HistoryGateRates -benchtime 1x -timeout 60m ./internal/systemtest
+
 .PHONY: bench-gate
 bench-gate: ## the gate's false-failure and detection rates on the simulator (docs/benchmarks.md)
 	GATE_TRIALS=$(GATE_TRIALS) $(GO) test -run '^$$' -bench GateRates -benchtime 1x -timeout 30m ./internal/systemtest

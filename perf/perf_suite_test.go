@@ -119,8 +119,19 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 // A sweep that Ginkgo stopped early (Ctrl-C, --timeout) is marked as such
 // in the reports, which already hold every finished cell.
+// A sweep that ran to its end joins the run history (PERF_HISTORY), and
+// the history's trend is written beside the reports.
 var _ = ReportAfterSuite("perf reports", func(r Report) {
-	if suite.runner != nil && len(r.SpecialSuiteFailureReasons) > 0 {
+	if suite.runner == nil {
+		return
+	}
+	if len(r.SpecialSuiteFailureReasons) > 0 {
 		Expect(suite.runner.MarkInterrupted()).To(Succeed())
+		return
+	}
+	name, err := suite.runner.Finish()
+	Expect(err).NotTo(HaveOccurred())
+	if name != "" {
+		fmt.Printf("perf: appended to the history as %s; trend in %s/trend.md\n", name, suite.cfg.ReportDir)
 	}
 })

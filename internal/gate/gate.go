@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/llm-platform/harness/internal/results"
 
 	"github.com/llm-platform/harness/internal/nonparam"
@@ -44,7 +46,7 @@ type Gate struct {
 // sides' repeats gives p < alpha. With too few repeats for any p below
 // alpha, the comparison is inconclusive and regresses nothing.
 func Compare(base, cur results.Cell, g Gate) results.Comparison {
-	c := results.Comparison{BaselineRepeats: len(base.Repeats), Repeats: len(cur.Repeats)}
+	c := results.Comparison{Mode: results.ModeBaseline, BaselineRepeats: len(base.Repeats), Repeats: len(cur.Repeats)}
 	testable := nonparam.MinP(c.BaselineRepeats, c.Repeats) < g.Alpha
 	if !testable {
 		k := nonparam.MinRepeats(g.Alpha)
@@ -71,6 +73,7 @@ func Compare(base, cur results.Cell, g Gate) results.Comparison {
 		if m.HigherIsBetter {
 			worse = b - v
 		}
+		d.Detectable = baselineDetectable(max(bs.CV, cs.CV), c.BaselineRepeats, c.Repeats, g)
 		d.Regressed = testable && !d.Noisy && b > 0 && worse > g.Tolerance*b && d.P < g.Alpha
 		c.Regressed = c.Regressed || d.Regressed
 		c.Metrics = append(c.Metrics, d)
@@ -89,4 +92,18 @@ func Reasons(c results.Comparison, g Gate) []string {
 		}
 	}
 	return out
+}
+
+// baselineDetectable is the smallest change the Mann–Whitney test detects
+// with power 0.8 between n and m repeats of the given CV: the two-sample
+// normal approximation, (z(1-α)+z(0.8))·CV·√(1/n+1/m), widened by the
+// test's efficiency against the t test (3/π). It sees only the spread
+// within a run: a restart's is invisible to it.
+func baselineDetectable(cv float64, n, m int, g Gate) *results.Detectable {
+	if n < 1 || m < 1 {
+		return nil
+	}
+	z := distuv.UnitNormal.Quantile(1-g.Alpha) + power80
+	within := z * cv * math.Sqrt((1/float64(n)+1/float64(m))*math.Pi/3)
+	return detectable(within, within, 0, g.Tolerance)
 }

@@ -117,6 +117,14 @@ func (r doc) cellProperties(c results.Cell) []junitProperty {
 			props = append(props, junitProperty{"gate_warning", w})
 		}
 	}
+	if h := c.History; h != nil {
+		for _, m := range h.Metrics {
+			props = append(props, p("history_delta_pct_"+m.Name, m.DeltaPct), p("history_p_"+m.Name, m.P), p("history_p_two_nights_"+m.Name, m.PTwoNights))
+		}
+		if h.Inconclusive != "" {
+			props = append(props, junitProperty{"history_gate", h.Inconclusive})
+		}
+	}
 	if lc := c.LoadCheck; lc != nil {
 		props = append(props, junitProperty{"load_check", lc.Verdict}, p("client_cpu_share", lc.ClientCPUShare), p("gc_pause_ms", lc.GCPauseMs))
 		if lc.Verdict != results.LoadOK {

@@ -39,6 +39,9 @@ func (r doc) writeMarkdown(w io.Writer, charts map[string][]byte) error {
 	if r.Settings.Baseline != "" {
 		b.WriteString(r.baselineSection())
 	}
+	if r.Settings.History != "" {
+		b.WriteString(r.historySection())
+	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
@@ -332,6 +335,9 @@ func (r doc) thresholds() string {
 	}
 	if s.Baseline != "" {
 		parts = append(parts, fmt.Sprintf("baseline `%s`: a regression beyond %s%% with p < %g", s.Baseline, results.Percent(s.Tolerance), s.Alpha))
+	}
+	if s.History != "" {
+		parts = append(parts, fmt.Sprintf("run history `%s`: a regression beyond %s%% against the runs since the last change point", s.History, results.Percent(s.Tolerance)))
 	}
 	if s.Repeats > 1 {
 		parts = append(parts, fmt.Sprintf("%d repeats per cell", s.Repeats))

@@ -380,7 +380,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 5`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 6`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -396,10 +396,10 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema6.json": `{"schema": 6, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema7.json": `{"schema": 7, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5]")) {
+		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5 6]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}
@@ -542,4 +542,21 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestReadsSchema5: a schema-5 file (before the run history) reads with
+// its baseline comparison in mode baseline, no history, no route kind.
+func TestReadsSchema5(t *testing.T) {
+	r, err := results.Load(filepath.Join("testdata", "results-schema5.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Cells[0]
+	if r.Schema != 5 || c.Baseline == nil || c.Baseline.Mode != results.ModeBaseline || c.History != nil || r.Stack.RouteKind != "" || len(c.Baseline.Metrics) != 7 {
+		t.Errorf("schema 5 read as schema %d, baseline %+v, history %v, route kind %q", r.Schema, c.Baseline, c.History, r.Stack.RouteKind)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, r, nil); err != nil || !strings.Contains(md.String(), "short, 4 VUs") {
+		t.Errorf("report of a schema-5 file: %v", err)
+	}
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/llm-platform/harness/internal/results"
@@ -38,9 +40,12 @@ func (r doc) writeSummary(w io.Writer) error {
 		fmt.Fprintf(&b, "; %d regressed against the baseline", regressed)
 	}
 	b.WriteString(")\n\n")
-	if r.Settings.Baseline == "" {
+	if r.Settings.History != "" {
+		b.WriteString(r.historySummary())
+	}
+	if r.Settings.Baseline == "" && r.Settings.History == "" {
 		b.WriteString("No baseline: nothing was gated.\n\n")
-	} else {
+	} else if r.Settings.Baseline != "" {
 		fmt.Fprintf(&b, "Gated against `%s`: a metric regresses when its median is more than %s%% worse and a one-sided Mann–Whitney U test over the repeats gives p < %g.\n\n",
 			r.Settings.Baseline, results.Percent(r.Settings.Tolerance), r.Settings.Alpha)
 	}
@@ -61,4 +66,52 @@ func (r doc) writeSummary(w io.Writer) error {
 	b.WriteString("Full report: `report.md` (artifact); every figure: `results.json`.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// historySummary is the job summary's line on the history gate: the mode,
+// what it pooled, how many cells regressed, and every change point to a
+// worse level that nobody accepted, with where the trend is.
+func (r doc) historySummary() string {
+	var b strings.Builder
+	regressed, young := 0, 0
+	pooled := map[int]bool{}
+	var unaccepted []string
+	for _, c := range r.Cells {
+		h := c.History
+		if h == nil {
+			continue
+		}
+		if h.Regressed {
+			regressed++
+		}
+		if h.Inconclusive != "" {
+			young++
+		}
+		for _, m := range h.Metrics {
+			if m.Pool == nil {
+				continue
+			}
+			pooled[len(m.Pool.Medians)] = true
+			if u := m.Pool.Unaccepted; u != "" && !slices.Contains(unaccepted, u) {
+				unaccepted = append(unaccepted, u)
+			}
+		}
+	}
+	sizes := slices.Sorted(maps.Keys(pooled))
+	fmt.Fprintf(&b, "Gated against the run history `%s` (%d cells regressed; %d with no history gate yet; pools of %s runs since the last change point or acceptance). Trend: `trend.md` in the reports.\n\n",
+		r.Settings.History, regressed, young, joinInts(sizes))
+	for _, u := range unaccepted {
+		fmt.Fprintf(&b, "> **A change point nobody accepted** begins at `%s`: later runs fail until it is fixed or accepted (`make accept HISTORY=... RUN=%s REASON=\"...\"`). See `trend.md`.\n\n", u, u)
+	}
+	return b.String()
+}
+
+func joinInts(xs []int) string {
+	if len(xs) == 0 {
+		return "0"
+	}
+	if len(xs) == 1 {
+		return fmt.Sprint(xs[0])
+	}
+	return fmt.Sprintf("%d–%d", xs[0], xs[len(xs)-1])
 }

@@ -1,8 +1,8 @@
-// Package results is the results.json contract (schema 5, documented in
+// Package results is the results.json contract (schema 6, documented in
 // docs/results-schema.md): a run, its cells and each cell's repeats, and
 // how they are filled (NewCell from one measurement's figures, Combine over
 // a cell's repeats: medians, intervals, CVs), written (Marshal, WriteFile:
-// atomic) and read back (Load, Parse: schemas 1 to 5). Every field of the
+// atomic) and read back (Load, Parse: schemas 1 to 6). Every field of the
 // file is declared here; the gate (package gate) and the renderers
 // (package report) take these values and add nothing to the file's shape.
 package results
@@ -26,13 +26,15 @@ import (
 
 // Schema is the results.json schema version this package writes. Parse
 // reads it and every earlier one (Schemas).
-const Schema = 5
+const Schema = 6
 
 // Schemas are the versions Parse reads. Schema 1 had no repeats: each of
 // its cells reads as one repeat. Schemas 1 and 2 always streamed, and wrote
 // 0 for a server metric the target did not expose. Schema 4 added capacity;
-// schema 5 each distribution's sample size and unsupported percentiles.
-var Schemas = []int{1, 2, 3, 4, 5}
+// schema 5 each distribution's sample size and unsupported percentiles;
+// schema 6 the route kind, the gate's mode, the history gate's comparison
+// and pool, and each gated metric's detectable change.
+var Schemas = []int{1, 2, 3, 4, 5, 6}
 
 // Verdicts of a cell.
 const (
@@ -142,6 +144,12 @@ type Settings struct {
 	// CAFile and InsecureSkipVerify are an https target's trust.
 	CAFile             string `json:"ca_file,omitempty"`
 	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+	// History is the run history's folder (PERF_HISTORY), with the history
+	// gate's and change points' settings; absent without one.
+	History               string  `json:"history,omitempty"`
+	HistoryMinRuns        int     `json:"history_min_runs,omitempty"`
+	ChangepointMinSegment int     `json:"changepoint_min_segment,omitempty"`
+	ChangepointAlpha      float64 `json:"changepoint_alpha,omitempty"`
 }
 
 // Dist is a latency distribution in milliseconds.
@@ -212,6 +220,9 @@ type Cell struct {
 	EarlyStop *EarlyStop `json:"early_stop,omitempty"`
 	// Baseline is the comparison with the stored run; null without one.
 	Baseline *Comparison `json:"baseline"`
+	// History is the comparison with the run history (PERF_HISTORY); absent
+	// without one.
+	History *Comparison `json:"history,omitempty"`
 	// Compared holds the same cell's figures from the run named by
 	// settings.compare (e.g. direct to the backend, when this run went
 	// through the ingress); null without one.
@@ -386,6 +397,11 @@ func Parse(b []byte) (*Run, error) {
 	}
 	if r.Schema < 3 {
 		r.Settings.Stream = true // before PERF_STREAM every request streamed
+	}
+	for i := range r.Cells {
+		if b := r.Cells[i].Baseline; b != nil && b.Mode == "" {
+			b.Mode = ModeBaseline // before schema 6 the baseline was the one mode
+		}
 	}
 	return &r, nil
 }

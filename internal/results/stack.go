@@ -14,8 +14,11 @@ type Stack struct {
 	Model         string `json:"model"`
 	URL           string `json:"url"`
 	Host          string `json:"host,omitempty"`
-	// Route is the path requests were sent to.
-	Route string `json:"route"`
+	// Route is the path requests were sent to, and RouteKind what carried
+	// them: "ingress", "gateway", or "" straight to the server (schema 6
+	// on; the run history keeps each kind a series of its own).
+	Route     string `json:"route"`
+	RouteKind string `json:"route_kind,omitempty"`
 	// Kubernetes is the cluster's server version, and Controllers the
 	// images of its ingress or gateway controller pods; empty without a
 	// kubeconfig (Notes says why).
@@ -35,6 +38,7 @@ func StackDiff(base, cur Stack) []string {
 		{"model", base.Model, cur.Model},
 		{"host", base.Host, cur.Host},
 		{"route", base.Route, cur.Route},
+		{"route_kind", base.RouteKind, cur.RouteKind},
 		{"kubernetes_version", base.Kubernetes, cur.Kubernetes},
 		{"controllers", strings.Join(base.Controllers, ","), strings.Join(cur.Controllers, ",")},
 	} {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 
+	"github.com/llm-platform/harness/internal/history"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
 	"github.com/llm-platform/harness/internal/results"
@@ -20,6 +21,8 @@ type Inputs struct {
 	// BaselineRun and CompareRun are PERF_BASELINE's and PERF_COMPARE's
 	// results, nil when not set.
 	BaselineRun, CompareRun *results.Run
+	// Past is PERF_HISTORY's run history, nil when not set.
+	Past *history.History
 	// TLS is an https target's trust (PERF_CA_FILE,
 	// PERF_INSECURE_SKIP_VERIFY).
 	TLS *tls.Config
@@ -51,6 +54,11 @@ func (c Config) Load() (Inputs, error) {
 	if c.Compare != "" {
 		if in.CompareRun, err = results.Load(c.Compare); err != nil {
 			return in, fmt.Errorf("settings: PERF_COMPARE: %w", err)
+		}
+	}
+	if c.History != "" {
+		if in.Past, err = history.Load(c.History); err != nil {
+			return in, fmt.Errorf("settings: PERF_HISTORY: %w", err)
 		}
 	}
 	if in.TLS, err = openai.TLSConfig(c.CAFile, c.InsecureSkipVerify); err != nil {

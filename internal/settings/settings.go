@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/aggregate"
+	"github.com/llm-platform/harness/internal/changepoint"
 	"github.com/llm-platform/harness/internal/gate"
+	"github.com/llm-platform/harness/internal/history"
 	"github.com/llm-platform/harness/internal/sim"
 )
 
@@ -24,32 +26,45 @@ type Config struct {
 	Target, Host, Model, APIKey string
 	SimPreset                   string
 	SimRunCV, SimSlowdown       float64
-	SimMaxNumSeqs               int
-	SimKVCacheTokens            int
-	PayloadsFile                string
-	Payloads                    []string
-	Concurrency                 []int
-	IterationsPerVU             int
-	Duration                    time.Duration
-	Rates                       []float64
-	Requests                    int
-	Warmup                      int
-	RampUp                      time.Duration
-	Timeout                     time.Duration
-	ReadyTimeout                time.Duration
-	ReportDir                   string
-	Baseline, Compare           string
-	SLOTTFT, SLOE2E             time.Duration
-	MaxErrorRate                float64
-	Tolerance                   float64
-	Repeats                     int
-	Alpha, MaxCV                float64
-	GateRequired                bool
-	StrictLoad                  bool
-	Progress                    bool
-	GPU                         string
-	GPUInterval                 time.Duration
-	RequireGPU                  bool
+	// SimPrefillSlowdown and SimDecodeSlowdown slow one phase; the
+	// restart CV and seed model a server lifetime.
+	SimPrefillSlowdown, SimDecodeSlowdown float64
+	SimRestartCV                          float64
+	SimRestartSeed                        uint64
+	SimMaxNumSeqs                         int
+	SimKVCacheTokens                      int
+	PayloadsFile                          string
+	Payloads                              []string
+	Concurrency                           []int
+	IterationsPerVU                       int
+	Duration                              time.Duration
+	Rates                                 []float64
+	Requests                              int
+	Warmup                                int
+	RampUp                                time.Duration
+	Timeout                               time.Duration
+	ReadyTimeout                          time.Duration
+	ReportDir                             string
+	Baseline, Compare                     string
+	SLOTTFT, SLOE2E                       time.Duration
+	MaxErrorRate                          float64
+	Tolerance                             float64
+	Repeats                               int
+	Alpha, MaxCV                          float64
+	GateRequired                          bool
+	// History is the run history's folder (PERF_HISTORY), with its gate's
+	// and change points' settings.
+	History               string
+	HistoryMinRuns        int
+	ChangepointMinSegment int
+	ChangepointAlpha      float64
+	// RouteKind is what carried the requests: ingress, gateway or "".
+	RouteKind   string
+	StrictLoad  bool
+	Progress    bool
+	GPU         string
+	GPUInterval time.Duration
+	RequireGPU  bool
 	// Stream sends streamed requests (PERF_STREAM, default on); off, they
 	// are whole responses as hey sends them, and TTFT equals E2E.
 	Stream bool
@@ -110,6 +125,18 @@ func (c Config) Gate() gate.Gate {
 	return gate.Gate{Tolerance: c.Tolerance, Alpha: c.Alpha, MaxCV: c.MaxCV}
 }
 
+// HistoryGate is the history gate's settings.
+func (c Config) HistoryGate() gate.HistoryGate {
+	return gate.HistoryGate{Tolerance: c.Tolerance, Alpha: c.Alpha, MinRuns: c.HistoryMinRuns}
+}
+
+// HistoryOptions are how the history's series are cut into levels.
+func (c Config) HistoryOptions() history.Levels {
+	cp := changepoint.Defaults()
+	cp.MinSize, cp.Alpha = c.ChangepointMinSegment, c.ChangepointAlpha
+	return history.Levels{ChangePoints: cp, Tolerance: c.Tolerance, MinRuns: c.HistoryMinRuns}
+}
+
 // SimConfig is the embedded simulator's configuration: the preset with
 // the PERF_SIM_* settings applied.
 func (c Config) SimConfig() (sim.Config, error) {
@@ -118,6 +145,8 @@ func (c Config) SimConfig() (sim.Config, error) {
 		return preset, fmt.Errorf("settings: PERF_SIM_PRESET: %w", err)
 	}
 	preset.RunCV, preset.Slowdown = c.SimRunCV, c.SimSlowdown
+	preset.PrefillSlowdown, preset.DecodeSlowdown = c.SimPrefillSlowdown, c.SimDecodeSlowdown
+	preset.RestartCV, preset.RestartSeed = c.SimRestartCV, c.SimRestartSeed
 	if c.SimMaxNumSeqs > 0 {
 		preset.MaxNumSeqs = c.SimMaxNumSeqs
 	}

@@ -155,6 +155,21 @@ var Settings = []Setting{
 		set: number(func(f float64) bool { return f >= 0 && f < 0.5 }, "a fraction in [0, 0.5)", func(c *Config) *float64 { return &c.SimRunCV })},
 	{Env: "PERF_SIM_SLOWDOWN", Flag: "perf.sim-slowdown", Default: "1", Help: "embedded simulator: scale every latency by this factor (1.15 is a 15% slower target)",
 		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimSlowdown })},
+	{Env: "PERF_SIM_PREFILL_SLOWDOWN", Flag: "perf.sim-prefill-slowdown", Default: "1", Help: "embedded simulator: scale the prefill alone (TTFT) by this factor, on top of PERF_SIM_SLOWDOWN",
+		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimPrefillSlowdown })},
+	{Env: "PERF_SIM_DECODE_SLOWDOWN", Flag: "perf.sim-decode-slowdown", Default: "1", Help: "embedded simulator: scale the decode step alone (ITL, TPOT) by this factor, on top of PERF_SIM_SLOWDOWN",
+		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.SimDecodeSlowdown })},
+	{Env: "PERF_SIM_RESTART_CV", Flag: "perf.sim-restart-cv", Default: "0", Help: "embedded simulator: the spread between server lifetimes, the CV of one speed factor drawn when the simulator starts (a restarted vLLM; 0.05 is 5%); PERF_SIM_RUN_CV is the spread between repeats",
+		set: number(func(f float64) bool { return f >= 0 && f < 0.5 }, "a fraction in [0, 0.5)", func(c *Config) *float64 { return &c.SimRestartCV })},
+	{Env: "PERF_SIM_RESTART_SEED", Flag: "perf.sim-restart-seed", Default: "", Help: "embedded simulator: seed of the lifetime's draw; empty draws from the clock, so each run is a new lifetime",
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || n == 0 {
+				return fmt.Errorf("%q: want a whole number >= 1", v)
+			}
+			c.SimRestartSeed = n
+			return nil
+		}},
 	{Env: "PERF_SIM_MAX_NUM_SEQS", Flag: "perf.sim-max-num-seqs", Default: "", Help: "embedded simulator: how many sequences run at once (vLLM's --max-num-seqs; the preset's when empty); more wait, so this is its capacity under a TTFT SLO",
 		set: wholeAtLeast(1, func(c *Config) *int { return &c.SimMaxNumSeqs })},
 	{Env: "PERF_SIM_KV_CACHE_TOKENS", Flag: "perf.sim-kv-cache-tokens", Default: "", Help: "embedded simulator: its KV cache in tokens (the preset's when empty; rtx3060-tinyllama has 380000); a tight one shows KV-cache pressure and preemptions",
@@ -208,6 +223,22 @@ var Settings = []Setting{
 		set: fraction(func(c *Config) *float64 { return &c.MaxCV })},
 	{Env: "PERF_STRICT_LOAD", Flag: "perf.strict-load", Default: "0", Help: "1 fails a cell whose load did not match its plan (client- or server-limited, see the load self-check); 0 warns",
 		set: boolean(func(c *Config) *bool { return &c.StrictLoad })},
+	{Env: "PERF_HISTORY", Flag: "perf.history", Default: "", Help: "run history folder: the run is gated against the runs since the last change point or acceptance, appended to it, and trend.md written; empty: no history",
+		set: func(c *Config, v string) error { c.History = v; return nil }},
+	{Env: "PERF_HISTORY_MIN_RUNS", Flag: "perf.history-min-runs", Default: "5", Help: "history gate: the fewest runs since the last change point it gates with; fewer say \"no history gate yet\"",
+		set: wholeAtLeast(3, func(c *Config) *int { return &c.HistoryMinRuns })},
+	{Env: "PERF_CHANGEPOINT_MIN_SEGMENT", Flag: "perf.changepoint-min-segment", Default: "4", Help: "change points: the fewest runs a level must hold on each side of one (E-divisive's minimum segment)",
+		set: wholeAtLeast(2, func(c *Config) *int { return &c.ChangepointMinSegment })},
+	{Env: "PERF_CHANGEPOINT_ALPHA", Flag: "perf.changepoint-alpha", Default: "0.05", Help: "change points: significance of E-divisive's permutation test",
+		set: number(func(f float64) bool { return f > 0 && f < 1 }, "a level between 0 and 1, e.g. 0.05", func(c *Config) *float64 { return &c.ChangepointAlpha })},
+	{Env: "PERF_ROUTE_KIND", Flag: "perf.route-kind", Default: "", Help: "what carries requests to the server: ingress, gateway, or empty for straight to it; recorded in results.json, and each kind is a history series of its own",
+		set: func(c *Config, v string) error {
+			if v != "ingress" && v != "gateway" {
+				return fmt.Errorf("%q: want ingress, gateway, or empty", v)
+			}
+			c.RouteKind = v
+			return nil
+		}},
 	{Env: "PERF_GATE_REQUIRED", Flag: "perf.gate-required", Default: "0", Help: "1 fails a cell whose gate is inconclusive (too few repeats on either side), for CI that must gate",
 		set: boolean(func(c *Config) *bool { return &c.GateRequired })},
 	{Env: "PERF_SLO_TTFT_MS", Flag: "perf.slo-ttft-ms", Default: "", Help: "SLO on p95 TTFT in ms; also the per-request goodput threshold",

@@ -58,6 +58,21 @@ type Config struct {
 	// Slowdown scales every TTFT and ITL (1.15: a 15% slower target), to
 	// measure what the regression gate detects. Zero means 1.
 	Slowdown float64
+	// PrefillSlowdown scales the prefill alone (TTFT) and DecodeSlowdown
+	// the decode step alone (ITL), on top of Slowdown: a slower prefill
+	// kernel and a slower decode step are different regressions, gated
+	// on different metrics. Zero means 1.
+	PrefillSlowdown, DecodeSlowdown float64
+	// RestartCV is the spread between server lifetimes: New draws one
+	// speed factor 1 + RestartCV*N(0,1) for the server's whole life, as a
+	// restarted vLLM lands on other clocks, memory placement and kernels
+	// (measured on an H200: lifetime medians of RPS with a CV of 4.5-5.6%).
+	// RunCV is the spread between repeats within one lifetime. Zero: every
+	// lifetime is alike.
+	RestartCV float64
+	// RestartSeed seeds the lifetime's draw; zero draws it from the clock,
+	// so every start is a new lifetime, as a real restart is.
+	RestartSeed uint64
 	// Seed seeds jitter, the run factors and rate-based faults, so runs
 	// are repeatable.
 	Seed uint64
@@ -161,8 +176,10 @@ func (c Config) withDefaults() Config {
 	if c.HangLimit == 0 {
 		c.HangLimit = DefaultHangLimit
 	}
-	if c.Slowdown == 0 {
-		c.Slowdown = 1
+	for _, f := range []*float64{&c.Slowdown, &c.PrefillSlowdown, &c.DecodeSlowdown} {
+		if *f == 0 {
+			*f = 1
+		}
 	}
 	return c
 }
@@ -188,6 +205,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sim: config: run_cv: %v: must be in [0, 0.5)", c.RunCV)
 	case c.Slowdown < 0:
 		return fmt.Errorf("sim: config: slowdown: %v: must be >= 0 (0 means 1)", c.Slowdown)
+	case c.PrefillSlowdown < 0:
+		return fmt.Errorf("sim: config: prefill_slowdown: %v: must be >= 0 (0 means 1)", c.PrefillSlowdown)
+	case c.DecodeSlowdown < 0:
+		return fmt.Errorf("sim: config: decode_slowdown: %v: must be >= 0 (0 means 1)", c.DecodeSlowdown)
+	case c.RestartCV < 0 || c.RestartCV >= 0.5:
+		return fmt.Errorf("sim: config: restart_cv: %v: must be in [0, 0.5)", c.RestartCV)
 	case c.DefaultMaxTokens < 0:
 		return fmt.Errorf("sim: config: default_max_tokens: %d: must be >= 0", c.DefaultMaxTokens)
 	}

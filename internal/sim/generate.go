@@ -81,7 +81,7 @@ func (g *generation) preempt(ctx context.Context) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	g.held = held // the caller counts the new token
-	return time.Now().Add(s.scale(s.cfg.TTFT + time.Duration(held)*s.cfg.PrefillPerToken)), true
+	return time.Now().Add(s.scale(s.prefill(s.cfg.TTFT + time.Duration(held)*s.cfg.PrefillPerToken))), true
 }
 
 // midpoint is the token at which mid-stream faults strike.

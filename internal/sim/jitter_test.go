@@ -96,3 +96,53 @@ func TestRunNoise(t *testing.T) {
 		t.Errorf("RunCV 0.6: %v", err)
 	}
 }
+
+// TestRestart: a lifetime's factor is drawn once (seeded: the same seed,
+// the same lifetime), rides every NewRun's draw, and has the configured
+// CV over many lifetimes; the prefill and decode slow-downs scale only
+// their own phase.
+func TestRestart(t *testing.T) {
+	const cv, n = 0.05, 2000
+	var sum, sq float64
+	for seed := uint64(1); seed <= n; seed++ {
+		s, err := New(Config{RestartCV: cv, RestartSeed: seed, RunCV: 0.01, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := s.Restart()
+		if f2 := s.NewRun() / f; seed == 1 && (f2 < 0.9 || f2 > 1.1) {
+			t.Errorf("NewRun after a restart of %v: %v, want the restart times a 1%% draw", f, s.Speed())
+		}
+		again, _ := New(Config{RestartCV: cv, RestartSeed: seed})
+		if again.Restart() != f {
+			t.Fatalf("seed %d: lifetimes %v and %v", seed, f, again.Restart())
+		}
+		again.Close()
+		sum += f
+		sq += f * f
+		s.Close()
+	}
+	mean := sum / n
+	sd := math.Sqrt(sq/n - mean*mean)
+	if math.Abs(mean-1) > 0.005 || math.Abs(sd-cv) > 0.005 {
+		t.Errorf("lifetimes: mean %.4f, sd %.4f; want 1 and %v", mean, sd, cv)
+	}
+	s, _ := New(Config{ITL: 10 * time.Millisecond, TTFT: 100 * time.Millisecond, DecodeSlowdown: 1.5})
+	defer s.Close()
+	if got := s.itl(); got != 15*time.Millisecond {
+		t.Errorf("decode slowdown 1.5: ITL %v, want 15ms", got)
+	}
+	if got := s.scale(s.prefill(100 * time.Millisecond)); got != 100*time.Millisecond {
+		t.Errorf("decode slowdown changed the prefill: %v", got)
+	}
+	p, _ := New(Config{ITL: 10 * time.Millisecond, PrefillSlowdown: 1.2})
+	defer p.Close()
+	if got, itl := p.scale(p.prefill(100*time.Millisecond)), p.itl(); got != 120*time.Millisecond || itl != 10*time.Millisecond {
+		t.Errorf("prefill slowdown 1.2: prefill %v (want 120ms), ITL %v (want 10ms)", got, itl)
+	}
+	clocked, _ := New(Config{RestartCV: cv})
+	defer clocked.Close()
+	if clocked.Restart() == 1 {
+		t.Error("RestartSeed 0 drew no lifetime")
+	}
+}

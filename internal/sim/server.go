@@ -43,8 +43,10 @@ type Server struct {
 	rng    *rand.Rand
 	runRng *rand.Rand
 	// speed is the current run's factor on every latency (float64 bits):
-	// Slowdown times the factor NewRun drew.
-	speed atomic.Uint64
+	// Slowdown times the lifetime's factor (restart) times the one NewRun
+	// drew.
+	speed   atomic.Uint64
+	restart float64
 }
 
 // New validates cfg and returns a Server.
@@ -67,7 +69,8 @@ func New(cfg Config) (*Server, error) {
 		s.prefix = newPrefixCache()
 	}
 	s.kv = newKVCache(int64(cfg.KVCacheTokens), func(used, capacity int64) { s.m.kvUsage.Set(float64(used) / float64(capacity)) })
-	s.speed.Store(math.Float64bits(cfg.Slowdown))
+	s.restart = lifetime(cfg.RestartCV, cfg.RestartSeed)
+	s.speed.Store(math.Float64bits(cfg.Slowdown * s.restart))
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	s.mux.HandleFunc("GET /v1/models", s.models)
 	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
@@ -205,10 +208,26 @@ func (s *Server) NewRun() float64 {
 	s.mu.Lock()
 	f := 1 + s.cfg.RunCV*s.runRng.NormFloat64()
 	s.mu.Unlock()
-	f = min(max(f, 0.5), 2) * s.cfg.Slowdown // a 10-sigma draw must not stop time
+	f = min(max(f, 0.5), 2) * s.cfg.Slowdown * s.restart // a 10-sigma draw must not stop time
 	s.speed.Store(math.Float64bits(f))
 	return f
 }
+
+// lifetime draws a server lifetime's speed factor, 1 + cv*N(0,1) within
+// [0.5, 2]; seed 0 takes one from the clock.
+func lifetime(cv float64, seed uint64) float64 {
+	if cv == 0 {
+		return 1
+	}
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	f := 1 + cv*rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d)).NormFloat64()
+	return min(max(f, 0.5), 2)
+}
+
+// Restart is the lifetime's speed factor (Config.RestartCV), 1 without one.
+func (s *Server) Restart() float64 { return s.restart }
 
 // Speed is the current run's factor on every latency.
 func (s *Server) Speed() float64 { return math.Float64frombits(s.speed.Load()) }
@@ -227,10 +246,15 @@ func (s *Server) scale(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * f)
 }
 
+// prefill applies PrefillSlowdown to a prefill's time.
+func (s *Server) prefill(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * s.cfg.PrefillSlowdown)
+}
+
 // itl is the current inter-token latency given the running batch.
 func (s *Server) itl() time.Duration {
 	n := s.running.Load()
-	return s.scale(time.Duration(float64(s.cfg.ITL) * (1 + s.cfg.BatchSlowdown*float64(max(n-1, 0)))))
+	return s.scale(time.Duration(float64(s.cfg.ITL) * s.cfg.DecodeSlowdown * (1 + s.cfg.BatchSlowdown*float64(max(n-1, 0)))))
 }
 
 // admit waits for a running slot, counting the wait in
@@ -352,7 +376,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		s.m.pcHits.Add(float64(hit))
 		computed -= hit
 	}
-	first := admitted.Add(s.scale(s.cfg.TTFT + time.Duration(computed)*s.cfg.PrefillPerToken))
+	first := admitted.Add(s.scale(s.prefill(s.cfg.TTFT + time.Duration(computed)*s.cfg.PrefillPerToken)))
 	if req.Stream {
 		ok = g.stream(ctx, first)
 	} else {

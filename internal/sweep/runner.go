@@ -76,6 +76,7 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (r *Runner, err 
 		return r, fmt.Errorf("sweep: %w", err)
 	}
 	r.results.Stack = r.target.Stack(ctx)
+	r.results.Stack.RouteKind = cfg.RouteKind
 	if cfg.BaselineRun != nil {
 		r.results.BaselineStackDiffers = results.StackDiff(cfg.BaselineRun.Stack, r.results.Stack)
 	}
@@ -102,7 +103,7 @@ func (c Config) targetOptions() (target.Options, error) {
 func (r *Runner) newRun(ctx context.Context) results.Run {
 	cfg, t := r.cfg, r.target
 	build := provenance.Harness(ctx)
-	return results.Run{
+	run := results.Run{
 		Schema: results.Schema, Start: time.Now(), End: time.Now(),
 		Target: results.TargetInfo{URL: t.Endpoint.BaseURL, Host: cfg.Host, Simulator: t.Simulator},
 		Model:  t.Model, GitCommit: build.Commit, GitDirty: build.Dirty, GPUs: t.GPUs, GPUReason: t.GPUReason,
@@ -113,6 +114,11 @@ func (r *Runner) newRun(ctx context.Context) results.Run {
 		Payloads: map[string]results.PayloadInfo{},
 		Cells:    []results.Cell{},
 	}
+	if cfg.Past != nil {
+		run.Settings.History, run.Settings.HistoryMinRuns = cfg.History, cfg.HistoryMinRuns
+		run.Settings.ChangepointMinSegment, run.Settings.ChangepointAlpha = cfg.ChangepointMinSegment, cfg.ChangepointAlpha
+	}
+	return run
 }
 
 // estimateSchedule times the target's pace and estimates the schedule at
@@ -229,4 +235,24 @@ func (r *Runner) write() error {
 		return fmt.Errorf("sweep: reports: %w", err)
 	}
 	return nil
+}
+
+// Finish closes a sweep that ran to its end. With PERF_HISTORY it appends
+// the run to the history and writes trend.md (and its charts) into the
+// report folder; it returns the history file's name ("" without one). An
+// interrupted sweep is not a night's figures: MarkInterrupted, not Finish.
+func (r *Runner) Finish() (string, error) {
+	h := r.cfg.Past
+	if h == nil {
+		return "", nil
+	}
+	res := r.Results()
+	name, err := h.Append(&res)
+	if err != nil {
+		return "", fmt.Errorf("sweep: PERF_HISTORY: %w", err)
+	}
+	if err := report.WriteTrend(h, r.cfg.HistoryOptions(), r.cfg.ReportDir); err != nil {
+		return name, fmt.Errorf("sweep: trend: %w", err)
+	}
+	return name, nil
 }

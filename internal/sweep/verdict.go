@@ -9,7 +9,8 @@ import (
 )
 
 // judge gives a finished cell (its repeats combined) its verdict and the
-// reasons for it: errors and SLOs on its medians, the baseline gate, an
+// reasons for it: errors and SLOs on its medians, the baseline gate, the
+// history gate, an
 // inconclusive gate under PERF_GATE_REQUIRED, and a load that missed its
 // plan under PERF_STRICT_LOAD.
 func (r *Runner) judge(c *results.Cell) {
@@ -19,6 +20,14 @@ func (r *Runner) judge(c *results.Cell) {
 		c.Baseline = &cmp
 		c.Reasons = append(c.Reasons, gate.Reasons(cmp, r.cfg.Gate())...)
 		if cmp.Inconclusive != "" && r.cfg.GateRequired {
+			c.Reasons = append(c.Reasons, "PERF_GATE_REQUIRED: "+cmp.Inconclusive)
+		}
+	}
+	if h := r.cfg.Past; h != nil {
+		cmp := gate.AgainstHistory(h.Pools(&r.results, c.Key(), r.cfg.HistoryOptions()), *c, r.cfg.HistoryGate())
+		c.History = &cmp
+		c.Reasons = append(c.Reasons, gate.HistoryReasons(cmp)...)
+		if cmp.Inconclusive != "" && r.cfg.GateRequired && r.cfg.BaselineRun == nil {
 			c.Reasons = append(c.Reasons, "PERF_GATE_REQUIRED: "+cmp.Inconclusive)
 		}
 	}

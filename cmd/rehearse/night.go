@@ -27,8 +27,12 @@ func nightEnv(o options, wf workflow, dir, ov, reports string) map[string]string
 		standin.HomeVariable: filepath.Join(o.work, "minikube-home"),
 		"KUBECONFIG":         filepath.Join(o.work, "kubeconfig"),
 		"BASELINE_REPO":      filepath.Join(o.work, "default-branch"),
-		"OVERLAY":            ov,
-		"PERF_REPORT_DIR":    reports, "E2E_REPORT_DIR": filepath.Join(reports, "e2e"),
+		// Its perf-history branch does not exist: each night starts a run
+		// history of its own (the history job, which writes the branch on
+		// the box, is not part of the rehearsal).
+		"HISTORY_REPO":    filepath.Join(o.work, "default-branch"),
+		"OVERLAY":         ov,
+		"PERF_REPORT_DIR": reports, "E2E_REPORT_DIR": filepath.Join(reports, "e2e"),
 		// The preflight on the lab: root, two cores, a small disk.
 		"MINIKUBE_CPUS": "2", "PREFLIGHT_ALLOW_ROOT": "1", "PREFLIGHT_MIN_DISK_GB": "1",
 		// The nightly, small: one payload, two loads, repeats enough to gate.

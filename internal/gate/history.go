@@ -125,16 +125,32 @@ func predictionP(shift, sd float64, n, k int) float64 {
 // power80 is z(0.8), the normal quantile that gives a test power 0.8.
 const power80 = 0.8416212335729143
 
-// historyDetectable is the smallest change the one-night test detects
-// with power 0.8: (t(1-α/2) + z(0.8))·√(s²(1+1/n)), split into this run's
-// own part (its repeats' CV over √repeats, scaled for a median) and the
-// rest, the spread between runs.
+// historyDetectable is HistoryDetectable at this run's noise: its own
+// part from its repeats' CV, the rest of the pool's spread between runs.
 func historyDetectable(s results.Summary, repeats int, sd float64, n int, g HistoryGate) *results.Detectable {
-	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(1-g.Alpha*oneNightShare) + power80
 	within := medianSE(s.CV, repeats)
-	between := math.Sqrt(max(sd*sd-within*within, 0))
-	total := q * sd * math.Sqrt(1+1/float64(n))
-	return detectable(math.Expm1(total), math.Expm1(q*within), math.Expm1(q*between), g.Tolerance)
+	return HistoryDetectable(within, math.Sqrt(max(sd*sd-within*within, 0)), n, g)
+}
+
+// HistoryDetectable is the smallest change the history gate detects with
+// power 0.8 when a run's median has the relative standard error within
+// (this run's repeats) and runs spread between each other by between
+// (restarts), both on a log scale, with n runs pooled. One night:
+// (t(1−α·15%) + z(0.8))·s·√(1+1/n); two nights: (t(1−α·60%) +
+// z(0.8))·s·√(1/2+1/n); s² = within² + between². The parts are each
+// alone's share of the one-night figure: more requests or repeats shrink
+// within; nothing a run can set shrinks between, only the second night.
+func HistoryDetectable(within, between float64, n int, g HistoryGate) *results.Detectable {
+	if n < 2 {
+		return nil
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}
+	q1, q2 := t.Quantile(1-g.Alpha*oneNightShare)+power80, t.Quantile(1-g.Alpha*twoNightShare)+power80
+	sd := math.Hypot(within, between)
+	one, k := q1*sd*math.Sqrt(1+1/float64(n)), math.Sqrt(1+1/float64(n))
+	d := detectable(math.Expm1(one), math.Expm1(q1*within*k), math.Expm1(q1*between*k), g.Tolerance)
+	d.TwoNightsPct = math.Round(math.Expm1(q2*sd*math.Sqrt(0.5+1/float64(n)))*1000) / 10
+	return d
 }
 
 // medianSE is the standard error of a median of n repeats with the given

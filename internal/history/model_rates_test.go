@@ -1,12 +1,14 @@
 package history
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/llm-platform/harness/internal/changepoint"
+	"github.com/llm-platform/harness/internal/sim"
 )
 
 // rate is k of n with its 95% Wilson interval, for the logs and
@@ -131,4 +133,51 @@ func TestTwelveNights(t *testing.T) {
 	if cp < 0.8 {
 		t.Errorf("change point exactly at night 9 in %.1f%% of histories, want at least 80%%", 100*cp)
 	}
+}
+
+// TestModelOnTheSimulatorsDraws runs the model over the very lifetimes
+// make bench-history's simulators draw (RestartSeed 1000q+n, night n of
+// history q, 20 histories): the two can then be compared history by
+// history, not only in rate. Twenty histories are few, and a history
+// whose first five draws happen to be close fails several nights in a
+// row, so their false-failure rate differs from the 500-history figure
+// by more than a binomial interval says; this logs what the model gives
+// on those draws, which docs/benchmarks.md sets beside the simulator's.
+func TestModelOnTheSimulatorsDraws(t *testing.T) {
+	g, o := defaultGate()
+	rng := rand.New(rand.NewPCG(20, 12))
+	var ff, nights, two int
+	var at []string
+	for q := range 20 {
+		restarts := make([]float64, 12)
+		for n := range restarts {
+			restarts[n] = lifetimeOf(t, uint64(1000*q+n+1))
+		}
+		_, cmps := workflowModel.sequence(rng, 12, 9, 1.15, 1, g, o, restarts...)
+		for n := 5; n < 8; n++ {
+			nights++
+			if cmps[n].Regressed {
+				ff++
+				at = append(at, fmt.Sprintf("%d.%d", q, n+1))
+			}
+		}
+		if cmps[8].Regressed || cmps[9].Regressed {
+			two++
+		}
+	}
+	t.Logf("false failures at history.night %v", at)
+	logRate(t, "the simulator's draws, false failures nights 6-8", ff, nights)
+	logRate(t, "the simulator's draws, decode +15% caught within nights 9-10", two, 20)
+	if ff == 0 && two == 0 {
+		t.Error("the model gated nothing on the simulator's draws")
+	}
+}
+
+func lifetimeOf(t *testing.T, seed uint64) float64 {
+	s, err := sim.New(sim.Config{RestartCV: workflowModel.restartCV, RestartSeed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return s.Restart()
 }

@@ -29,9 +29,12 @@ var workflowModel = nightModel{restartCV: 0.05, repeatCV: 0.01, repeats: 5, nois
 
 const modelKey = "short/closed/4"
 
-// cell draws one night's cell.
-func (m nightModel) cell(rng *rand.Rand, decode, prefill float64) results.Cell {
-	restart := 1 + m.restartCV*rng.NormFloat64()
+// cell draws one night's cell; restart is the night's lifetime factor (0:
+// drawn here).
+func (m nightModel) cell(rng *rand.Rand, restart, decode, prefill float64) results.Cell {
+	if restart == 0 {
+		restart = 1 + m.restartCV*rng.NormFloat64()
+	}
 	var reps []results.Cell
 	for range m.repeats {
 		f := restart * (1 + m.repeatCV*rng.NormFloat64())
@@ -50,8 +53,9 @@ func (m nightModel) cell(rng *rand.Rand, decode, prefill float64) results.Cell {
 
 // sequence runs nights nights, the change (decode, prefill) from night
 // from on (1-based), each judged against the history before it, and
-// returns the history and each night's comparison.
-func (m nightModel) sequence(rng *rand.Rand, nights, from int, decode, prefill float64, g gate.HistoryGate, o Levels) (*History, []results.Comparison) {
+// returns the history and each night's comparison. restarts, when given,
+// are the nights' lifetime factors.
+func (m nightModel) sequence(rng *rand.Rand, nights, from int, decode, prefill float64, g gate.HistoryGate, o Levels, restarts ...float64) (*History, []results.Comparison) {
 	h := &History{}
 	id := Identity{Model: "tinyllama", RouteKind: "ingress"}
 	var out []results.Comparison
@@ -61,7 +65,11 @@ func (m nightModel) sequence(rng *rand.Rand, nights, from int, decode, prefill f
 		if n >= from {
 			d, p = decode, prefill
 		}
-		c := m.cell(rng, d, p)
+		var restart float64
+		if len(restarts) >= n {
+			restart = restarts[n-1]
+		}
+		c := m.cell(rng, restart, d, p)
 		run := &results.Run{Schema: results.Schema, Start: start.AddDate(0, 0, n), Model: id.Model,
 			Stack: results.Stack{RouteKind: id.RouteKind}, GitCommit: fmt.Sprintf("c%02d", n)}
 		cmp := gate.AgainstHistory(h.Pools(run, modelKey, o), c, g)

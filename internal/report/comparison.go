@@ -102,6 +102,8 @@ func detectableCell(d *results.Detectable) string {
 		return "—"
 	case d.Floor:
 		return results.Trim(d.Pct) + "% (tolerance)"
+	case d.TwoNightsPct > 0:
+		return fmt.Sprintf("%s%% (within %s, between %s; two nights %s%%)", results.Trim(d.Pct), results.Trim(d.WithinPct), results.Trim(d.BetweenPct), results.Trim(d.TwoNightsPct))
 	case d.BetweenPct > 0:
 		return fmt.Sprintf("%s%% (within %s, between %s)", results.Trim(d.Pct), results.Trim(d.WithinPct), results.Trim(d.BetweenPct))
 	}

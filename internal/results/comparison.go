@@ -126,4 +126,7 @@ type Detectable struct {
 	WithinPct  float64 `json:"within_pct"`
 	BetweenPct float64 `json:"between_pct,omitempty"`
 	Floor      bool    `json:"tolerance_floor,omitempty"`
+	// TwoNightsPct is the history gate's two-night test's figure: this run
+	// and the next together (absent from a baseline comparison).
+	TwoNightsPct float64 `json:"two_nights_pct,omitempty"`
 }

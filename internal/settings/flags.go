@@ -24,7 +24,7 @@ func Register(fs *flag.FlagSet) *Flags {
 
 // Config resolves the settings: a flag that was set wins over the
 // environment variable, which wins over the default. env is os.Getenv.
-// Relative paths (report folder, baseline, payloads file) are taken from
+// Relative paths (report folder, baseline, payloads file, history) are taken from
 // base, the folder the user ran from (the repository root for make perf);
 // an empty base leaves them relative to the working directory. It reads
 // no file: Load does, once.
@@ -62,7 +62,7 @@ func (f *Flags) Config(env func(string) string, base string) (Config, error) {
 	if err := c.takeK6(env, set); err != nil {
 		return Config{}, err
 	}
-	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile, &c.CAFile, &c.Trace} {
+	for _, p := range []*string{&c.ReportDir, &c.Baseline, &c.Compare, &c.PayloadsFile, &c.CAFile, &c.Trace, &c.History} {
 		if *p != "" && base != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

@@ -140,12 +140,12 @@ func TestRelativePathsFromBase(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	f := Register(fs)
 	_ = fs.Parse(nil)
-	c, err := f.Config(func(k string) string { return map[string]string{"PERF_REPORT_DIR": "out/r"}[k] }, "/repo")
+	c, err := f.Config(func(k string) string { return map[string]string{"PERF_REPORT_DIR": "out/r", "PERF_HISTORY": "perf-history"}[k] }, "/repo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ReportDir != filepath.Join("/repo", "out/r") {
-		t.Errorf("report dir %q", c.ReportDir)
+	if c.ReportDir != filepath.Join("/repo", "out/r") || c.History != filepath.Join("/repo", "perf-history") {
+		t.Errorf("report dir %q, history %q", c.ReportDir, c.History)
 	}
 }
 

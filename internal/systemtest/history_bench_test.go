@@ -37,6 +37,7 @@ func BenchmarkHistoryGateRates(b *testing.B) {
 		}{{"decode", 1.15, 1}, {"prefill", 1, 1.15}} {
 			var falseFail, nights, first, within2, cpAt9 int
 			which := map[string]int{}
+			var at []string // history.night of each false failure
 			for q := range seqs {
 				h := &history.History{}
 				var itl []float64
@@ -63,6 +64,7 @@ func BenchmarkHistoryGateRates(b *testing.B) {
 						nights++
 						if cmp.Regressed {
 							falseFail++
+							at = append(at, fmt.Sprintf("%d.%d", q, n))
 							for _, m := range cmp.Metrics {
 								if m.Regressed {
 									which[m.Name]++
@@ -84,7 +86,7 @@ func BenchmarkHistoryGateRates(b *testing.B) {
 			}
 			b.Logf("%s +15%% from night 9, %d sequences on the simulator: false failures nights 6-8 %d/%d (%.1f%%); caught night 9 %d/%d (%.0f%%), within nights 9-10 %d/%d (%.0f%%); ITL change point exactly at night 9: %d",
 				change.name, seqs, falseFail, nights, 100*float64(falseFail)/float64(nights), first, seqs, 100*float64(first)/float64(seqs), within2, seqs, 100*float64(within2)/float64(seqs), cpAt9)
-			b.Logf("metrics of the false failures: %v", which)
+			b.Logf("metrics of the false failures: %v; at history.night %v", which, at)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // measured apart and is taken as TTFT p95's). The middle of each measured
 // range.
 var h200Noise = []struct {
-	metric                string
+	metric               string
 	repeatCV, lifetimeCV float64
 }{
 	{"itl_p50_ms", 0.025, 0.016},

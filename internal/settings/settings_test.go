@@ -140,7 +140,9 @@ func TestRelativePathsFromBase(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	f := Register(fs)
 	_ = fs.Parse(nil)
-	c, err := f.Config(func(k string) string { return map[string]string{"PERF_REPORT_DIR": "out/r", "PERF_HISTORY": "perf-history"}[k] }, "/repo")
+	c, err := f.Config(func(k string) string {
+		return map[string]string{"PERF_REPORT_DIR": "out/r", "PERF_HISTORY": "perf-history"}[k]
+	}, "/repo")
 	if err != nil {
 		t.Fatal(err)
 	}

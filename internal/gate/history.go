@@ -52,9 +52,9 @@ type HistoryGate struct {
 // second test pairs this run with the one before it (their mean, whose
 // spread is smaller by √2) against the pool without that run; each test
 // runs at a share of α (oneNightShare, twoNightShare), so a night's
-// false-failure rate stays within α. A metric
-// regresses when either test is significant and the change it measured
-// exceeds the tolerance in the worse direction.
+// false-failure rate stays within α. A metric regresses when either test
+// is significant and the change it measured exceeds the tolerance in the
+// worse direction.
 func AgainstHistory(pools map[string]results.Pool, cur results.Cell, g HistoryGate) results.Comparison {
 	c := results.Comparison{Mode: results.ModeHistory, Repeats: len(cur.Repeats)}
 	for _, m := range results.GateMetrics {
@@ -75,13 +75,15 @@ func AgainstHistory(pools map[string]results.Pool, cur results.Cell, g HistoryGa
 		d.Baseline = results.Round3(math.Exp(mean))
 		d.DeltaPct = math.Round((v/math.Exp(mean)-1)*1000) / 10
 		shift := sign * (math.Log(v) - mean)
-		d.P = results.Round4(predictionP(shift, sd, len(logs), 1))
-		d.Regressed = d.P < g.Alpha*oneNightShare && math.Expm1(shift) > g.Tolerance
+		p1 := predictionP(shift, sd, len(logs), 1)
+		d.P = results.Round4(p1)
+		d.Regressed = p1 < g.Alpha*oneNightShare && math.Expm1(shift) > g.Tolerance
 		if pair, pooled := twoNights(p, logs); len(pooled) >= g.MinRuns-1 && pair > 0 {
 			pm, psd := stat.MeanStdDev(pooled, nil)
 			shift2 := sign * ((math.Log(pair)+math.Log(v))/2 - pm)
-			d.PTwoNights = results.Round4(predictionP(shift2, psd, len(pooled), 2))
-			d.Regressed = d.Regressed || d.PTwoNights < g.Alpha*twoNightShare && math.Expm1(shift2) > g.Tolerance
+			p2 := predictionP(shift2, psd, len(pooled), 2)
+			d.PTwoNights = results.Round4(p2)
+			d.Regressed = d.Regressed || p2 < g.Alpha*twoNightShare && math.Expm1(shift2) > g.Tolerance
 		}
 		d.Detectable = historyDetectable(cur.Stats[m.Name], len(cur.Repeats), sd, len(logs), g)
 		c.Regressed = c.Regressed || d.Regressed

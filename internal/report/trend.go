@@ -74,7 +74,7 @@ func identities(h *history.History) []history.Identity {
 
 // trendChart draws one series: runs numbered from 1 on x.
 func trendChart(cell string, m results.GateMetric, ps []history.Figure, accepted []history.Acceptance, o history.Levels) chart.Chart {
-	med, lo, hi := chart.Line{Name: "median"}, chart.Line{Name: "interval", Dashed: true}, chart.Line{Name: "", Dashed: true}
+	med, lo, hi := chart.Line{Name: "median"}, chart.Line{Name: "interval lo", Dashed: true}, chart.Line{Name: "interval hi", Dashed: true}
 	for i, p := range ps {
 		x := float64(i + 1)
 		med.Points = append(med.Points, chart.Point{X: x, Y: p.Median})
@@ -150,7 +150,13 @@ func shortName(file string) string { return strings.TrimSuffix(file, ".json") }
 // svgName is a chart's file name: series, cell and metric, in characters
 // every file system takes.
 func svgName(id history.Identity, key, metric string) string {
-	name := strings.Join([]string{id.RouteKind, id.Model, id.GPU, id.Simulator, key, metric}, "-")
+	var parts []string
+	for _, p := range []string{id.RouteKind, id.Model, id.GPU, id.Simulator, key, metric} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	name := strings.Join(parts, "-")
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_':

@@ -80,7 +80,7 @@ var nights = []night{
 		summary: []string{`\*\*no baseline:\*\*`, `### e2e through the ingress: passed`, `### perf: passed`}},
 	{n: 2, what: "a second night, nothing changed",
 		summary: []string{`Gated against`, `### e2e through the ingress: passed`, `### perf: passed \(0 of \d+ cells failed; 0 regressed`,
-			`Run history: none yet on .perf-history.`, `Gated against the run history .* \(0 cells regressed; \d+ with no history gate yet`, `Trend of the run history: .trend\.md.`}},
+			`Run history: none yet on .perf-history.`, `Run history .*: no history gate yet \(pools of 0 runs; it gates from 5\)`, `Trend of the run history: .trend\.md.`}},
 	{n: 3, what: "a vLLM change: the Deployment rolled out with a 20% slower token pace (inter-token latency 8 ms -> 9.6 ms)",
 		args: map[string]string{"--inter-token-latency": "9600us"}, failedStep: "perf.sh",
 		summary: []string{`### e2e through the ingress: passed`, `### perf: failed \([1-9]\d* of \d+ cells failed; [1-9]\d* regressed`, `baseline: itl_p50_ms \S+ -> \S+ \(\+`}},

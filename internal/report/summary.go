@@ -73,7 +73,7 @@ func (r doc) writeSummary(w io.Writer) error {
 // worse level that nobody accepted, with where the trend is.
 func (r doc) historySummary() string {
 	var b strings.Builder
-	regressed, young := 0, 0
+	regressed, young, gated := 0, 0, 0
 	pooled := map[int]bool{}
 	var unaccepted []string
 	for _, c := range r.Cells {
@@ -84,6 +84,7 @@ func (r doc) historySummary() string {
 		if h.Regressed {
 			regressed++
 		}
+		gated++
 		if h.Inconclusive != "" {
 			young++
 		}
@@ -98,6 +99,11 @@ func (r doc) historySummary() string {
 		}
 	}
 	sizes := slices.Sorted(maps.Keys(pooled))
+	if young == gated {
+		fmt.Fprintf(&b, "Run history `%s`: no history gate yet (pools of %s runs; it gates from %d). Trend: `trend.md` in the reports.\n\n",
+			r.Settings.History, joinInts(sizes), r.Settings.HistoryMinRuns)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "Gated against the run history `%s` (%d cells regressed; %d with no history gate yet; pools of %s runs since the last change point or acceptance). Trend: `trend.md` in the reports.\n\n",
 		r.Settings.History, regressed, young, joinInts(sizes))
 	for _, u := range unaccepted {

@@ -81,3 +81,19 @@ func TestHistorySections(t *testing.T) {
 		}
 	}
 }
+
+// TestHistorySummaryNotYet: a night with no history gate yet says so, not
+// that it was gated.
+func TestHistorySummaryNotYet(t *testing.T) {
+	r, err := results.Load("../../fixtures/history/example/run-20261204T031700Z-a41e0c9b2d55.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum bytes.Buffer
+	if err := WriteSummary(&sum, r); err != nil {
+		t.Fatal(err)
+	}
+	if s := sum.String(); !strings.Contains(s, "Run history `perf-history`: no history gate yet (pools of 2 runs; it gates from 5)") || strings.Contains(s, "Gated against the run history") {
+		t.Errorf("summary of night 3:\n%s", s)
+	}
+}

@@ -1,12 +1,16 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/llm-platform/harness/internal/record"
 )
@@ -46,4 +50,41 @@ func classify(ctx context.Context, err error) record.Class {
 		return record.Timeout
 	}
 	return record.Other
+}
+
+// contextOverflow is what the error body of an over-long request says,
+// in vLLM ("This model's maximum context length is %d tokens. However, you
+// requested ...": vllm/entrypoints/openai/serving_engine.py, the input
+// validation of every completion request) and in llm-d-inference-sim (the
+// same sentence, pkg/llm-d-inference-sim/request.go), each with status 400.
+// errorHead is how much of an error body is read to find it.
+var contextOverflow = []byte("maximum context length")
+
+const errorHead = 1024
+
+// errorEventClass classifies an error a stream carried in place of its
+// tokens (HTTP 200, then `data: {"error": {...}}`): llm-d-inference-sim
+// answers a streamed request over the context window so, and vLLM reports
+// errors that arise mid-stream so. Its code is the status it stands for.
+func errorEventClass(e *fastjson.Value) record.Class {
+	code := e.GetInt("code")
+	switch {
+	case code == http.StatusBadRequest && bytes.Contains(e.GetStringBytes("message"), contextOverflow):
+		return record.ContextOverflow
+	case code >= 400:
+		return statusClass(code)
+	}
+	return record.BadEvent
+}
+
+func statusClass(code int) record.Class {
+	switch {
+	case code == http.StatusTooManyRequests:
+		return record.HTTP429
+	case code >= 500:
+		return record.HTTP5xx
+	case code >= 400:
+		return record.HTTP4xx
+	}
+	return record.Other // a 3xx (redirects are not followed) or an unexpected 2xx
 }

@@ -252,9 +252,15 @@ func (c *Client) Do(ctx context.Context, rec *record.Record) {
 	wd.touch(time.Now())
 	rec.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
+		head := make([]byte, errorHead)
+		n, _ := io.ReadFull(resp.Body, head)
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 		rec.End = time.Now()
-		rec.Fail(statusClass(resp.StatusCode), resp.StatusCode, fmt.Errorf("HTTP %s", resp.Status))
+		class := statusClass(resp.StatusCode)
+		if resp.StatusCode == http.StatusBadRequest && bytes.Contains(head[:n], contextOverflow) {
+			class = record.ContextOverflow
+		}
+		rec.Fail(class, resp.StatusCode, fmt.Errorf("HTTP %s", resp.Status))
 		return
 	}
 	if c.cfg.NoStream {
@@ -327,6 +333,13 @@ func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Rec
 		if err != nil {
 			rec.End = time.Now()
 			rec.Fail(record.BadEvent, rec.Status, fmt.Errorf("event %d: %w", rec.Chunks+1, err))
+			return
+		}
+		if e := v.Get("error"); e != nil && e.Type() == fastjson.TypeObject {
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+			p.sse.Reset(nil)
+			rec.End = time.Now()
+			rec.Fail(errorEventClass(e), e.GetInt("code"), fmt.Errorf("error event: %s", e.GetStringBytes("message")))
 			return
 		}
 		if uu, ok := readUsage(v); ok {
@@ -404,16 +417,4 @@ func (c *Client) readWhole(ctx context.Context, body io.Reader, rec *record.Reco
 		rec.PromptTokens, rec.OutputTokens = u.PromptTokens, u.CompletionTokens
 		rec.PromptMismatch = c.promptMismatch(rec, u.PromptTokens)
 	}
-}
-
-func statusClass(code int) record.Class {
-	switch {
-	case code == http.StatusTooManyRequests:
-		return record.HTTP429
-	case code >= 500:
-		return record.HTTP5xx
-	case code >= 400:
-		return record.HTTP4xx
-	}
-	return record.Other // a 3xx (redirects are not followed) or an unexpected 2xx
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -330,5 +331,41 @@ func TestListModels(t *testing.T) {
 	defer srv.Close()
 	if _, err := openai.ListModels(context.Background(), &http.Client{}, openai.Endpoint{BaseURL: srv.URL}); err == nil {
 		t.Error("empty model list: want an error")
+	}
+}
+
+// TestContextOverflow: a request longer than the model's window is its own
+// class, from the embedded simulator's answer (vLLM's status and
+// sentence) and from llm-d-inference-sim's (--max-model-len: a 400 to a
+// whole request, an error event in a 200 stream to a streamed one); a
+// request that fits is not; and another 400 stays http_4xx.
+func TestContextOverflow(t *testing.T) {
+	long := []openai.Message{{Role: "user", Content: strings.Repeat("word ", 400)}} // over 128 tokens by any count
+	targets := map[string]string{"embedded simulator": simtest.Start(t, sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, MaxModelLen: 128})}
+	if os.Getenv("LLMD_INFERENCE_SIM") != "" || os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
+		targets["llm-d-inference-sim"] = simtest.StartLLMD(t, "--model", sim.DefaultModel, "--max-model-len", "128", "--time-to-first-token", "1ms")
+	}
+	for name, url := range targets {
+		for _, tc := range []struct {
+			what      string
+			messages  []openai.Message
+			maxTokens int
+			class     record.Class
+		}{
+			{"fits", prompt, 8, record.OK},
+			{"prompt over the window", long, 8, record.ContextOverflow},
+			{"output over the window", prompt, 200, record.ContextOverflow},
+		} {
+			for _, noStream := range []bool{false, true} {
+				rec := do(newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, Messages: tc.messages, MaxTokens: tc.maxTokens, NoStream: noStream}))
+				if rec.Class != tc.class || (tc.class != record.OK && rec.Status != 400) {
+					t.Errorf("%s, %s, streamed %v: class %q status %d (%v), want %q", name, tc.what, !noStream, rec.Class, rec.Status, rec.Err, tc.class)
+				}
+			}
+		}
+	}
+	url := simtest.Start(t, sim.Config{})
+	if rec := do(newClient(t, openai.Config{Endpoint: openai.Endpoint{BaseURL: url}, Model: "gpt-9"})); rec.Class != record.HTTP4xx {
+		t.Errorf("an unknown model: class %q, want http_4xx", rec.Class)
 	}
 }

@@ -17,7 +17,8 @@ const (
 	OK              Class = ""
 	Timeout         Class = "timeout"          // the server went silent: no headers, or no bytes for the idle timeout
 	ClientAbort     Class = "client_abort"     // our request deadline ended it (NGINX logs 499 if no response header had been sent)
-	HTTP4xx         Class = "http_4xx"         // any 4xx but 429; Record.Status keeps the code
+	HTTP4xx         Class = "http_4xx"         // any 4xx but 429 and a context overflow; Record.Status keeps the code
+	ContextOverflow Class = "context_overflow" // a 400 saying prompt plus max_tokens exceed the model's context window (vLLM's and llm-d-inference-sim's "maximum context length")
 	HTTP429         Class = "http_429"         // rate limited
 	HTTP5xx         Class = "http_5xx"         // any 5xx; Record.Status keeps the code
 	ConnRefused     Class = "conn_refused"     // nothing listening at the target
@@ -28,7 +29,7 @@ const (
 )
 
 // Classes lists every error class in a fixed order, for reports and tests.
-var Classes = []Class{Timeout, ClientAbort, HTTP4xx, HTTP429, HTTP5xx, ConnRefused, ConnReset, StreamTruncated, BadEvent, Other}
+var Classes = []Class{Timeout, ClientAbort, HTTP4xx, ContextOverflow, HTTP429, HTTP5xx, ConnRefused, ConnReset, StreamTruncated, BadEvent, Other}
 
 // Record is what one request produced. Times are wall-clock instants carrying
 // Go's monotonic reading, so differences between them are exact.

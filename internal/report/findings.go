@@ -98,6 +98,7 @@ var ClassMeaning = map[string]string{
 	"timeout":          "the server went silent (no headers, or no bytes for the idle timeout): a stalled backend or a proxy holding the connection",
 	"client_abort":     "the harness's request deadline ended the request; NGINX logs it as 499 (client closed request) when no response header had been sent yet, e.g. a long non-streamed generation: not a server stall",
 	"http_4xx":         "the request was refused: wrong model name (404), body too large (413), missing or wrong API key (401/403)",
+	"context_overflow": "the prompt plus max_tokens exceed the model's context window (max_model_len in /v1/models): the server refused the request before any work; shorten the prompt or lower max_tokens",
 	"http_429":         "rate limited by vLLM or the ingress",
 	"http_5xx":         "server or proxy error: 504 is the ingress proxy read timeout cutting a long generation, 502/503 a backend down or not ready",
 	"conn_refused":     "nothing listening: pod not ready, wrong port or address",

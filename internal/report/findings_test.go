@@ -50,3 +50,16 @@ func TestKneeOnP50WhenP95IsThin(t *testing.T) {
 		t.Errorf("linear RPS is no knee: %+v", k)
 	}
 }
+
+// TestOverflowLine: a sweep whose requests mostly exceeded the context
+// window says so in one line; one with a few does not.
+func TestOverflowLine(t *testing.T) {
+	cells := []results.Cell{{Requests: 10, Errors: map[string]int64{"context_overflow": 6}}, {Requests: 10, Errors: map[string]int64{"context_overflow": 5}}}
+	if got := overflowLine(cells); !strings.HasPrefix(got, "- **11 of 20 requests exceeded the model's context window** (`context_overflow`)") {
+		t.Errorf("11 of 20: %q", got)
+	}
+	cells[0].Errors["context_overflow"] = 4
+	if got := overflowLine(cells); got != "" {
+		t.Errorf("9 of 20: %q", got)
+	}
+}

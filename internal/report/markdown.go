@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/results"
 
 	"github.com/llm-platform/harness/internal/load"
@@ -356,6 +357,7 @@ func (r doc) errorFindings() string {
 		return "- No request failed.\n\n"
 	}
 	var b strings.Builder
+	b.WriteString(overflowLine(r.Cells))
 	b.WriteString("- Errors by class:\n\n")
 	t := newTable(&b, "lrl", "class", "requests", "what it usually means")
 	names := make([]string, 0, len(totals))
@@ -372,4 +374,19 @@ func (r doc) errorFindings() string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// overflowLine is the one line a sweep whose requests mostly exceeded the
+// model's context window gets: its figures are of refusals, not of
+// generation. "" when fewer than half the requests overflowed.
+func overflowLine(cells []results.Cell) string {
+	var over, total int64
+	for _, c := range cells {
+		over += c.Errors[string(record.ContextOverflow)]
+		total += c.Requests
+	}
+	if total == 0 || 2*over < total {
+		return ""
+	}
+	return fmt.Sprintf("- **%d of %d requests exceeded the model's context window** (`context_overflow`): the server refused them before any work, so this sweep's latencies are not of generation. Shorten the prompts or lower max_tokens to fit max_model_len.\n", over, total)
 }

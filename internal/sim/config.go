@@ -78,6 +78,10 @@ type Config struct {
 	Seed uint64
 	// DefaultMaxTokens is the output length when a request names none.
 	DefaultMaxTokens int
+	// MaxModelLen is the context window (vLLM's --max-model-len): a
+	// request whose prompt plus max_tokens exceeds it is refused with
+	// vLLM's status and message. Zero means DefaultMaxModelLen, TinyLlama's.
+	MaxModelLen int
 	// Faults injects each mode into this fraction of requests (0..1, the
 	// fractions summing to at most 1). The X-Sim-Fault header forces a mode.
 	Faults map[Fault]float64
@@ -112,6 +116,9 @@ const (
 	DefaultMaxNumSeqs = 256 // vLLM's default --max-num-seqs
 	DefaultMaxTokens  = 16
 	DefaultHangLimit  = 2 * time.Minute
+	// DefaultMaxModelLen is TinyLlama-1.1B's context window
+	// (max_position_embeddings in its config.json).
+	DefaultMaxModelLen = 2048
 )
 
 // RTX3060KVCacheTokens is the KV cache an RTX 3060 has for TinyLlama:
@@ -173,6 +180,9 @@ func (c Config) withDefaults() Config {
 	if c.DefaultMaxTokens == 0 {
 		c.DefaultMaxTokens = DefaultMaxTokens
 	}
+	if c.MaxModelLen == 0 {
+		c.MaxModelLen = DefaultMaxModelLen
+	}
 	if c.HangLimit == 0 {
 		c.HangLimit = DefaultHangLimit
 	}
@@ -211,6 +221,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sim: config: decode_slowdown: %v: must be >= 0 (0 means 1)", c.DecodeSlowdown)
 	case c.RestartCV < 0 || c.RestartCV >= 0.5:
 		return fmt.Errorf("sim: config: restart_cv: %v: must be in [0, 0.5)", c.RestartCV)
+	case c.MaxModelLen < 0:
+		return fmt.Errorf("sim: config: max_model_len: %d: must be >= 0 (0 means %d)", c.MaxModelLen, DefaultMaxModelLen)
 	case c.DefaultMaxTokens < 0:
 		return fmt.Errorf("sim: config: default_max_tokens: %d: must be >= 0", c.DefaultMaxTokens)
 	}

@@ -96,8 +96,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","created":%d,"owned_by":"vllm","root":%q,"max_model_len":2048}]}`,
-		s.cfg.Model, s.created, s.cfg.Model)
+	fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","created":%d,"owned_by":"vllm","root":%q,"max_model_len":%d}]}`,
+		s.cfg.Model, s.created, s.cfg.Model, s.cfg.MaxModelLen)
 }
 
 // tokenize answers vLLM's POST /tokenize: the token count of a chat's
@@ -120,7 +120,7 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
 		tokens[i] = i + 1
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"count": n, "max_model_len": 2048, "tokens": tokens})
+	_ = json.NewEncoder(w).Encode(map[string]any{"count": n, "max_model_len": s.cfg.MaxModelLen, "tokens": tokens})
 }
 
 // genRequest is the union of the chat and completions request fields the
@@ -169,10 +169,28 @@ func (g *genRequest) promptText() string {
 	return b.String()
 }
 
+// overflowMessage is vLLM's answer to a request longer than the context
+// window: the sentence of vllm/entrypoints/openai/serving_engine.py's
+// input validation (OpenAIServing._validate_input), sent with status 400
+// in vLLM's error object, as llm-d-inference-sim sends it too.
+func overflowMessage(window, prompt, maxTokens int) string {
+	return fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.",
+		window, prompt+maxTokens, prompt, maxTokens)
+}
+
+// writeError answers with vLLM's error object and the type names vLLM
+// gives them (BadRequestError, NotFoundError; others their status text).
 func writeError(w http.ResponseWriter, code int, msg string) {
+	typ := http.StatusText(code)
+	switch code {
+	case http.StatusBadRequest:
+		typ = "BadRequestError"
+	case http.StatusNotFound:
+		typ = "NotFoundError"
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	fmt.Fprintf(w, `{"object":"error","message":%q,"type":%q,"code":%d}`, msg, http.StatusText(code), code)
+	fmt.Fprintf(w, `{"object":"error","message":%q,"type":%q,"param":null,"code":%d}`, msg, typ, code)
 }
 
 // pickFault returns the request's fault: the header's, else one drawn by rate.
@@ -339,6 +357,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		return
 	}
 	prompt := req.promptTokens()
+	if total := prompt + maxTokens; total > s.cfg.MaxModelLen {
+		writeError(w, http.StatusBadRequest, overflowMessage(s.cfg.MaxModelLen, prompt, maxTokens))
+		return
+	}
 	if c := s.cfg.KVCacheTokens; c > 0 && prompt+maxTokens > c {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("prompt and max_tokens (%d) exceed the KV cache (%d tokens)", prompt+maxTokens, c))
 		return

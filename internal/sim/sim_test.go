@@ -361,3 +361,26 @@ func TestKVCachePressure(t *testing.T) {
 		t.Errorf("a request larger than the cache: %d %s", resp.StatusCode, out)
 	}
 }
+
+// TestContextWindow: a request whose prompt plus max_tokens exceeds the
+// window is refused as vLLM refuses it (status 400, its error object and
+// sentence); one that fits is served; /v1/models and /tokenize report the
+// window.
+func TestContextWindow(t *testing.T) {
+	url := simtest.Start(t, sim.Config{MaxModelLen: 64})
+	msg := `{"messages":[{"role":"user","content":"Say something."}],"max_tokens":%d}` // 4 + 4 prompt tokens
+	resp, body := post(t, url, "/v1/chat/completions", fmt.Sprintf(msg, 100))
+	want := `{"object":"error","message":"This model's maximum context length is 64 tokens. However, you requested 108 tokens (8 in the messages, 100 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}`
+	if resp.StatusCode != 400 || body != want {
+		t.Errorf("over the window: %d %s\nwant 400 %s", resp.StatusCode, body, want)
+	}
+	if resp, body := post(t, url, "/v1/chat/completions", fmt.Sprintf(msg, 56)); resp.StatusCode != 200 {
+		t.Errorf("exactly the window: %d %s", resp.StatusCode, body)
+	}
+	if _, body := get(t, url+"/v1/models"); !strings.Contains(body, `"max_model_len":64`) {
+		t.Errorf("/v1/models: %s", body)
+	}
+	if err := (sim.Config{MaxModelLen: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "max_model_len") {
+		t.Errorf("a negative window: %v", err)
+	}
+}

@@ -565,3 +565,26 @@ func TestTraceReplay(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTracePartialBlocksOnTheSimulator: a trace in Mooncake's own
+// convention (a request's blocks cover its input, the last one partial) is
+// sized exactly through the simulator's /tokenize, every request's usage
+// agreeing; a request with more blocks than its length holds is cut, and
+// the payload's note says so.
+func TestTracePartialBlocksOnTheSimulator(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mooncake.jsonl")
+	lines := `{"timestamp": 0, "input_length": 1100, "output_length": 8, "hash_ids": [1, 2, 3]}
+{"timestamp": 50, "input_length": 700, "output_length": 8, "hash_ids": [1, 4]}
+{"timestamp": 100, "input_length": 1500, "output_length": 8, "hash_ids": [1, 2, 5]}
+{"timestamp": 150, "input_length": 400, "output_length": 8, "hash_ids": [1, 2, 6]}
+`
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(t, map[string]string{"PERF_TRACE": path, "PERF_TRACE_SPEEDUP": "10", "PERF_WARMUP": "0"})
+	c, res := firstCell(t, cfg)
+	note := res.Payloads[c.Payload].InputNote
+	if c.Successes != 4 || c.PromptMismatches != 0 || note != "1 of 4 requests had more hash_ids blocks than their input_length holds at 512 tokens a block: cut to the blocks it holds" {
+		t.Errorf("%d of 4 ok (%v), %d prompt mismatches, note %q", c.Successes, c.Errors, c.PromptMismatches, note)
+	}
+}

@@ -147,66 +147,123 @@ func (t *Target) SizePrompts(ctx context.Context, p payload.Payload) (payload.Pa
 	return p, note, nil
 }
 
-// TracePayload builds a trace's prompts: for each request, the blocks of
-// its hash_ids (each block a system-prompt text of the trace's block
-// tokens, the same text wherever the same id appears, so the prefix cache
-// sees the sharing the trace had), then a user message filled to its
-// input_length, and its output_length; all sized through the target's
-// /tokenize.
+// TracePayload builds a trace's prompts, each sized through the target's
+// /tokenize to its input_length, with its output_length. A block (a hash_id)
+// is a system-prompt text of the trace's block tokens, the same text
+// wherever the same id appears, so the prefix cache sees the sharing the
+// trace had. As in Mooncake's traces, a request's blocks cover its whole
+// input and the last one is partial (6,758 tokens are 14 blocks of 512,
+// the 14th holding 102): that block is cut to what the input leaves, a
+// prefix of the whole block's text, so prefixes stay shared to the word.
+// A request with fewer blocks than its length needs has them as a shared
+// prefix and a text of its own after them; one with more is cut to the
+// blocks its length holds, and counted.
 func (t *Target) TracePayload(ctx context.Context, name string, tr trace.Trace, blockTokens int) (payload.Payload, string, error) {
 	tok, note, err := t.tokenizer(ctx)
 	if err != nil {
 		return payload.Payload{}, "", err
 	}
-	blocks := map[int]string{}
-	block := func(id int) (string, error) {
-		if b, ok := blocks[id]; ok {
-			return b, nil
-		}
-		msgs, _, err := promptlen.FitAt(ctx, tok, []openai.Message{{Role: "system", Content: fmt.Sprintf("Block %d.", id)}}, 0,
-			blockTokens, fixtures.Corpus, 997*id)
-		if err != nil && !errors.Is(err, promptlen.ErrInexact) {
-			return "", err
-		}
-		blocks[id] = msgs[0].Content
-		return blocks[id], nil
-	}
+	b := traceBlocks{tok: tok, size: blockTokens, texts: map[int]string{}}
 	p := payload.Payload{Name: name, MaxTokens: tr.MaxOutput()}
-	short := 0
+	var short, cut int
 	for i, q := range tr {
-		var texts []string
-		for _, id := range q.HashIDs {
-			b, err := block(id)
-			if err != nil {
-				return p, "", err
-			}
-			texts = append(texts, b)
+		fitted, got, wasCut, err := b.prompt(ctx, i, q)
+		if err != nil && !errors.Is(err, promptlen.ErrInexact) && !errors.Is(err, errBlocksTooLong) {
+			return p, "", err
 		}
-		msgs := []openai.Message{{Role: "user", Content: fmt.Sprintf("Request %d.", i+1)}}
-		if len(texts) > 0 {
-			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
-		}
-		fitted, got, err := promptlen.FitFrom(ctx, tok, msgs, q.InputLength, fixtures.Corpus, 211*i)
 		if err != nil {
-			// Blocks longer than the request's input_length, or no exact
-			// filling: sent as they are, and counted in the note.
-			if fitted == nil {
-				fitted = msgs
-			}
-			if got, err = tok(ctx, fitted); err != nil {
-				return p, "", err
-			}
 			short++
+		}
+		if wasCut {
+			cut++
 		}
 		if note != "" {
 			got = 0 // an estimate: nothing to check the usage against
 		}
 		p.Prompts = append(p.Prompts, openai.Prompt{Messages: fitted, Tokens: got, MaxTokens: q.OutputLength})
 	}
+	if cut > 0 {
+		note = strings.TrimSpace(note + fmt.Sprintf(" %d of %d requests had more hash_ids blocks than their input_length holds at %d tokens a block: cut to the blocks it holds", cut, len(tr), blockTokens))
+	}
 	if short > 0 {
-		note = strings.TrimSpace(note + fmt.Sprintf(" %d of %d requests could not be sized to their input_length exactly (their hash_ids blocks alone were longer, or no filling counted exactly)", short, len(tr)))
+		note = strings.TrimSpace(note + fmt.Sprintf(" %d of %d requests could not be sized to their input_length exactly (their whole blocks alone were longer, or no filling counted exactly)", short, len(tr)))
 	}
 	return p, note, nil
+}
+
+// errBlocksTooLong: a request's whole blocks alone exceed its input_length.
+var errBlocksTooLong = errors.New("the whole blocks alone exceed the input length")
+
+// traceBlocks makes a trace's block texts, once per hash_id.
+type traceBlocks struct {
+	tok   promptlen.Tokenizer
+	size  int
+	texts map[int]string
+}
+
+// header is the start of block id's text; its filling follows.
+func blockHeader(id int) string { return fmt.Sprintf("Block %d.", id) }
+
+// text is block id's whole text, size tokens.
+func (b traceBlocks) text(ctx context.Context, id int) (string, error) {
+	if s, ok := b.texts[id]; ok {
+		return s, nil
+	}
+	msgs, _, err := promptlen.FitAt(ctx, b.tok, []openai.Message{{Role: "system", Content: blockHeader(id)}}, 0, b.size, fixtures.Corpus, 997*id)
+	if err != nil && !errors.Is(err, promptlen.ErrInexact) {
+		return "", err
+	}
+	b.texts[id] = msgs[0].Content
+	return b.texts[id], nil
+}
+
+// prompt is request i's messages and their token count: its whole blocks,
+// then its last block cut to what input_length leaves (or, with fewer
+// blocks than the length needs, a user text of its own filled to it).
+// cut says it had more blocks than its length holds.
+func (b traceBlocks) prompt(ctx context.Context, i int, q trace.Request) (msgs []openai.Message, got int, cut bool, err error) {
+	ids := q.HashIDs
+	need := (q.InputLength + b.size - 1) / b.size
+	if len(ids) > need {
+		ids, cut = ids[:need], true
+	}
+	partial := len(ids) > 0 && len(ids) == need
+	whole := ids
+	if partial {
+		whole = ids[:len(ids)-1]
+	}
+	var texts []string
+	for _, id := range whole {
+		s, err := b.text(ctx, id)
+		if err != nil {
+			return nil, 0, cut, err
+		}
+		texts = append(texts, s)
+	}
+	user := openai.Message{Role: "user", Content: fmt.Sprintf("Request %d.", i+1)}
+	if partial {
+		// The last block's header, then FitAt fills it from the block's own
+		// words: a prefix of the whole block's text.
+		system := openai.Message{Role: "system", Content: strings.Join(append(texts, blockHeader(ids[len(ids)-1])), "\n")}
+		msgs, got, err = promptlen.FitAt(ctx, b.tok, []openai.Message{system, user}, 0, q.InputLength, fixtures.Corpus, 997*ids[len(ids)-1])
+	} else {
+		msgs = []openai.Message{user}
+		if len(texts) > 0 {
+			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
+		}
+		msgs, got, err = promptlen.FitFrom(ctx, b.tok, msgs, q.InputLength, fixtures.Corpus, 211*i)
+	}
+	if msgs == nil { // the blocks alone are longer: sent as they are
+		msgs = []openai.Message{user}
+		if len(texts) > 0 {
+			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
+		}
+		if got, err = b.tok(ctx, msgs); err != nil {
+			return nil, 0, cut, err
+		}
+		return msgs, got, cut, errBlocksTooLong
+	}
+	return msgs, got, cut, err
 }
 
 // withPrefix puts a shared prefix first, as the system prompt (before the

@@ -102,6 +102,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred(), "resolving the target")
 	DeferCleanup(suite.runner.Close)
 	GinkgoWriter.Printf("target %s, model %s, reports in %s\n", suite.runner.Target(), suite.runner.Model(), suite.cfg.ReportDir)
+	for name, p := range suite.runner.Results().Payloads {
+		if p.TraceFormat != "" { // said at start, as in the report: how the trace was made to fit the model
+			fmt.Printf("perf: %s: a %s trace of %d requests, fitted to max_model_len %d by PERF_TRACE_FIT=%s. %s\n", name, p.TraceFormat, p.TraceRequests, p.MaxModelLen, p.TraceFit, p.InputNote)
+		}
+	}
 	// Ginkgo stops a suite at its --timeout (one hour unless told): a plan
 	// that cannot fit fails now, naming the value to pass, not an hour in.
 	e, why := suite.runner.Estimate()

@@ -133,6 +133,10 @@ func (r doc) writeResults(b *bytes.Buffer) {
 			switch {
 			case pl.TraceRequests > 0:
 				title = fmt.Sprintf("%s (%d requests, each with the trace's own input and output length and prompt blocks; outputs up to %d tokens)", p, pl.TraceRequests, pl.MaxTokens)
+				if pl.TraceFormat != "" {
+					title = fmt.Sprintf("%s (%s trace, %d requests, each with its own input and output length; outputs up to %d tokens; fitted to max_model_len %d by %s)",
+						p, pl.TraceFormat, pl.TraceRequests, pl.MaxTokens, pl.MaxModelLen, pl.TraceFit)
+				}
 			case pl.InputDistribution != "" && pl.InputNote == "":
 				title = fmt.Sprintf("%s (input tokens %s, each sized through the target's /tokenize; %d output tokens)", p, pl.InputDistribution, pl.MaxTokens)
 			case pl.InputDistribution != "":

@@ -115,6 +115,13 @@ type PayloadInfo struct {
 	// TraceRequests is the number of requests of a replayed trace, whose
 	// input and output lengths are each request's own.
 	TraceRequests int `json:"trace_requests,omitempty"`
+	// TraceFormat is the replayed trace's format (mooncake, azure,
+	// burstgpt) and TraceFit how requests over the model's window were
+	// fitted (PERF_TRACE_FIT) to MaxModelLen, the window (0: unknown);
+	// schema 6 on.
+	TraceFormat string `json:"trace_format,omitempty"`
+	TraceFit    string `json:"trace_fit,omitempty"`
+	MaxModelLen int    `json:"max_model_len,omitempty"`
 }
 
 // Settings are the run's thresholds.

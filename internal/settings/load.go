@@ -16,8 +16,10 @@ type Inputs struct {
 	// PayloadSet is the payloads file (fixtures/payloads.yaml when none is
 	// named); every name in PERF_PAYLOADS is in it.
 	PayloadSet payload.Set
-	// Replay is the trace (PERF_TRACE), nil without one.
-	Replay trace.Trace
+	// Replay is the trace (PERF_TRACE, the window of it replayed), nil
+	// without one, and what reading it found.
+	Replay      trace.Trace
+	ReplayNotes trace.Notes
 	// BaselineRun and CompareRun are PERF_BASELINE's and PERF_COMPARE's
 	// results, nil when not set.
 	BaselineRun, CompareRun *results.Run
@@ -42,8 +44,11 @@ func (c Config) Load() (Inputs, error) {
 		}
 	}
 	if c.Trace != "" {
-		if in.Replay, err = trace.Load(c.Trace); err != nil {
+		if in.Replay, in.ReplayNotes, err = trace.Load(c.Trace, c.TraceFormat); err != nil {
 			return in, fmt.Errorf("settings: PERF_TRACE: %w", err)
+		}
+		if in.Replay = in.Replay.Window(c.TraceStart, c.TraceDuration); len(in.Replay) == 0 {
+			return in, fmt.Errorf("settings: PERF_TRACE_START, PERF_TRACE_DURATION: %v from %v holds no request of %s", c.TraceDuration, c.TraceStart, c.Trace)
 		}
 	}
 	if c.Baseline != "" {

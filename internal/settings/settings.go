@@ -94,6 +94,13 @@ type Config struct {
 	Trace            string
 	TraceSpeedup     float64
 	TraceBlockTokens int
+	// TraceFormat names the trace's format ("" detects it); TraceStart and
+	// TraceDuration are the window of it replayed; TraceFit how a request
+	// over the model's window (MaxModelLen, 0: the server's) is fitted.
+	TraceFormat               string
+	TraceStart, TraceDuration time.Duration
+	TraceFit                  string
+	MaxModelLen               int
 }
 
 // Defaults is the configuration with no setting given, against a real

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/trace"
 )
 
 // Setting is one configuration knob: its environment variable, its flag,
@@ -79,6 +81,17 @@ func wholeAtLeast(low int, dst func(*Config) *int) func(*Config, string) error {
 			return fmt.Errorf("%q: want a whole number >= %d", v, low)
 		}
 		*dst(c) = n
+		return nil
+	}
+}
+
+// oneOf takes one of values (or empty) into dst.
+func oneOf(values []string, dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" && !slices.Contains(values, v) {
+			return fmt.Errorf("%q: want one of %s", v, strings.Join(values, ", "))
+		}
+		*dst(c) = v
 		return nil
 	}
 }
@@ -294,6 +307,16 @@ var Settings = []Setting{
 		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.TraceSpeedup })},
 	{Env: "PERF_TRACE_BLOCK_TOKENS", Flag: "perf.trace-block-tokens", Default: "512", Help: "the tokens of one hash_ids block of the trace (Mooncake's are 512)",
 		set: wholeAtLeast(1, func(c *Config) *int { return &c.TraceBlockTokens })},
+	{Env: "PERF_TRACE_FORMAT", Flag: "perf.trace-format", Default: "", Help: "the trace's format: mooncake (JSONL), azure (the Azure LLM inference traces' CSV, 2023 and 2024) or burstgpt (CSV); empty detects it from the first line",
+		set: oneOf(trace.Formats, func(c *Config) *string { return &c.TraceFormat })},
+	{Env: "PERF_TRACE_START", Flag: "perf.trace-start", Default: "0s", Help: "replay the trace from this long after its first request (a window of a long production trace)",
+		set: dur(func(c *Config) *time.Duration { return &c.TraceStart })},
+	{Env: "PERF_TRACE_DURATION", Flag: "perf.trace-duration", Default: "0s", Help: "replay this much of the trace from PERF_TRACE_START, in the trace's own time; 0 is to its end",
+		set: dur(func(c *Config) *time.Duration { return &c.TraceDuration })},
+	{Env: "PERF_TRACE_FIT", Flag: "perf.trace-fit", Default: "scale", Help: "a trace request over the model's window: scale (every input and block by one factor so the longest fits), clip (cut the over-long inputs), skip (leave them out) or none (send them: context_overflow)",
+		set: oneOf(trace.FitModes, func(c *Config) *string { return &c.TraceFit })},
+	{Env: "PERF_MAX_MODEL_LEN", Flag: "perf.max-model-len", Default: "", Help: "the model's context window in tokens, prompt and output together; empty takes max_model_len from /v1/models",
+		set: wholeAtLeast(1, func(c *Config) *int { return &c.MaxModelLen })},
 	{Env: "PERF_MIN_GOOD_RATIO", Flag: "perf.min-good-ratio", Default: "", Help: "SLO on goodput_rps / rps: the share of requests meeting every SLO a cell must reach",
 		set: fraction(func(c *Config) *float64 { return &c.MinGoodRatio })},
 }

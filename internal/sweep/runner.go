@@ -70,10 +70,14 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (r *Runner, err 
 	r.results = r.newRun(ctx)
 	payloads := target.Selection{Set: cfg.PayloadSet, Names: cfg.Payloads}
 	if cfg.Replay != nil {
-		payloads = target.Selection{Set: cfg.PayloadSet, Replay: cfg.Replay, ReplayName: cfg.TracePayload(), BlockTokens: cfg.TraceBlockTokens}
+		payloads = target.Selection{Set: cfg.PayloadSet, Replay: cfg.Replay, ReplayName: cfg.TracePayload(), BlockTokens: cfg.TraceBlockTokens,
+			Fit: cfg.TraceFit, Window: cfg.MaxModelLen, ReplayNote: cfg.ReplayNotes.Skips(), Format: cfg.ReplayNotes.Format}
 	}
 	if r.results.Payloads, err = r.target.Prepare(ctx, payloads); err != nil {
 		return r, fmt.Errorf("sweep: %w", err)
+	}
+	if cfg.Replay != nil {
+		r.cfg.Replay = r.target.Replay // as fitted to the model's window: what RunCell sends
 	}
 	r.results.Stack = r.target.Stack(ctx)
 	r.results.Stack.RouteKind = cfg.RouteKind
@@ -158,6 +162,9 @@ func (r *Runner) Close() { r.target.Close() }
 // the repeat could not run at all.
 func (r *Runner) RunCell(ctx context.Context, c Repeat) (rc results.Cell, final bool, err error) {
 	name := c.Name()
+	if r.cfg.Replay != nil && c.Payload == r.cfg.TracePayload() {
+		c.Plan = r.cfg.traceCell().Plan // the trace as fitted at Start
+	}
 	r.target.NewRun() // the simulator's run-to-run noise, when configured
 	one, sum, err := r.measure(ctx, c, c.SpecName())
 	if err != nil {

@@ -25,6 +25,14 @@ type Selection struct {
 	Replay      trace.Trace
 	ReplayName  string
 	BlockTokens int
+	// Fit is how a trace request over the model's window is fitted
+	// (trace.FitScale, ...), Window the window (0: the server's
+	// max_model_len), and ReplayNote what reading the trace found.
+	Fit        string
+	Window     int
+	ReplayNote string
+	// Format is the trace's format, for the results.
+	Format string
 }
 
 // Prepare sizes the payloads' prompts for the target (their input_tokens
@@ -34,12 +42,25 @@ func (t *Target) Prepare(ctx context.Context, p Selection) (map[string]results.P
 	t.Payloads = maps.Clone(p.Set)
 	info := map[string]results.PayloadInfo{}
 	if p.Replay != nil {
-		tp, note, err := t.TracePayload(ctx, p.ReplayName, p.Replay, p.BlockTokens)
+		window := p.Window
+		if window == 0 {
+			window = t.maxModelLen(ctx)
+		}
+		fitted, blocks, how := trace.Fit(p.Replay, window, p.BlockTokens, p.Fit)
+		tp, note, err := t.TracePayload(ctx, p.ReplayName, fitted, blocks)
 		if err != nil {
 			return info, fmt.Errorf("PERF_TRACE: %w", err)
 		}
-		t.Payloads[tp.Name] = tp
-		info[tp.Name] = results.PayloadInfo{MaxTokens: tp.MaxTokens, InputNote: note, TraceRequests: len(tp.Prompts)}
+		t.Payloads[tp.Name], t.Replay = tp, fitted
+		var parts []string
+		for _, s := range []string{p.ReplayNote, how.String(), note} {
+			if s != "" {
+				parts = append(parts, s)
+			}
+		}
+		note = strings.Join(parts, "; ")
+		info[tp.Name] = results.PayloadInfo{MaxTokens: tp.MaxTokens, InputNote: note, TraceRequests: len(tp.Prompts),
+			TraceFormat: p.Format, TraceFit: p.Fit, MaxModelLen: window}
 	}
 	for _, name := range p.Names {
 		pl, err := p.Set.Get(name)
@@ -284,4 +305,19 @@ func withPrefix(messages []openai.Message, prefix string, i int) []openai.Messag
 		}
 	}
 	return out
+}
+
+// maxModelLen is the served model's context window from /v1/models, 0
+// when the server does not say.
+func (t *Target) maxModelLen(ctx context.Context) int {
+	models, err := openai.Models(ctx, t.HTTP, t.Endpoint)
+	if err != nil {
+		return 0
+	}
+	for _, m := range models {
+		if m.ID == t.Model {
+			return m.MaxModelLen
+		}
+	}
+	return 0
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/scrape"
 	"github.com/llm-platform/harness/internal/sim"
+	"github.com/llm-platform/harness/internal/trace"
 )
 
 // RequestTimeout bounds one side request to the target: a /metrics scrape,
@@ -68,6 +69,9 @@ type Target struct {
 	// Payloads are the run's payloads with their prompts sized for this
 	// target (Prepare).
 	Payloads payload.Set
+	// Replay is the replayed trace as fitted to the model's window
+	// (Prepare): the requests and schedule sent.
+	Replay trace.Trace
 
 	sim     *sim.Instance
 	sampler *gpu.Sampler

@@ -122,6 +122,12 @@ func TestInvalidNamesSetting(t *testing.T) {
 		{map[string]string{"PERF_BASELINE": "/nonexistent.json"}, "PERF_BASELINE"},
 		{map[string]string{"PERF_RATES": "2", "PERF_REQUESTS": "0"}, "PERF_REQUESTS/PERF_DURATION"},
 		{map[string]string{"PERF_PROGRESS": "maybe"}, "PERF_PROGRESS"},
+		{map[string]string{"PERF_TRACE_FIT": "squeeze"}, "PERF_TRACE_FIT"},
+		{map[string]string{"PERF_TRACE_FORMAT": "sharegpt"}, "PERF_TRACE_FORMAT"},
+		{map[string]string{"PERF_MAX_MODEL_LEN": "0"}, "PERF_MAX_MODEL_LEN"},
+		{map[string]string{"PERF_HISTORY_MIN_RUNS": "2"}, "PERF_HISTORY_MIN_RUNS"},
+		{map[string]string{"PERF_ROUTE_KIND": "mesh"}, "PERF_ROUTE_KIND"},
+		{map[string]string{"PERF_TRACE": "../../fixtures/traces/azure-conv-2023.csv", "PERF_TRACE_START": "1h"}, "PERF_TRACE_START"},
 	} {
 		_, err := resolve(t, tc.env)
 		if tc.want == "" {
@@ -308,5 +314,23 @@ func TestDocsListK6Variables(t *testing.T) {
 		if !strings.Contains(string(b), fmt.Sprintf("| `%s` | `%s` |", k.Name, k.Twin)) {
 			t.Errorf("docs/configuration.md's k6 table lacks %s (%s)", k.Name, k.Twin)
 		}
+	}
+}
+
+// TestTraceWindow: PERF_TRACE_START and PERF_TRACE_DURATION take a window
+// of the trace, in its own time: the Azure excerpt's 5 requests 2 s to 7 s
+// after its first.
+func TestTraceWindow(t *testing.T) {
+	c, err := resolve(t, map[string]string{"PERF_TRACE": "../../fixtures/traces/azure-conv-2023.csv", "PERF_TRACE_START": "2s", "PERF_TRACE_DURATION": "5s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := in.Replay[0].Timestamp
+	if len(in.Replay) != 5 || in.ReplayNotes.Format != "azure" || first < 1700158546680+2000 || in.Replay[len(in.Replay)-1].Timestamp >= 1700158546680+7000 {
+		t.Errorf("%d requests, format %q, from %d to %d", len(in.Replay), in.ReplayNotes.Format, first, in.Replay[len(in.Replay)-1].Timestamp)
 	}
 }

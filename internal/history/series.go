@@ -136,11 +136,10 @@ func (h *History) pool(ps []Figure, higherIsBetter bool, o Levels) results.Pool 
 		}
 	}
 	end := len(ps)
-	values := Medians(ps)
 	from := start
-	for _, cp := range changepoint.Detect(values[from:], o.ChangePoints) {
-		at := from + cp
-		if Worse(values[start:at], values[at:], higherIsBetter) > o.Tolerance {
+	for _, ch := range Changes(ps[from:], higherIsBetter, o.ChangePoints) {
+		at := from + ch.At
+		if ch.Worse > o.Tolerance {
 			end, p.Unaccepted = at, ps[at].Entry.File
 			break
 		}
@@ -162,6 +161,29 @@ func (h *History) pool(ps []Figure, higherIsBetter bool, o Levels) results.Pool 
 		p.Previous, p.PreviousPooled = ps[n-1].Median, end == n
 	}
 	return p
+}
+
+// Change is a change point of a series: At is the index of the new
+// level's first run, Worse how much worse that level is than the one
+// before it (negative: better), each level running to the neighbouring
+// change point.
+type Change struct {
+	At    int
+	Worse float64
+}
+
+// Changes finds the change points of ps (E-divisive means) and how each
+// new level compares with the one before: what the gate's pools are cut
+// by and what the trend report marks.
+func Changes(ps []Figure, higherIsBetter bool, c changepoint.Config) []Change {
+	values := Medians(ps)
+	cps := changepoint.Detect(values, c)
+	bounds := append(append([]int{0}, cps...), len(values))
+	out := make([]Change, len(cps))
+	for i, at := range cps {
+		out[i] = Change{At: at, Worse: Worse(values[bounds[i]:at], values[at:bounds[i+2]], higherIsBetter)}
+	}
+	return out
 }
 
 // Worse is how much worse the level after is than the level before, as a

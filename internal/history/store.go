@@ -101,13 +101,16 @@ func Load(dir string) (*History, error) {
 func FileName(r *results.Run) string {
 	commit := "nocommit"
 	if r.GitCommit != "" {
-		commit = r.GitCommit[:min(12, len(r.GitCommit))]
+		commit = ShortCommit(r.GitCommit)
 		if r.GitDirty {
 			commit += "-dirty"
 		}
 	}
 	return runPrefix + r.Start.UTC().Format(stamp) + "-" + commit + ".json"
 }
+
+// ShortCommit is a commit's first 12 characters, as run files name it.
+func ShortCommit(commit string) string { return commit[:min(12, len(commit))] }
 
 // Append adds run to the history, in memory and in its folder (created if
 // missing). A file of that name is never overwritten: a second run of the

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/llm-platform/harness/internal/changepoint"
 	"github.com/llm-platform/harness/internal/chart"
 	"github.com/llm-platform/harness/internal/history"
 	"github.com/llm-platform/harness/internal/results"
@@ -50,10 +49,10 @@ func WriteTrend(h *history.History, o history.Levels, dir string) error {
 				if len(ps) == 0 {
 					continue
 				}
-				name := svgName(id, c.Key(), m.Name)
-				errs = append(errs, results.WriteFile(filepath.Join(dir, DirTrend, name), trendChart(c.Name(), m, ps, h.Accepted, o).SVG()))
+				name, changes := svgName(id, c.Key(), m.Name), history.Changes(ps, m.HigherIsBetter, o.ChangePoints)
+				errs = append(errs, results.WriteFile(filepath.Join(dir, DirTrend, name), trendChart(c.Name(), m, ps, changes, h.Accepted).SVG()))
 				fmt.Fprintf(&md, "\n![%s, %s](%s/%s)\n", c.Name(), m.Name, DirTrend, name)
-				writeChanges(&md, ps, m, o)
+				writeChanges(&md, ps, changes, o.Tolerance)
 			}
 		}
 	}
@@ -73,7 +72,7 @@ func identities(h *history.History) []history.Identity {
 }
 
 // trendChart draws one series: runs numbered from 1 on x.
-func trendChart(cell string, m results.GateMetric, ps []history.Figure, accepted []history.Acceptance, o history.Levels) chart.Chart {
+func trendChart(cell string, m results.GateMetric, ps []history.Figure, changes []history.Change, accepted []history.Acceptance) chart.Chart {
 	med, lo, hi := chart.Line{Name: "median"}, chart.Line{Name: "interval lo", Dashed: true}, chart.Line{Name: "interval hi", Dashed: true}
 	for i, p := range ps {
 		x := float64(i + 1)
@@ -82,8 +81,8 @@ func trendChart(cell string, m results.GateMetric, ps []history.Figure, accepted
 		hi.Points = append(hi.Points, chart.Point{X: x, Y: p.Hi})
 	}
 	c := chart.Chart{Title: cell + ": " + m.Name, XLabel: "run", YLabel: unitOf(m.Name), Series: []chart.Line{med, lo, hi}}
-	for _, cp := range changepoint.Detect(history.Medians(ps), o.ChangePoints) {
-		c.Marks = append(c.Marks, chart.Mark{X: float64(cp + 1), Label: "change"})
+	for _, ch := range changes {
+		c.Marks = append(c.Marks, chart.Mark{X: float64(ch.At + 1), Label: "change"})
 	}
 	for _, a := range accepted {
 		if i := slices.IndexFunc(ps, func(p history.Figure) bool { return p.Entry.File == a.Run }); i >= 0 {
@@ -105,20 +104,16 @@ func unitOf(metric string) string {
 
 // writeChanges lists each change point of a series: the levels either
 // side, and what changed between the two runs that bracket it.
-func writeChanges(md *bytes.Buffer, ps []history.Figure, m results.GateMetric, o history.Levels) {
-	values := history.Medians(ps)
-	cps := changepoint.Detect(values, o.ChangePoints)
-	if len(cps) == 0 {
+func writeChanges(md *bytes.Buffer, ps []history.Figure, changes []history.Change, tolerance float64) {
+	if len(changes) == 0 {
 		fmt.Fprintf(md, "\nNo change point in %d runs.\n", len(ps))
 		return
 	}
-	bounds := append(append([]int{0}, cps...), len(ps))
-	for i, cp := range cps {
-		before, after := values[bounds[i]:cp], values[cp:bounds[i+2]]
-		w := history.Worse(before, after, m.HigherIsBetter)
+	for _, ch := range changes {
+		cp, w := ch.At, ch.Worse
 		kind := fmt.Sprintf("better by %.1f%%", -100*w)
 		switch {
-		case w > o.Tolerance:
+		case w > tolerance:
 			kind = fmt.Sprintf("**worse by %.1f%%**, beyond the tolerance", 100*w)
 		case w > 0:
 			kind = fmt.Sprintf("worse by %.1f%%, within the tolerance", 100*w)
@@ -134,7 +129,7 @@ func writeChanges(md *bytes.Buffer, ps []history.Figure, m results.GateMetric, o
 func whatChanged(a, b *results.Run) string {
 	var parts []string
 	if a.GitCommit != b.GitCommit {
-		parts = append(parts, fmt.Sprintf("commit %s -> %s", cmp.Or(short(a.GitCommit), "unknown"), cmp.Or(short(b.GitCommit), "unknown")))
+		parts = append(parts, fmt.Sprintf("commit %s -> %s", cmp.Or(history.ShortCommit(a.GitCommit), "unknown"), cmp.Or(history.ShortCommit(b.GitCommit), "unknown")))
 	}
 	parts = append(parts, results.StackDiff(a.Stack, b.Stack)...)
 	if len(parts) == 0 {
@@ -142,8 +137,6 @@ func whatChanged(a, b *results.Run) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-func short(commit string) string { return commit[:min(12, len(commit))] }
 
 func shortName(file string) string { return strings.TrimSuffix(file, ".json") }
 

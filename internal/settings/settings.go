@@ -88,9 +88,9 @@ type Config struct {
 	// StopEarly is "auto" (search probes and open-loop cells), "1" (every
 	// cell) or "0" (none).
 	StopEarly string
-	// Trace replays a Mooncake-format trace as one open-loop cell instead
-	// of the matrix, at TraceSpeedup, its hash_ids blocks TraceBlockTokens
-	// long.
+	// Trace replays a request trace (package trace: Mooncake, Azure,
+	// BurstGPT) as one open-loop cell instead of the matrix, at
+	// TraceSpeedup, its hash_ids blocks TraceBlockTokens long.
 	Trace            string
 	TraceSpeedup     float64
 	TraceBlockTokens int

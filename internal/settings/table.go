@@ -85,7 +85,7 @@ func wholeAtLeast(low int, dst func(*Config) *int) func(*Config, string) error {
 	}
 }
 
-// oneOf takes one of values (or empty) into dst.
+// oneOf takes one of values into dst (an empty value is no setting).
 func oneOf(values []string, dst func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		if v != "" && !slices.Contains(values, v) {
@@ -245,13 +245,7 @@ var Settings = []Setting{
 	{Env: "PERF_CHANGEPOINT_ALPHA", Flag: "perf.changepoint-alpha", Default: "0.05", Help: "change points: significance of E-divisive's permutation test",
 		set: number(func(f float64) bool { return f > 0 && f < 1 }, "a level between 0 and 1, e.g. 0.05", func(c *Config) *float64 { return &c.ChangepointAlpha })},
 	{Env: "PERF_ROUTE_KIND", Flag: "perf.route-kind", Default: "", Help: "what carries requests to the server: ingress, gateway, or empty for straight to it; recorded in results.json, and each kind is a history series of its own",
-		set: func(c *Config, v string) error {
-			if v != "ingress" && v != "gateway" {
-				return fmt.Errorf("%q: want ingress, gateway, or empty", v)
-			}
-			c.RouteKind = v
-			return nil
-		}},
+		set: oneOf([]string{"ingress", "gateway"}, func(c *Config) *string { return &c.RouteKind })},
 	{Env: "PERF_GATE_REQUIRED", Flag: "perf.gate-required", Default: "0", Help: "1 fails a cell whose gate is inconclusive (too few repeats on either side), for CI that must gate",
 		set: boolean(func(c *Config) *bool { return &c.GateRequired })},
 	{Env: "PERF_SLO_TTFT_MS", Flag: "perf.slo-ttft-ms", Default: "", Help: "SLO on p95 TTFT in ms; also the per-request goodput threshold",
@@ -275,13 +269,7 @@ var Settings = []Setting{
 	{Env: "PERF_INSECURE_SKIP_VERIFY", Flag: "perf.insecure-skip-verify", Default: "0", Help: "1 skips verification of an https target's certificate; the report warns",
 		set: boolean(func(c *Config) *bool { return &c.InsecureSkipVerify })},
 	{Env: "PERF_SEARCH", Flag: "perf.search", Default: "", Help: "concurrency or rate: instead of the matrix, search each payload's capacity, the highest load meeting the SLOs (needs PERF_SLO_TTFT_MS, PERF_SLO_E2E_MS or PERF_MIN_GOOD_RATIO)",
-		set: func(c *Config, v string) error {
-			if v != capacity.Concurrency && v != capacity.Rate {
-				return fmt.Errorf("%q: want %s or %s", v, capacity.Concurrency, capacity.Rate)
-			}
-			c.Search = v
-			return nil
-		}},
+		set: oneOf([]string{capacity.Concurrency, capacity.Rate}, func(c *Config) *string { return &c.Search })},
 	{Env: "PERF_SEARCH_START", Flag: "perf.search-start", Default: "1", Help: "the first load a search tries (it doubles from there): near a sweep's knee saves probes, above all for a rate",
 		set: number(func(f float64) bool { return f >= 1 }, "a load >= 1", func(c *Config) *float64 { return &c.SearchStart })},
 	{Env: "PERF_SEARCH_MAX", Flag: "perf.search-max", Default: "256", Help: "the largest load a search tries: VUs, or requests/s",
@@ -293,15 +281,8 @@ var Settings = []Setting{
 	{Env: "PERF_SEARCH_BUDGET", Flag: "perf.search-budget", Default: "", Help: "wall time a search may take per payload; when it ends, the bracket reached is reported",
 		set: dur(func(c *Config) *time.Duration { return &c.SearchBudget })},
 	{Env: "PERF_STOP_EARLY", Flag: "perf.stop-early", Default: "auto", Help: "stop a cell that can only fail (over-saturated, or an SLO broken with confidence): auto for search probes and open-loop cells, 1 for every cell, 0 never",
-		set: func(c *Config, v string) error {
-			switch v {
-			case "auto", "1", "0":
-				c.StopEarly = v
-				return nil
-			}
-			return fmt.Errorf("%q: want auto, 1 or 0", v)
-		}},
-	{Env: "PERF_TRACE", Flag: "perf.trace", Default: "", Help: "a Mooncake-format trace (JSONL: timestamp ms, input_length, output_length, hash_ids) replayed as one open-loop cell instead of the matrix, e.g. fixtures/traces/sample.jsonl",
+		set: oneOf([]string{"auto", "1", "0"}, func(c *Config) *string { return &c.StopEarly })},
+	{Env: "PERF_TRACE", Flag: "perf.trace", Default: "", Help: "a request trace (Mooncake's JSONL, the Azure LLM inference traces' CSV or BurstGPT's CSV: PERF_TRACE_FORMAT) replayed as one open-loop cell instead of the matrix, e.g. fixtures/traces/sample.jsonl",
 		set: func(c *Config, v string) error { c.Trace = v; return nil }},
 	{Env: "PERF_TRACE_SPEEDUP", Flag: "perf.trace-speedup", Default: "1", Help: "replay the trace this many times faster (its timestamps divided by it)",
 		set: number(func(f float64) bool { return f > 0 }, "a factor > 0", func(c *Config) *float64 { return &c.TraceSpeedup })},

@@ -335,18 +335,20 @@ func (c *Client) readStream(ctx context.Context, body io.Reader, rec *record.Rec
 			rec.Fail(record.BadEvent, rec.Status, fmt.Errorf("event %d: %w", rec.Chunks+1, err))
 			return
 		}
-		if e := v.Get("error"); e != nil && e.Type() == fastjson.TypeObject {
-			_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
-			p.sse.Reset(nil)
-			rec.End = time.Now()
-			rec.Fail(errorEventClass(e), e.GetInt("code"), fmt.Errorf("error event: %s", e.GetStringBytes("message")))
-			return
-		}
 		if uu, ok := readUsage(v); ok {
 			u, hasUsage = uu, true
 		}
 		choices := v.GetArray("choices")
 		if len(choices) == 0 {
+			// An error in place of tokens (llm-d-inference-sim streams a
+			// refusal so): looked for only here, off the token path.
+			if e := v.Get("error"); e != nil && e.Type() == fastjson.TypeObject {
+				_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+				p.sse.Reset(nil)
+				rec.End = time.Now()
+				rec.Fail(errorEventClass(e), e.GetInt("code"), fmt.Errorf("error event: %s", e.GetStringBytes("message")))
+				return
+			}
 			continue
 		}
 		if rec.Chunks == 0 {

@@ -34,6 +34,10 @@ type Runner struct {
 	estimates map[string]time.Duration
 	// noEstimate says why there is none, when the probe failed.
 	noEstimate string
+	// replay is the trace cell as fitted to the model's window at Start
+	// (the schedule the perf suite built before the window was known
+	// may have more requests); nil without a trace.
+	replay *Cell
 
 	mu      sync.Mutex // guards results, pending and estimated
 	results results.Run
@@ -77,7 +81,9 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (r *Runner, err 
 		return r, fmt.Errorf("sweep: %w", err)
 	}
 	if cfg.Replay != nil {
-		r.cfg.Replay = r.target.Replay // as fitted to the model's window: what RunCell sends
+		r.cfg.Replay = r.target.Replay // as fitted: what the estimate and RunCell use
+		fitted := r.cfg.traceCell()
+		r.replay = &fitted
 	}
 	r.results.Stack = r.target.Stack(ctx)
 	r.results.Stack.RouteKind = cfg.RouteKind
@@ -161,10 +167,10 @@ func (r *Runner) Close() { r.target.Close() }
 // records it and rewrites the report files. An error is returned only when
 // the repeat could not run at all.
 func (r *Runner) RunCell(ctx context.Context, c Repeat) (rc results.Cell, final bool, err error) {
-	name := c.Name()
-	if r.cfg.Replay != nil && c.Payload == r.cfg.TracePayload() {
-		c.Plan = r.cfg.traceCell().Plan // the trace as fitted at Start
+	if r.replay != nil && c.Payload == r.replay.Payload {
+		c.Plan = r.replay.Plan
 	}
+	name := c.Name()
 	r.target.NewRun() // the simulator's run-to-run noise, when configured
 	one, sum, err := r.measure(ctx, c, c.SpecName())
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // (when make test has built it): with PERF_TRACE_FIT=scale no request
 // overflows and every request's prompt is sized exactly (its usage agrees);
 // with none, the over-long ones come back as context_overflow, as many as
-// the trace has over the window.
+// the trace has over the window; with skip, they are not sent at all.
 func TestTraceFormatsFitTheWindow(t *testing.T) {
 	targets := map[string]string{"embedded simulator": ""}
 	if os.Getenv("LLMD_INFERENCE_SIM") != "" || os.Getenv("HARNESS_REQUIRE_TOOLS") == "1" {
@@ -41,8 +41,8 @@ func TestTraceFormatsFitTheWindow(t *testing.T) {
 					over++
 				}
 			}
-			for _, fit := range []string{trace.FitScale, trace.FitNone} {
-				if fit == trace.FitNone && over == 0 {
+			for _, fit := range []string{trace.FitScale, trace.FitNone, trace.FitSkip} {
+				if fit != trace.FitScale && over == 0 {
 					continue // the same replay as scale's
 				}
 				cfg := config(t, map[string]string{"PERF_TARGET": url, "PERF_TRACE": path, "PERF_TRACE_SPEEDUP": tc.speedup,
@@ -52,11 +52,14 @@ func TestTraceFormatsFitTheWindow(t *testing.T) {
 				t.Logf("%s, %s, fit %s: %d requests, %d ok, %.2f req/s offered, TTFT p50 %.1f ms, E2E p95 %.1f ms, input tokens mean %.1f; %s",
 					name, tc.file, fit, c.Requests, c.Successes, c.Rate, c.TTFT.P50, c.E2E.P95, c.InputTokensMean, note)
 				overflow := int(c.Errors["context_overflow"])
-				want := 0
-				if fit == trace.FitNone {
+				want, sent := 0, len(tr)
+				switch fit {
+				case trace.FitNone:
 					want = over
+				case trace.FitSkip:
+					sent = len(tr) - over // the schedule without them
 				}
-				if overflow != want || int(c.Successes) != len(tr)-want || (fit == trace.FitScale && c.PromptMismatches != 0) || strings.Contains(note, "could not be sized") {
+				if overflow != want || int(c.Successes) != sent-want || int(c.Requests) != sent || (fit == trace.FitScale && c.PromptMismatches != 0) || strings.Contains(note, "could not be sized") {
 					t.Errorf("%s, %s, fit %s: %d ok of %d, %d context_overflow (want %d), errors %v, %d prompt mismatches, note %q",
 						name, tc.file, fit, c.Successes, len(tr), overflow, want, c.Errors, c.PromptMismatches, note)
 				}

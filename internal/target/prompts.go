@@ -262,27 +262,23 @@ func (b traceBlocks) prompt(ctx context.Context, i int, q trace.Request) (msgs [
 		texts = append(texts, s)
 	}
 	user := openai.Message{Role: "user", Content: fmt.Sprintf("Request %d.", i+1)}
+	plain := []openai.Message{user} // the whole blocks, if any, then the user message
+	if len(texts) > 0 {
+		plain = []openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}, user}
+	}
 	if partial {
 		// The last block's header, then FitAt fills it from the block's own
 		// words: a prefix of the whole block's text.
 		system := openai.Message{Role: "system", Content: strings.Join(append(texts, blockHeader(ids[len(ids)-1])), "\n")}
 		msgs, got, err = promptlen.FitAt(ctx, b.tok, []openai.Message{system, user}, 0, q.InputLength, fixtures.Corpus, 997*ids[len(ids)-1])
 	} else {
-		msgs = []openai.Message{user}
-		if len(texts) > 0 {
-			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
-		}
-		msgs, got, err = promptlen.FitFrom(ctx, b.tok, msgs, q.InputLength, fixtures.Corpus, 211*i)
+		msgs, got, err = promptlen.FitFrom(ctx, b.tok, plain, q.InputLength, fixtures.Corpus, 211*i)
 	}
-	if msgs == nil { // the blocks alone are longer: sent as they are
-		msgs = []openai.Message{user}
-		if len(texts) > 0 {
-			msgs = append([]openai.Message{{Role: "system", Content: strings.Join(texts, "\n")}}, msgs...)
-		}
-		if got, err = b.tok(ctx, msgs); err != nil {
+	if msgs == nil { // the whole blocks alone are longer: sent as they are
+		if got, err = b.tok(ctx, plain); err != nil {
 			return nil, 0, cut, err
 		}
-		return msgs, got, cut, errBlocksTooLong
+		return plain, got, cut, errBlocksTooLong
 	}
 	return msgs, got, cut, err
 }

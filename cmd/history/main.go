@@ -62,13 +62,11 @@ func run(args []string, out io.Writer, now func() time.Time) error {
 		if len(h.Entries) == 0 {
 			return fmt.Errorf("trend: HISTORY: %s holds no run", *dir)
 		}
-		cp := changepoint.Defaults()
-		cp.MinSize, cp.Alpha = *minSeg, *alpha
 		dest := *outDir
 		if dest == "" {
 			dest = *dir
 		}
-		if err := report.WriteTrend(h, history.Levels{ChangePoints: cp, Tolerance: *tolerance, MinRuns: *minRuns}, dest); err != nil {
+		if err := report.WriteTrend(h, history.NewLevels(*minSeg, *alpha, *tolerance, *minRuns), dest); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "trend of %d runs: %s/%s\n", len(h.Entries), dest, report.FileTrend)

@@ -57,7 +57,7 @@ func Compare(base, cur results.Cell, g Gate) results.Comparison {
 		b, v := results.Round3(nonparam.Median(bv)), results.Round3(nonparam.Median(cv))
 		d := results.MetricDelta{Name: m.Name, Baseline: b, Current: v, HigherIsBetter: m.HigherIsBetter, P: 1}
 		if b != 0 {
-			d.DeltaPct = math.Round((v-b)/b*1000) / 10
+			d.DeltaPct = percent((v - b) / b)
 		}
 		bs, cs := nonparam.Summarize(bv), nonparam.Summarize(cv)
 		d.Noisy = g.MaxCV > 0 && (bs.CV > g.MaxCV || cs.CV > g.MaxCV)

@@ -73,7 +73,7 @@ func AgainstHistory(pools map[string]results.Pool, cur results.Cell, g HistoryGa
 		logs := logsOf(p.Medians)
 		mean, sd := stat.MeanStdDev(logs, nil)
 		d.Baseline = results.Round3(math.Exp(mean))
-		d.DeltaPct = math.Round((v/math.Exp(mean)-1)*1000) / 10
+		d.DeltaPct = percent(v/math.Exp(mean) - 1)
 		shift := sign * (math.Log(v) - mean)
 		p1 := predictionP(shift, sd, len(logs), 1)
 		d.P = results.Round4(p1)
@@ -149,9 +149,9 @@ func HistoryDetectable(within, between float64, n int, g HistoryGate) *results.D
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}
 	q1, q2 := t.Quantile(1-g.Alpha*oneNightShare)+power80, t.Quantile(1-g.Alpha*twoNightShare)+power80
 	sd := math.Hypot(within, between)
-	one, k := q1*sd*math.Sqrt(1+1/float64(n)), math.Sqrt(1+1/float64(n))
-	d := detectable(math.Expm1(one), math.Expm1(q1*within*k), math.Expm1(q1*between*k), g.Tolerance)
-	d.TwoNightsPct = math.Round(math.Expm1(q2*sd*math.Sqrt(0.5+1/float64(n)))*1000) / 10
+	k := math.Sqrt(1 + 1/float64(n))
+	d := detectable(math.Expm1(q1*sd*k), math.Expm1(q1*within*k), math.Expm1(q1*between*k), g.Tolerance)
+	d.TwoNightsPct = percent(math.Expm1(q2 * sd * math.Sqrt(0.5+1/float64(n))))
 	return d
 }
 
@@ -165,13 +165,15 @@ func medianSE(cv float64, n int) float64 {
 }
 
 func detectable(total, within, between, tolerance float64) *results.Detectable {
-	pct := func(x float64) float64 { return math.Round(x*1000) / 10 }
-	d := &results.Detectable{Pct: pct(total), WithinPct: pct(within), BetweenPct: pct(between)}
+	d := &results.Detectable{Pct: percent(total), WithinPct: percent(within), BetweenPct: percent(between)}
 	if tolerance > total {
-		d.Pct, d.Floor = pct(tolerance), true
+		d.Pct, d.Floor = percent(tolerance), true
 	}
 	return d
 }
+
+// percent is a fraction in percent, to one decimal: the results' deltas.
+func percent(fraction float64) float64 { return math.Round(fraction*1000) / 10 }
 
 func logsOf(xs []float64) []float64 {
 	out := make([]float64, 0, len(xs))

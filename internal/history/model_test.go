@@ -83,7 +83,7 @@ func (m nightModel) sequence(rng *rand.Rand, nights, from int, decode, prefill f
 
 func defaultGate() (gate.HistoryGate, Levels) {
 	return gate.HistoryGate{Tolerance: gate.DefaultTolerance, Alpha: gate.DefaultAlpha, MinRuns: gate.DefaultMinRuns},
-		Levels{ChangePoints: changepoint.Defaults(), Tolerance: gate.DefaultTolerance, MinRuns: gate.DefaultMinRuns}
+		NewLevels(changepoint.DefaultMinSize, changepoint.DefaultAlpha, gate.DefaultTolerance, gate.DefaultMinRuns)
 }
 
 func metric(name string) results.GateMetric {

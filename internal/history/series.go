@@ -109,6 +109,15 @@ type Levels struct {
 	MinRuns int
 }
 
+// NewLevels is Levels from the settings that name them
+// (PERF_CHANGEPOINT_MIN_SEGMENT, PERF_CHANGEPOINT_ALPHA, PERF_TOLERANCE,
+// PERF_HISTORY_MIN_RUNS), the permutations seeded as changepoint.Defaults.
+func NewLevels(minSegment int, alpha, tolerance float64, minRuns int) Levels {
+	cp := changepoint.Defaults()
+	cp.MinSize, cp.Alpha = minSegment, alpha
+	return Levels{ChangePoints: cp, Tolerance: tolerance, MinRuns: minRuns}
+}
+
 // Pools returns, for each gated metric of the cell with key, what the
 // history gate compares run (not yet in the history) with.
 func (h *History) Pools(run *results.Run, key string, o Levels) map[string]results.Pool {

@@ -23,7 +23,7 @@ func TestTrendOfExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := WriteTrend(h, history.Levels{ChangePoints: changepoint.Defaults(), Tolerance: gate.DefaultTolerance, MinRuns: gate.DefaultMinRuns}, dir); err != nil {
+	if err := WriteTrend(h, history.NewLevels(changepoint.DefaultMinSize, changepoint.DefaultAlpha, gate.DefaultTolerance, gate.DefaultMinRuns), dir); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, FileTrend))

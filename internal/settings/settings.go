@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/aggregate"
-	"github.com/llm-platform/harness/internal/changepoint"
 	"github.com/llm-platform/harness/internal/gate"
 	"github.com/llm-platform/harness/internal/history"
 	"github.com/llm-platform/harness/internal/sim"
@@ -137,11 +136,9 @@ func (c Config) HistoryGate() gate.HistoryGate {
 	return gate.HistoryGate{Tolerance: c.Tolerance, Alpha: c.Alpha, MinRuns: c.HistoryMinRuns}
 }
 
-// HistoryOptions are how the history's series are cut into levels.
-func (c Config) HistoryOptions() history.Levels {
-	cp := changepoint.Defaults()
-	cp.MinSize, cp.Alpha = c.ChangepointMinSegment, c.ChangepointAlpha
-	return history.Levels{ChangePoints: cp, Tolerance: c.Tolerance, MinRuns: c.HistoryMinRuns}
+// HistoryLevels are how the history's series are cut into levels.
+func (c Config) HistoryLevels() history.Levels {
+	return history.NewLevels(c.ChangepointMinSegment, c.ChangepointAlpha, c.Tolerance, c.HistoryMinRuns)
 }
 
 // SimConfig is the embedded simulator's configuration: the preset with

@@ -264,7 +264,7 @@ func (r *Runner) Finish() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sweep: PERF_HISTORY: %w", err)
 	}
-	if err := report.WriteTrend(h, r.cfg.HistoryOptions(), r.cfg.ReportDir); err != nil {
+	if err := report.WriteTrend(h, r.cfg.HistoryLevels(), r.cfg.ReportDir); err != nil {
 		return name, fmt.Errorf("sweep: trend: %w", err)
 	}
 	return name, nil

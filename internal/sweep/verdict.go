@@ -24,7 +24,7 @@ func (r *Runner) judge(c *results.Cell) {
 		}
 	}
 	if h := r.cfg.Past; h != nil {
-		cmp := gate.AgainstHistory(h.Pools(&r.results, c.Key(), r.cfg.HistoryOptions()), *c, r.cfg.HistoryGate())
+		cmp := gate.AgainstHistory(h.Pools(&r.results, c.Key(), r.cfg.HistoryLevels()), *c, r.cfg.HistoryGate())
 		c.History = &cmp
 		c.Reasons = append(c.Reasons, gate.HistoryReasons(cmp)...)
 		if cmp.Inconclusive != "" && r.cfg.GateRequired && r.cfg.BaselineRun == nil {

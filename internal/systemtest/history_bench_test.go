@@ -29,7 +29,7 @@ func BenchmarkHistoryGateRates(b *testing.B) {
 		seqs = v
 	}
 	g := gate.HistoryGate{Tolerance: gate.DefaultTolerance, Alpha: gate.DefaultAlpha, MinRuns: gate.DefaultMinRuns}
-	o := history.Levels{ChangePoints: changepoint.Defaults(), Tolerance: gate.DefaultTolerance, MinRuns: gate.DefaultMinRuns}
+	o := history.NewLevels(changepoint.DefaultMinSize, changepoint.DefaultAlpha, gate.DefaultTolerance, gate.DefaultMinRuns)
 	for range b.N {
 		for _, change := range []struct {
 			name            string

@@ -136,7 +136,7 @@ LAB_NETNS = /run/netns/$(LAB_NAME)
 # llm-d-inference-sim, each one static binary (llm-d's keyed like its
 # dynamic build, so a fresh checkout reuses it).
 LAB_IMAGES   := $(CURDIR)/.cache/lab-images
-LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar,$(LAB_IMAGES)/lablog.tar
+LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar,$(LAB_IMAGES)/lablog.tar,$(LAB_IMAGES)/llmload.tar
 LLMD_STATIC  := $(CACHE)/llm-d-inference-sim-static-$(LLMD_SIM_VERSION)-$(call key,tools/go.mod tools/go.sum)
 
 # Real pods need root: the targets that run them stop here at once, saying
@@ -150,10 +150,25 @@ $(LLMD_STATIC):
 	cd tools && CGO_ENABLED=0 $(GO) build -o $@ github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
 
 .PHONY: lab-images
-lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim, the stand-in controller's log) as tarballs in .cache/lab-images
+lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim, the stand-in controller's log, the workers' llmload) as tarballs in .cache/lab-images
 	@mkdir -p $(LAB_IMAGES)/bin
-	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu ./cmd/lablog
-	$(GO) run ./cmd/lab images -out $(LAB_IMAGES) -pause $(LAB_IMAGES)/bin/labpause -labgpu $(LAB_IMAGES)/bin/labgpu -llmd $(LLMD_STATIC) -lablog $(LAB_IMAGES)/bin/lablog
+	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu ./cmd/lablog ./cmd/llmload
+	$(GO) run ./cmd/lab images -out $(LAB_IMAGES) -pause $(LAB_IMAGES)/bin/labpause -labgpu $(LAB_IMAGES)/bin/labgpu -llmd $(LLMD_STATIC) -lablog $(LAB_IMAGES)/bin/lablog \
+	  -llmload $(LAB_IMAGES)/bin/llmload
+
+# The distributed sweep's worker image (PERF_WORKERS): llmload alone, built
+# reproducibly (same sources, same image ID) into a tarball, and loaded into
+# Minikube when there is one. The lab imports it when it starts (it is one
+# of lab-images'); on other clusters push the tarball (crane push, skopeo)
+# and name it in PERF_WORKER_IMAGE.
+WORKER_IMAGE_DIR := $(CURDIR)/.cache/worker-image
+.PHONY: worker-image
+worker-image: ## the workers' image (llm-harness.local/llmload:dev) as .cache/worker-image/llmload.tar, loaded into Minikube when minikube is on PATH
+	@mkdir -p $(WORKER_IMAGE_DIR)/bin
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(WORKER_IMAGE_DIR)/bin/ ./cmd/llmload
+	$(GO) run ./cmd/lab images -out $(WORKER_IMAGE_DIR) -llmload $(WORKER_IMAGE_DIR)/bin/llmload
+	@if command -v minikube >/dev/null && minikube status >/dev/null 2>&1; then minikube image load $(WORKER_IMAGE_DIR)/llmload.tar && echo "loaded into minikube"; \
+	  else echo "no running minikube: the image is $(WORKER_IMAGE_DIR)/llmload.tar (the lab imports its own copy at start)"; fi
 
 .PHONY: lab-cmd
 lab-cmd:
@@ -326,7 +341,7 @@ LAB_PERF_ENV ?= PERF_PAYLOADS=short PERF_CONCURRENCY=1,4,8 PERF_ITERATIONS_PER_V
 LAB_OVERLAY  ?= manifests/overlays/lab
 PERF_LAB     := $(LAB_NAME)-perf
 .PHONY: perf-lab
-perf-lab: lab-root tools test-deps lab-cmd ## the sweep direct to the platform's pod and through ingress -> Service -> pod on the lab's real node (as root; LAB_OVERLAY); reports in $(PERF_REPORT_DIR)/{direct,ingress}
+perf-lab: lab-root tools test-deps lab-images lab-cmd ## the sweep direct to the platform's pod and through ingress -> Service -> pod on the lab's real node (as root; LAB_OVERLAY); reports in $(PERF_REPORT_DIR)/{direct,ingress}; with PERF_WORKERS=N, from N worker pods through the Service, reports in $(PERF_REPORT_DIR)/workers
 	@$(GO) build -o /dev/null ./cmd/ingresslab && $(GO) test -c -o /dev/null ./perf && $(GO) build -o /dev/null github.com/onsi/ginkgo/v2/ginkgo
 	$(LAB_PERF_ENV) $(call LAB_SCRIPT_ENV,$(PERF_LAB)) LAB_OVERLAY=$(LAB_OVERLAY) REPORTS=$(PERF_REPORT_DIR) \
 	  scripts/lab/perf-lab.sh $(GINKGO_PERF) $(GINKGO_FLAGS)

@@ -18,8 +18,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/llm-platform/harness/internal/clock"
+	"github.com/llm-platform/harness/internal/fleet"
 	"github.com/llm-platform/harness/internal/settings"
 	"github.com/llm-platform/harness/internal/sweep"
+	"github.com/llm-platform/harness/internal/worker"
 )
 
 var flags = settings.Register(flag.CommandLine)
@@ -83,6 +85,19 @@ func moduleRoot() string {
 	}
 }
 
+// fleetOptions are the worker pods' settings (PERF_WORKER_*).
+func fleetOptions(c sweep.Config) fleet.Setup {
+	w := c.Workers
+	target := w.Target
+	if target == "" {
+		target = c.Target
+	}
+	return fleet.Setup{Workers: w.N, Kubeconfig: w.Kubeconfig, Namespace: w.Namespace, Image: w.Image, NodeSelector: w.NodeSelector,
+		CPURequest: w.CPURequest, CPULimit: w.CPULimit, StartTimeout: w.StartTimeout, MaxClockBound: w.MaxClockBound,
+		CellTimeout: 30*time.Minute + c.Timeout,
+		Target:      worker.Reach{BaseURL: target, Host: c.Host, APIKey: c.APIKey, InsecureSkipVerify: c.InsecureSkipVerify}}
+}
+
 // progressOut is the terminal the live line goes to, or nil when stdout is
 // not one (CI logs, pipes): then the line stays quiet.
 func progressOut() *os.File {
@@ -94,6 +109,13 @@ func progressOut() *os.File {
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	var err error
+	if w := suite.cfg.Workers; w.N > 0 {
+		f, err := fleet.Open(ctx, fleetOptions(suite.cfg))
+		Expect(err).NotTo(HaveOccurred(), "starting the worker pods (PERF_WORKERS)")
+		DeferCleanup(func() { Expect(f.Close()).To(Succeed(), "deleting the workers' Job") })
+		suite.cfg.Driver = f
+		fmt.Printf("perf: %d worker pods (Job %s/%s, image %s) drive the cells; this process coordinates\n", w.N, w.Namespace, f.Job(), w.Image)
+	}
 	if out := progressOut(); out != nil {
 		suite.runner, err = sweep.Start(ctx, suite.cfg, out)
 	} else {

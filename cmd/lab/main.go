@@ -7,7 +7,7 @@
 //	lab up     -bin .cache/lab-... -crds .cache/lab-crds-... [-name llm-lab] [-apply manifests/overlays/lab] [-node-dir DIR -images a.tar,b.tar]
 //	lab down   [-name llm-lab] [-node-dir DIR]
 //	lab netns  [-name llm-lab]
-//	lab images -out DIR -pause BIN [-labgpu BIN] [-llmd BIN] [-lablog BIN]
+//	lab images -out DIR -pause BIN [-labgpu BIN] [-llmd BIN] [-lablog BIN] [-llmload BIN]
 //
 // -apply then runs `kubectl apply -k DIR` against the lab, as the GPU
 // workflow applies the platform before it runs the e2e suite.
@@ -36,6 +36,7 @@ import (
 	"github.com/llm-platform/harness/internal/cluster"
 	"github.com/llm-platform/harness/internal/labnode"
 	"github.com/llm-platform/harness/internal/ociimage"
+	"github.com/llm-platform/harness/internal/worker"
 )
 
 // upTimeout bounds a bring-up (a warm one takes seconds).
@@ -129,18 +130,19 @@ func images(args []string) error {
 	labgpu := fs.String("labgpu", "", "static labgpu binary")
 	llmd := fs.String("llmd", "", "static llm-d-inference-sim binary (CGO_ENABLED=0)")
 	lablog := fs.String("lablog", "", "static lablog binary (the stand-in ingress controller's pod)")
+	llmload := fs.String("llmload", "", "static llmload binary: the distributed sweep's worker image ("+worker.Image+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || *pause == "" {
-		return fmt.Errorf("lab images: -out and -pause are required")
+	if *out == "" || *pause == "" && *llmload == "" {
+		return fmt.Errorf("lab images: -out and -pause (or -llmload alone) are required")
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
 	for _, im := range []struct{ ref, bin, file string }{
 		{labnode.PauseImage, *pause, "pause"}, {labnode.LabGPUImage, *labgpu, "labgpu"}, {labnode.LLMDImage, *llmd, "llm-d-inference-sim"},
-		{labnode.LabLogImage, *lablog, "lablog"},
+		{labnode.LabLogImage, *lablog, "lablog"}, {worker.Image, *llmload, "llmload"},
 	} {
 		if im.bin == "" {
 			continue

@@ -5,6 +5,10 @@
 //
 //	llmload -payload short,long -vus 1,4,16 -iterations-per-vu 48
 //	llmload -target http://192.168.49.2 -host llm.local -payload long -rate 2,4 -requests 100
+//
+// `llmload worker` is one load generator of the perf suite's distributed
+// sweep (PERF_WORKERS): the harness runs it as the pods of an Indexed Job
+// and hands it the cells (package worker).
 package main
 
 import (
@@ -216,6 +220,9 @@ func (o options) resolveTarget(ctx context.Context, t *measurement.Requests, out
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "worker" {
+		return serveWorker(ctx, args[1:], out)
+	}
 	o, err := parse(args)
 	if err != nil {
 		return err

@@ -257,49 +257,78 @@ func (c Figures) ErrorRate() float64 {
 // Result merges the shards into the cell's figures. It may be called while
 // records are still arriving (a live view) and at the end.
 func (a *Aggregator) Result() Figures {
-	ttft, itl, tpot, e2e, queue := newHist(), newHist(), newHist(), newHist(), newHist()
-	respTTFT, respE2E := newHist(), newHist()
-	c := Figures{Errors: map[record.Class]int64{}}
-	var first, last, lastStart time.Time
+	return a.collect().figures(a.recovery())
+}
+
+// recovery is the longest outage so far.
+func (a *Aggregator) recovery() time.Duration {
+	a.out.mu.Lock()
+	defer a.out.mu.Unlock()
+	return a.out.max
+}
+
+// newShard is an empty shard.
+func newShard() *shard {
+	return &shard{ttft: newHist(), itl: newHist(), tpot: newHist(), e2e: newHist(), queue: newHist(),
+		respTTFT: newHist(), respE2E: newHist(), errors: map[record.Class]int64{}}
+}
+
+// collect merges the shards into a new one.
+func (a *Aggregator) collect() *shard {
+	m := newShard()
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.mu.Lock()
-		ttft.Merge(s.ttft)
-		itl.Merge(s.itl)
-		tpot.Merge(s.tpot)
-		e2e.Merge(s.e2e)
-		queue.Merge(s.queue)
-		respTTFT.Merge(s.respTTFT)
-		respE2E.Merge(s.respE2E)
-		c.Requests += s.requests
-		c.Successes += s.successes
-		c.Good += s.good
-		c.OutputTokens += s.tokens
-		c.UsageMismatches += s.mismatch
-		c.PromptTokens += s.prompt
-		c.PromptMismatches += s.promptMismatch
-		for k, v := range s.errors {
-			c.Errors[k] += v
-		}
-		if !s.first.IsZero() && (first.IsZero() || s.first.Before(first)) {
-			first = s.first
-		}
-		if s.last.After(last) {
-			last = s.last
-		}
-		if s.lastStart.After(lastStart) {
-			lastStart = s.lastStart
-		}
+		m.merge(s)
 		s.mu.Unlock()
 	}
-	c.TTFT, c.ITL, c.TPOT, c.E2E, c.Queue = dist(ttft), dist(itl), dist(tpot), dist(e2e), dist(queue)
-	c.ResponseTTFT, c.ResponseE2E = dist(respTTFT), dist(respE2E)
-	a.out.mu.Lock()
-	c.Recovery = a.out.max
-	a.out.mu.Unlock()
-	if !first.IsZero() {
-		c.Duration = last.Sub(first)
-		c.StartSpan = lastStart.Sub(first)
+	return m
+}
+
+// merge folds o into s: histograms merge exactly, counts add, the span
+// widens.
+func (s *shard) merge(o *shard) {
+	s.ttft.Merge(o.ttft)
+	s.itl.Merge(o.itl)
+	s.tpot.Merge(o.tpot)
+	s.e2e.Merge(o.e2e)
+	s.queue.Merge(o.queue)
+	s.respTTFT.Merge(o.respTTFT)
+	s.respE2E.Merge(o.respE2E)
+	s.requests += o.requests
+	s.successes += o.successes
+	s.good += o.good
+	s.tokens += o.tokens
+	s.mismatch += o.mismatch
+	s.prompt += o.prompt
+	s.promptMismatch += o.promptMismatch
+	for k, v := range o.errors {
+		s.errors[k] += v
+	}
+	if !o.first.IsZero() && (s.first.IsZero() || o.first.Before(s.first)) {
+		s.first = o.first
+	}
+	if o.last.After(s.last) {
+		s.last = o.last
+	}
+	if o.lastStart.After(s.lastStart) {
+		s.lastStart = o.lastStart
+	}
+}
+
+// figures is a merged shard's figures.
+func (s *shard) figures(recovery time.Duration) Figures {
+	c := Figures{Errors: map[record.Class]int64{}, Requests: s.requests, Successes: s.successes, Good: s.good,
+		OutputTokens: s.tokens, UsageMismatches: s.mismatch, PromptTokens: s.prompt, PromptMismatches: s.promptMismatch,
+		Recovery: recovery}
+	for k, v := range s.errors {
+		c.Errors[k] = v
+	}
+	c.TTFT, c.ITL, c.TPOT, c.E2E, c.Queue = dist(s.ttft), dist(s.itl), dist(s.tpot), dist(s.e2e), dist(s.queue)
+	c.ResponseTTFT, c.ResponseE2E = dist(s.respTTFT), dist(s.respE2E)
+	if !s.first.IsZero() {
+		c.Duration = s.last.Sub(s.first)
+		c.StartSpan = s.lastStart.Sub(s.first)
 	}
 	if secs := c.Duration.Seconds(); secs > 0 {
 		c.RPS = float64(c.Successes) / secs

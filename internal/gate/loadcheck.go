@@ -35,8 +35,13 @@ type LoadInput struct {
 	Wall        time.Duration
 	CPU         time.Duration
 	Cores       int
-	GCPause     time.Duration
-	Simulator   bool
+	// CPULimit, when > 0, is a container's CPU limit in cores (a worker
+	// pod's): the CPU share is measured against it, not Cores.
+	CPULimit  float64
+	GCPause   time.Duration
+	Simulator bool
+	// Who names the load generator in the reasons ("the harness" when empty).
+	Who string
 }
 
 // CheckLoad judges whether the load matched the plan. Open loop: the rate
@@ -47,10 +52,17 @@ type LoadInput struct {
 func CheckLoad(in LoadInput) results.LoadCheck {
 	c := results.LoadCheck{Verdict: results.LoadOK, ClientCores: in.Cores, IncludesSimulator: in.Simulator,
 		ClientCPUS: results.Round3(in.CPU.Seconds()), GCPauseMs: results.Round3(float64(in.GCPause) / float64(time.Millisecond))}
-	if in.Wall > 0 && in.Cores > 0 {
-		c.ClientCPUShare = results.Round3(in.CPU.Seconds() / (in.Wall.Seconds() * float64(in.Cores)))
+	cores := float64(in.Cores)
+	if in.CPULimit > 0 {
+		cores = min(cores, in.CPULimit)
+	}
+	if in.Wall > 0 && cores > 0 {
+		c.ClientCPUShare = results.Round3(in.CPU.Seconds() / (in.Wall.Seconds() * cores))
 	}
 	who := "the harness"
+	if in.Who != "" {
+		who = in.Who
+	}
 	if in.Simulator {
 		who = "the harness and the embedded simulator it runs"
 	}
@@ -72,13 +84,18 @@ func CheckLoad(in LoadInput) results.LoadCheck {
 				in.CapReached, in.Requests, in.MaxInFlight, c.AchievedRPS, in.OfferedRPS, c.LagP99Ms)
 		case short || late:
 			c.Verdict = results.LoadClientLimited
-			c.Reason = fmt.Sprintf("client-limited: the schedule lagged (p99 %.1f ms, more than %.1f ms) below the in-flight cap; achieved %.3g of %.3g req/s; %s used %.0f%% of %d cores",
-				c.LagP99Ms, maxLag, c.AchievedRPS, in.OfferedRPS, who, 100*c.ClientCPUShare, in.Cores)
+			c.Reason = fmt.Sprintf("client-limited: the schedule lagged (p99 %.1f ms, more than %.1f ms) below the in-flight cap; achieved %.3g of %.3g req/s; %s used %.0f%% of %s",
+				c.LagP99Ms, maxLag, c.AchievedRPS, in.OfferedRPS, who, 100*c.ClientCPUShare, coresText(cores))
 		}
 	}
 	if c.Verdict == results.LoadOK && c.ClientCPUShare > MaxClientCPUShare {
 		c.Verdict = results.LoadClientLimited
-		c.Reason = fmt.Sprintf("client-limited: %s used %.0f%% of its %d cores (GC pauses %.1f ms)", who, 100*c.ClientCPUShare, in.Cores, c.GCPauseMs)
+		c.Reason = fmt.Sprintf("client-limited: %s used %.0f%% of its %s (GC pauses %.1f ms)", who, 100*c.ClientCPUShare, coresText(cores), c.GCPauseMs)
 	}
 	return c
+}
+
+// coresText names a CPU allowance: "2 cores", "0.25 cores".
+func coresText(n float64) string {
+	return fmt.Sprintf("%.3g cores", n)
 }

@@ -109,6 +109,12 @@ func (ph *phase) do(rec *record.Record, worker int, intended time.Time) {
 func run(ctx context.Context, p Plan, d Doer, s Sink) Tally {
 	ph := &phase{ctx: ctx, doer: d, sink: s}
 	start := time.Now()
+	if !p.StartAt.IsZero() {
+		if !waitUntil(ctx, p.StartAt) {
+			return Tally{Mode: p.Mode(), Start: start, End: time.Now(), Stopped: true}
+		}
+		start = p.StartAt // an open loop's lateness from here is its queue time
+	}
 	workers := 0
 	if p.Mode() == Closed {
 		runClosed(ph, p, start)
@@ -130,10 +136,13 @@ func run(ctx context.Context, p Plan, d Doer, s Sink) Tally {
 
 // runClosed runs p.VUs workers that share the iteration budget, as k6's
 // shared-iterations executor does.
+//
+// With a Share it runs only the share's VUs, each keeping its place in the
+// ramp, and its part of the budget (Share).
 func runClosed(ph *phase, p Plan, start time.Time) {
 	budget := int64(math.MaxInt64)
 	if p.Iterations > 0 {
-		budget = int64(p.Iterations)
+		budget = int64(p.Share.SplitCount(p.Iterations, p.VUs))
 	}
 	var left atomic.Int64
 	left.Store(budget)
@@ -142,9 +151,15 @@ func runClosed(ph *phase, p Plan, start time.Time) {
 		deadline = start.Add(p.Duration)
 	}
 	var wg sync.WaitGroup
-	for w := range p.VUs {
+	local := 0 // the next local VU's number
+	for g := range p.VUs {
+		if !p.Share.owns(g) {
+			continue
+		}
+		w := local
+		local++
 		wg.Go(func() {
-			if p.RampUp > 0 && !sleepUntil(ph.ctx, start.Add(p.RampUp*time.Duration(w)/time.Duration(p.VUs))) {
+			if p.RampUp > 0 && !sleepUntil(ph.ctx, start.Add(p.RampUp*time.Duration(g)/time.Duration(p.VUs))) {
 				return
 			}
 			rec := new(record.Record)
@@ -187,6 +202,9 @@ schedule:
 		if p.Duration > 0 && off >= p.Duration {
 			break
 		}
+		if !p.Share.owns(i) {
+			continue // another generator's request (Share)
+		}
 		t := start.Add(off)
 		if !tm.Until(t) {
 			break // the run's context ended
@@ -219,6 +237,16 @@ schedule:
 // capSlack is how overdue a request must be picked up to count toward
 // Summary.CapReached: less is the handover between workers.
 const capSlack = time.Millisecond
+
+// waitUntil waits for t on a precise timer, or for ctx; it reports whether
+// t came first.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	tm := clock.NewTimer()
+	defer tm.Close()
+	stop := context.AfterFunc(ctx, tm.Stop)
+	defer stop()
+	return tm.Until(t) && ctx.Err() == nil
+}
 
 // sleepUntil waits for t or ctx with a runtime timer (millisecond slack is
 // fine for a ramp); it reports whether t came first.

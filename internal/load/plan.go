@@ -101,6 +101,14 @@ type Plan struct {
 	// Warmup requests run before the measured ones, at the same
 	// concurrency, and are never recorded.
 	Warmup int `json:"warmup,omitzero"`
+
+	// Share, when set, runs one load generator's part of the plan (Share
+	// says which part); the zero Share runs it all.
+	Share Share `json:"share,omitzero"`
+	// StartAt, when set, is the instant the measured requests start at
+	// (the engine waits for it on its precise timer): several generators
+	// start one plan together, each on its own clock. Zero: at once.
+	StartAt time.Time `json:"-"`
 }
 
 // Mode reports the plan's mode.
@@ -143,6 +151,8 @@ func (p Plan) Validate() error {
 		return invalid("ramp_up", "%v: must be >= 0", p.RampUp)
 	case p.RampUp > 0 && p.Rate > 0:
 		return invalid("ramp_up", "is for closed loop; an open loop's rate sets its pace")
+	case p.Share.Of < 0 || p.Share.Index < 0 || p.Share.Of > 0 && p.Share.Index >= p.Share.Of:
+		return invalid("share", "index %d of %d: want 0 <= index < of", p.Share.Index, p.Share.Of)
 	}
 	if p.Mode() == Closed {
 		switch {
@@ -189,7 +199,7 @@ func (p Plan) WarmupPlan() (w Plan, ok bool) {
 		return Plan{}, false
 	}
 	w = p
-	w.Duration, w.Warmup = 0, 0
+	w.Duration, w.Warmup, w.StartAt = 0, 0, time.Time{}
 	if w.Mode() == Closed {
 		w.Iterations, w.VUs = p.Warmup, min(p.VUs, p.Warmup)
 	} else {

@@ -51,6 +51,13 @@ type Spec struct {
 	// connections: the place to read the server's counters or open a GPU
 	// sampling window that must cover the measured requests only.
 	AfterWarmup func(context.Context)
+	// Begin, when set, is called after AfterWarmup and returns the instant
+	// the measured requests start at (zero: at once): a distributed
+	// sweep's worker waits there for the harness's common start.
+	Begin func(context.Context) time.Time
+	// Export keeps the figures' mergeable form in Measured.Partial (a
+	// worker ships it to the harness).
+	Export bool
 	// Wrap, when set, wraps the client the engine drives, for the warm-up
 	// and the measured requests alike: the accuracy checks interleave a
 	// reference client with it (package accuracy).
@@ -63,6 +70,8 @@ type Measured struct {
 	Plan    load.Plan         `json:"plan"`
 	Summary load.Tally        `json:"summary"`
 	Stats   aggregate.Figures `json:"stats"`
+	// Partial is the figures' mergeable form (Spec.Export).
+	Partial *aggregate.Partial `json:"-"`
 }
 
 // ErrInvalid is wrapped by every validation error of a Spec.
@@ -140,12 +149,22 @@ func Run(ctx context.Context, s Spec, payloads payload.Set) (Measured, error) {
 	if s.AfterWarmup != nil {
 		s.AfterWarmup(ctx)
 	}
+	if s.Begin != nil {
+		plan.StartAt = s.Begin(ctx)
+	}
 	sum, err := load.Run(ctx, plan, doer, sink)
 	if err != nil {
 		return Measured{}, fmt.Errorf("%w: plan: %w", ErrInvalid, err)
 	}
 	sum.Warmup = warmed
 	res := Measured{Payload: p, Plan: s.Plan, Summary: sum, Stats: agg.Result()}
+	if s.Export {
+		part, err := agg.Export()
+		if err != nil {
+			return res, fmt.Errorf("cell: %w", err)
+		}
+		res.Partial = &part
+	}
 	if jl != nil {
 		if err := jl.Flush(); err != nil {
 			return res, fmt.Errorf("cell: %w", err)

@@ -40,6 +40,25 @@ type Watch struct {
 	// when set, adds the sweep's estimated time left.
 	Progress io.Writer
 	Left     func(running time.Duration) time.Duration
+	// Driver, when set, runs the requests elsewhere (the distributed
+	// sweep's workers): this process then measures nothing itself, and the
+	// load self-check is the driver's. Deadline bounds a driven repeat.
+	Driver   Driver
+	Deadline time.Duration
+}
+
+// Driver runs a repeat's requests on other load generators and merges
+// what they measured. It calls s.AfterWarmup once every generator has
+// warmed up, before any measured request, as Run does.
+type Driver interface {
+	Drive(ctx context.Context, s Spec, payloads payload.Set, deadline time.Duration) (Driven, error)
+}
+
+// Driven is a driven repeat: the merged measurement and its load
+// self-check, with each generator's part.
+type Driven struct {
+	Measured
+	Load results.LoadCheck
 }
 
 // GPUWatcher opens and closes a window of GPU samples around a repeat.
@@ -65,9 +84,7 @@ func Repeat(ctx context.Context, s Spec, payloads payload.Set, name string, w Wa
 			during.stop() // on every path: the watch must not outlive the repeat
 		}
 	}()
-	var began time.Time
-	var cpu0 time.Duration
-	var gc0 uint64
+	var m meter
 	prog := newProgress(w.Progress, name, s.Plan)
 	prog.left = w.Left
 	opened := false
@@ -92,16 +109,15 @@ func Repeat(ctx context.Context, s Spec, payloads payload.Set, name string, w Wa
 		if w.GPU != nil {
 			w.GPU.BeginGPU(name)
 		}
-		opened = true
-		began, cpu0, gc0 = time.Now(), processCPU(), gcPauseNs()
+		opened, m = true, startMeter()
 		prog.start()
 	}
-	res, err := Run(ctx, s, payloads)
-	var wall, cpu, gcPause time.Duration
+	res, lc, err := w.requests(ctx, s, payloads)
+	var used usage
 	var gs *gpu.Window
 	if opened {
 		prog.stop()
-		wall, cpu, gcPause = time.Since(began), processCPU()-cpu0, time.Duration(gcPauseNs()-gc0)
+		used = m.stop()
 		if w.GPU != nil {
 			gs = w.GPU.EndGPU()
 		}
@@ -124,10 +140,13 @@ func Repeat(ctx context.Context, s Spec, payloads payload.Set, name string, w Wa
 		rc.EarlyStop = early
 		res.Summary.Stopped = false // the cell's own decision, not the suite's stop
 	}
-	lc := gate.CheckLoad(gate.LoadInput{Open: s.Plan.Mode() == load.Open, OfferedRPS: s.Plan.Rate, Requests: res.Stats.Requests,
-		StartSpan: res.Stats.StartSpan, LagP99: res.Stats.Queue.P99, CapReached: res.Summary.CapReached, MaxInFlight: s.Plan.Concurrency(),
-		Wall: wall, CPU: cpu, Cores: runtime.GOMAXPROCS(0), GCPause: gcPause, Simulator: w.Simulator})
-	rc.LoadCheck = &lc
+	if lc == nil { // this process applied the load: its own self-check
+		c := gate.CheckLoad(gate.LoadInput{Open: s.Plan.Mode() == load.Open, OfferedRPS: s.Plan.Rate, Requests: res.Stats.Requests,
+			StartSpan: res.Stats.StartSpan, LagP99: res.Stats.Queue.P99, CapReached: res.Summary.CapReached, MaxInFlight: s.Plan.Concurrency(),
+			Wall: used.wall, CPU: used.cpu, Cores: runtime.GOMAXPROCS(0), GCPause: used.gc, Simulator: w.Simulator})
+		lc = &c
+	}
+	rc.LoadCheck = lc
 	if gs != nil {
 		if tokens := res.Stats.OutputTokens; tokens > 0 {
 			gs.JoulesPerToken = math.Round(gs.EnergyJ/float64(tokens)*1e4) / 1e4
@@ -135,6 +154,33 @@ func Repeat(ctx context.Context, s Spec, payloads payload.Set, name string, w Wa
 		rc.GPU = gs
 	}
 	return rc, res.Summary, nil
+}
+
+// requests runs the repeat's requests: on the Driver when there is one
+// (with its load self-check), else here (lc nil).
+func (w Watch) requests(ctx context.Context, s Spec, payloads payload.Set) (Measured, *results.LoadCheck, error) {
+	if w.Driver == nil {
+		m, err := Run(ctx, s, payloads)
+		return m, nil, err
+	}
+	d, err := w.Driver.Drive(ctx, s, payloads, w.Deadline)
+	return d.Measured, &d.Load, err
+}
+
+// meter reads this process's CPU and GC pauses over the measured phase.
+type meter struct {
+	began time.Time
+	cpu0  time.Duration
+	gc0   uint64
+}
+
+// usage is what a meter read.
+type usage struct{ wall, cpu, gc time.Duration }
+
+func startMeter() meter { return meter{began: time.Now(), cpu0: ProcessCPU(), gc0: GCPauseNs()} }
+
+func (m meter) stop() usage {
+	return usage{wall: time.Since(m.began), cpu: ProcessCPU() - m.cpu0, gc: time.Duration(GCPauseNs() - m.gc0)}
 }
 
 // earlyStop is which early-stop rules watch the repeat.
@@ -194,8 +240,8 @@ func (w *serverWatch) stop() scrape.Snapshot {
 	return w.peak
 }
 
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() time.Duration {
+// ProcessCPU is the CPU time this process has used, user and system.
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -203,8 +249,8 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// gcPauseNs is the garbage collector's stop-the-world pause total so far.
-func gcPauseNs() uint64 {
+// GCPauseNs is the garbage collector's stop-the-world pause total so far.
+func GCPauseNs() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.PauseTotalNs

@@ -30,6 +30,7 @@ func (r doc) writeMarkdown(w io.Writer, charts map[string][]byte) error {
 	r.writeResults(&b)
 	b.WriteString(r.responseSection())
 	b.WriteString(r.loadSection())
+	b.WriteString(r.workersSection())
 	b.WriteString(r.serverSection())
 	b.WriteString(r.capacitySection())
 	r.writeCharts(&b, charts)
@@ -269,6 +270,9 @@ func (r doc) loadSection() string {
 	who := "the harness"
 	if sim {
 		who = "the harness and the embedded simulator, which share its process,"
+	}
+	if r.Settings.Workers > 0 {
+		who = "the worker pods together"
 	}
 	head := fmt.Sprintf("### Load self-check\n\nWhether each cell applied the load it planned: in open loop the rate started against the rate offered and the schedule's lag, "+
 		"blamed on the server when requests fell due with every in-flight slot busy and on the client otherwise; in both modes the CPU use of %s "+

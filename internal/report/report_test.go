@@ -380,7 +380,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 6`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 7`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -396,10 +396,10 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema7.json": `{"schema": 7, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema8.json": `{"schema": 8, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5 6]")) {
+		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5 6 7]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}

@@ -26,15 +26,17 @@ import (
 
 // Schema is the results.json schema version this package writes. Parse
 // reads it and every earlier one (Schemas).
-const Schema = 6
+const Schema = 7
 
 // Schemas are the versions Parse reads. Schema 1 had no repeats: each of
 // its cells reads as one repeat. Schemas 1 and 2 always streamed, and wrote
 // 0 for a server metric the target did not expose. Schema 4 added capacity;
 // schema 5 each distribution's sample size and unsupported percentiles;
 // schema 6 the route kind, the gate's mode, the history gate's comparison
-// and pool, and each gated metric's detectable change.
-var Schemas = []int{1, 2, 3, 4, 5, 6}
+// and pool, and each gated metric's detectable change; schema 7 the
+// distributed sweep's workers (settings.workers, each cell's
+// load_check.workers and clock offset).
+var Schemas = []int{1, 2, 3, 4, 5, 6, 7}
 
 // Verdicts of a cell.
 const (
@@ -157,6 +159,10 @@ type Settings struct {
 	HistoryMinRuns        int     `json:"history_min_runs,omitempty"`
 	ChangepointMinSegment int     `json:"changepoint_min_segment,omitempty"`
 	ChangepointAlpha      float64 `json:"changepoint_alpha,omitempty"`
+	// Workers is how many worker pods drove the sweep (PERF_WORKERS) and
+	// WorkerImage their image; absent when the harness drove it itself.
+	Workers     int    `json:"workers,omitempty"`
+	WorkerImage string `json:"worker_image,omitempty"`
 }
 
 // Dist is a latency distribution in milliseconds.

@@ -100,6 +100,8 @@ type Config struct {
 	TraceStart, TraceDuration time.Duration
 	TraceFit                  string
 	MaxModelLen               int
+	// Workers drives the sweep from worker pods (PERF_WORKERS).
+	Workers Workers
 }
 
 // Defaults is the configuration with no setting given, against a real

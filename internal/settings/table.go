@@ -11,6 +11,7 @@ import (
 
 	"github.com/llm-platform/harness/internal/capacity"
 	"github.com/llm-platform/harness/internal/trace"
+	"github.com/llm-platform/harness/internal/worker"
 )
 
 // Setting is one configuration knob: its environment variable, its flag,
@@ -246,6 +247,24 @@ var Settings = []Setting{
 		set: number(func(f float64) bool { return f > 0 && f < 1 }, "a level between 0 and 1, e.g. 0.05", func(c *Config) *float64 { return &c.ChangepointAlpha })},
 	{Env: "PERF_ROUTE_KIND", Flag: "perf.route-kind", Default: "", Help: "what carries requests to the server: ingress, gateway, or empty for straight to it; recorded in results.json, and each kind is a history series of its own",
 		set: oneOf([]string{"ingress", "gateway"}, func(c *Config) *string { return &c.RouteKind })},
+	{Env: "PERF_WORKERS", Flag: "perf.workers", Default: "0", Help: "drive every cell from this many worker pods (an Indexed Job the harness creates and deletes; docs/distributed.md); 0: this process drives it",
+		set: nonNegInt(func(c *Config) *int { return &c.Workers.N })},
+	{Env: "PERF_KUBECONFIG", Flag: "perf.kubeconfig", Default: "", Help: "the workers' cluster; empty: KUBECONFIG, else ~/.kube/config",
+		set: func(c *Config, v string) error { c.Workers.Kubeconfig = v; return nil }},
+	{Env: "PERF_WORKER_NAMESPACE", Flag: "perf.worker-namespace", Default: "default", Help: "namespace of the workers' Job",
+		set: func(c *Config, v string) error { c.Workers.Namespace = v; return nil }},
+	{Env: "PERF_WORKER_IMAGE", Flag: "perf.worker-image", Default: worker.Image, Help: "the workers' image (llmload; make worker-image builds and loads it into Minikube or the lab)",
+		set: func(c *Config, v string) error { c.Workers.Image = v; return nil }},
+	{Env: "PERF_WORKER_NODE_SELECTOR", Flag: "perf.worker-node-selector", Default: "", Help: "the workers' node selector, key=value pairs separated by commas",
+		set: selector(func(c *Config) *map[string]string { return &c.Workers.NodeSelector })},
+	{Env: "PERF_WORKER_CPU", Flag: "perf.worker-cpu", Default: "", Help: "each worker's CPU: LIMIT (requested too) or REQUEST:LIMIT, e.g. 2 or 10m:250m; empty: none set",
+		set: cpu},
+	{Env: "PERF_WORKER_TARGET", Flag: "perf.worker-target", Default: "", Help: "the server's base URL as the worker pods reach it (a Service's address); empty: PERF_TARGET",
+		set: func(c *Config, v string) error { c.Workers.Target = v; return nil }},
+	{Env: "PERF_WORKER_START_TIMEOUT", Flag: "perf.worker-start-timeout", Default: "3m", Help: "how long to wait for the worker pods to be ready; those not ready by then are lost to every cell (at least one must be)",
+		set: dur(func(c *Config) *time.Duration { return &c.Workers.StartTimeout })},
+	{Env: "PERF_WORKER_MAX_CLOCK_BOUND", Flag: "perf.worker-max-clock-bound", Default: "25ms", Help: "flag a worker whose clock offset is bounded more loosely than this (half the round trip through the API server)",
+		set: dur(func(c *Config) *time.Duration { return &c.Workers.MaxClockBound })},
 	{Env: "PERF_GATE_REQUIRED", Flag: "perf.gate-required", Default: "0", Help: "1 fails a cell whose gate is inconclusive (too few repeats on either side), for CI that must gate",
 		set: boolean(func(c *Config) *bool { return &c.GateRequired })},
 	{Env: "PERF_SLO_TTFT_MS", Flag: "perf.slo-ttft-ms", Default: "", Help: "SLO on p95 TTFT in ms; also the per-request goodput threshold",

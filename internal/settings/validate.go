@@ -31,6 +31,9 @@ func (c *Config) Validate() error {
 	if err := c.validatePlan(); err != nil {
 		return err
 	}
+	if err := c.validateWorkers(); err != nil {
+		return err
+	}
 	if c.Iterations > 0 {
 		for _, v := range c.Concurrency {
 			if v > c.Iterations {

@@ -7,6 +7,7 @@
 package sweep
 
 import (
+	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/settings"
 )
 
@@ -14,6 +15,9 @@ import (
 type Config struct {
 	settings.Config
 	settings.Inputs
+	// Driver, when set, drives every repeat's requests elsewhere (the
+	// worker pods of PERF_WORKERS, package fleet); nil: this process.
+	Driver measurement.Driver
 }
 
 // Load reads the files s names (settings.Config.Load) into a Config.

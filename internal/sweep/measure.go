@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"time"
 
 	"github.com/llm-platform/harness/internal/load"
 	"github.com/llm-platform/harness/internal/measurement"
@@ -23,6 +24,12 @@ func (r *Runner) measure(ctx context.Context, c Repeat, name string) (results.Ce
 	}
 	if r.estimate.Total > 0 {
 		w.Left = r.left
+	}
+	if r.cfg.Driver != nil {
+		w.Driver = r.cfg.Driver
+		if e := r.estimates[name]; e > 0 { // a driven repeat's deadline: thrice its estimate, and the request timeout
+			w.Deadline = 3*e + r.cfg.Timeout + time.Minute
+		}
 	}
 	return measurement.Repeat(ctx, spec, r.target.Payloads, name, w)
 }

@@ -124,6 +124,9 @@ func (r *Runner) newRun(ctx context.Context) results.Run {
 		Payloads: map[string]results.PayloadInfo{},
 		Cells:    []results.Cell{},
 	}
+	if cfg.Driver != nil {
+		run.Settings.Workers, run.Settings.WorkerImage = cfg.Workers.N, cfg.Workers.Image
+	}
 	if cfg.Past != nil {
 		run.Settings.History, run.Settings.HistoryMinRuns = cfg.History, cfg.HistoryMinRuns
 		run.Settings.ChangepointMinSegment, run.Settings.ChangepointAlpha = cfg.ChangepointMinSegment, cfg.ChangepointAlpha

@@ -1,0 +1,92 @@
+package fleet
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/llm-platform/harness/internal/aggregate"
+	"github.com/llm-platform/harness/internal/gate"
+	"github.com/llm-platform/harness/internal/load"
+	"github.com/llm-platform/harness/internal/results"
+)
+
+// loadCheck is a driven cell's load self-check: the merged schedule
+// judged as one (the whole offered rate, the merged queue time), each
+// worker's own check and clock, and the shares lost. The cell's verdict is
+// the gravest: a lost share (incomplete), then the merged check, then a
+// worker's own, then an uncertain clock.
+func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*share) results.LoadCheck {
+	open := p.Mode() == load.Open
+	lc := gate.CheckLoad(gate.LoadInput{Open: open, OfferedRPS: p.Rate, Requests: stats.Requests, StartSpan: stats.StartSpan,
+		LagP99: stats.Queue.P99, MaxInFlight: p.Concurrency(), Who: "the workers"})
+	var lost, own, clock []string
+	var cpu, most float64
+	for _, sh := range shares {
+		w := results.WorkerLoad{Index: sh.k, Pod: sh.m.Pod, Node: sh.m.Node, Lost: sh.lost, Verdict: results.LoadOK,
+			ClockOffsetMs: ms(sh.m.Clock.Offset), ClockBoundMs: ms(sh.m.Clock.Bound), CPULimit: sh.m.CPULimit}
+		if open {
+			w.OfferedRPS = results.Round3(p.Rate / float64(sh.plan.Share.Of))
+		} else {
+			w.VUs = sh.plan.LocalVUs()
+		}
+		if r := sh.status.Result; r != nil {
+			w.Requests, w.AchievedRPS, w.LagP99Ms = r.Partial.Requests, r.Load.AchievedRPS, r.Load.LagP99Ms
+			w.CPUS, w.CPUShare, w.Verdict, w.Reason = r.Load.ClientCPUS, r.Load.ClientCPUShare, r.Load.Verdict, r.Load.Reason
+			lc.CapReached += r.Tally.CapReached
+			lc.ClientCores += r.Load.ClientCores
+			lc.GCPauseMs = results.Round3(lc.GCPauseMs + r.Load.GCPauseMs)
+			cpu += r.Load.ClientCPUS
+			most = max(most, r.Load.ClientCPUShare)
+			if w.Verdict != results.LoadOK {
+				own = append(own, w.Reason)
+			}
+		} else if sh.lost == "" {
+			w.Lost = "returned no result"
+		}
+		if w.Lost != "" {
+			lost = append(lost, fmt.Sprintf("worker %d%s lost its share (%s): %s", sh.k, podText(sh.m.Pod), shareText(p, sh.plan), w.Lost))
+		}
+		if sh.ok && c.MaxClockBound > 0 && sh.m.Clock.Bound > c.MaxClockBound {
+			clock = append(clock, fmt.Sprintf("worker %d's clock offset %.1f ms is known only to ±%.1f ms (more than PERF_WORKER_MAX_CLOCK_BOUND %v)",
+				sh.k, w.ClockOffsetMs, w.ClockBoundMs, c.MaxClockBound))
+		}
+		if sh.ok && math.Abs(w.ClockOffsetMs) >= lc.ClockOffsetMs {
+			lc.ClockOffsetMs, lc.ClockBoundMs = math.Abs(w.ClockOffsetMs), w.ClockBoundMs
+		}
+		lc.Workers = append(lc.Workers, w)
+	}
+	lc.ClientCPUS, lc.ClientCPUShare = results.Round3(cpu), most
+	switch {
+	case len(lost) > 0:
+		lc.Verdict, lc.Reason = results.LoadIncomplete, "incomplete: "+strings.Join(lost, "; ")
+	case lc.Verdict != results.LoadOK:
+	case len(own) > 0:
+		lc.Verdict, lc.Reason = results.LoadClientLimited, strings.Join(own, "; ")
+		if strings.HasPrefix(own[0], "server-limited") {
+			lc.Verdict = results.LoadServerLimited
+		}
+	case len(clock) > 0:
+		lc.Verdict, lc.Reason = results.LoadClockUncertain, "clock-uncertain: "+strings.Join(clock, "; ")
+	}
+	return lc
+}
+
+func ms(d time.Duration) float64 { return results.Round3(float64(d) / float64(time.Millisecond)) }
+
+func podText(pod string) string {
+	if pod == "" {
+		return ""
+	}
+	return " (pod " + pod + ")"
+}
+
+// shareText names a share's part of the cell: "1 of 4 VUs", "25% of the
+// 40 req/s".
+func shareText(whole, part load.Plan) string {
+	if whole.Mode() == load.Closed {
+		return fmt.Sprintf("%d of %d VUs", part.LocalVUs(), whole.VUs)
+	}
+	return fmt.Sprintf("%.0f%% of the %.4g req/s", 100/float64(part.Share.Of), whole.Rate)
+}

@@ -232,6 +232,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellch
 #   unit         every package but the suites and the timing benchmarks' home
 #   migration    ingress2gateway on the Ingress (tools/gateway)
 #   e2e-lab      the e2e suite on the lab, both routes, both flows
+#   workers      the distributed sweep's worker pods on the lab (internal/fleet)
 #   rehearse     the GPU workflow's steps, four nights, on a lab of its own
 #   nvml         the NVML package without cgo (the no-GPU build)
 #   system       the system tests (internal/systemtest): timing accuracy, last and
@@ -242,7 +243,7 @@ test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellch
 # default sweep, the main job) is left to make perf; perf/check runs the
 # suite with small configurations.
 TEST_ENV   := LLMD_INFERENCE_SIM=$(LLMD_SIM) HARNESS_REQUIRE_TOOLS=1
-TEST_STEPS := vet unit migration e2e-lab rehearse nvml system
+TEST_STEPS := vet unit migration e2e-lab workers rehearse nvml system
 .PHONY: test test-vet test-unit test-nvml test-system
 test: lab-root tools check-tools-cache test-deps ## run every test (unit, simulator, llm-d-inference-sim, perf suite, e2e on the lab); every step runs, the failed ones are listed at the end
 	@failed=; passed=0; for step in $(TEST_STEPS); do \
@@ -298,6 +299,19 @@ E2E_TEST_LAB := $(LAB_NAME)-test
 test-e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) lab-images lab-cmd
 	@$(GO) test -c -o $(CURDIR)/.cache/e2e.test ./e2e
 	$(TEST_ENV) $(call LAB_SCRIPT_ENV,$(E2E_TEST_LAB)) E2E_TEST_BIN=$(CURDIR)/.cache/e2e.test scripts/lab/e2e-lab.sh
+
+# The distributed sweep on the lab's real node (scripts/lab/workers-lab.sh):
+# worker pods of an Indexed Job created through the lab's API server, called
+# through its pod proxy: the merge through the whole path, 1 against 4
+# workers on the same cell, 250m workers at a rate one cannot keep, a worker
+# deleted mid-cell; nothing may be left. FLEET_LAB_ACCEPTANCE=1 runs the
+# 1-against-4 comparison as docs/distributed.md states it (5 repeats a side,
+# α 0.05 a test).
+WORKERS_LAB := $(LAB_NAME)-workers
+.PHONY: test-workers
+test-workers: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-images lab-cmd
+	@$(GO) test -c -o $(CURDIR)/.cache/fleet.test ./internal/fleet
+	$(call LAB_SCRIPT_ENV,$(WORKERS_LAB)) FLEET_TEST_BIN=$(CURDIR)/.cache/fleet.test scripts/lab/workers-lab.sh
 
 # The GPU runner's checks, each failure with what to do (docs/gpu-runner.md);
 # the GPU workflow runs it first. MINIKUBE_* and PREFLIGHT_* settings pass

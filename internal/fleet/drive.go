@@ -2,7 +2,10 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/openai"
 	"github.com/llm-platform/harness/internal/payload"
+	"github.com/llm-platform/harness/internal/record"
 	"github.com/llm-platform/harness/internal/worker"
 )
 
@@ -95,14 +99,15 @@ func (c *Coordinator) Drive(ctx context.Context, s measurement.Spec, payloads pa
 		sh.m, sh.ok = members[k]
 		switch {
 		case !sh.ok:
-			sh.lost = fmt.Sprintf("worker %d never became ready", k)
+			sh.lost = fmt.Sprintf("no ready pod with index %d (it never became ready, or was lost earlier)", k)
 		case sh.m.Unsynced != nil:
 			sh.lost = fmt.Sprintf("worker %d: its clock could not be read: %v", k, sh.m.Unsynced)
 		}
 		shares[k] = sh
 	}
 	c.each(shares, func(sh *share) {
-		o := worker.Order{Target: c.target(s), Payload: p, Prompts: interleave(p.Prompts, sh.k, n), Plan: sh.plan, Schedule: s.Plan.Schedule, SLO: s.SLO}
+		o := worker.Order{Target: c.target(s), Payload: p, Prompts: interleave(p.Prompts, sh.k, n), Plan: sh.plan, Schedule: s.Plan.Schedule, SLO: s.SLO,
+			Records: s.Records != nil}
 		if err := c.Client.Order(ctx, sh.m.Pod, id, o); err != nil {
 			sh.lost = c.why(ctx, sh, err)
 		}
@@ -123,7 +128,32 @@ func (c *Coordinator) Drive(ctx context.Context, s measurement.Spec, payloads pa
 	}
 	d, err := c.merge(s, shares, at, ctx.Err() != nil)
 	d.Payload = p
+	if err == nil && s.Records != nil {
+		err = writeRecords(s.Records, shares)
+	}
 	return d, err
+}
+
+// writeRecords writes the workers' records (Spec.Records) as one file's
+// lines, their instants moved onto this process's clock.
+func writeRecords(w io.Writer, shares []*share) error {
+	out := record.NewJSONL(w)
+	for _, sh := range shares {
+		r := sh.status.Result
+		if r == nil {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(r.Records))
+		for dec.More() {
+			var rec record.Record
+			if err := dec.Decode(&rec); err != nil {
+				return fmt.Errorf("fleet: worker %d's records: %w", sh.k, err)
+			}
+			rec.Shift(-sh.m.Clock.Offset)
+			out.Add(sh.k, &rec)
+		}
+	}
+	return out.Flush()
 }
 
 // sharesOf is how many shares plan p is cut into: no more than its VUs

@@ -3,9 +3,11 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,14 +149,29 @@ func TestDriveSharesAndMerges(t *testing.T) {
 }
 
 // A worker that dies mid-cell: the cell ends with the others' figures,
-// incomplete, naming the worker and its share; nothing hangs.
+// incomplete, naming the worker and its share; nothing hangs. A
+// replacement pod that comes up meanwhile does not join the running cell,
+// only the next one.
 func TestDriveLosesAWorker(t *testing.T) {
 	target := simulator(t)
 	l := newLocal(t, 3, nil)
 	c := coordinator(l, 3, target)
+	replacement := worker.NewAPI("w-1b", 0)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		replacement.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
 	s := spec(target, load.Plan{VUs: 3, Duration: 1500 * time.Millisecond})
 	s.AfterWarmup = func(context.Context) {
-		time.AfterFunc(1200*time.Millisecond, func() { l.kill("w-1") }) // mid-cell: the start is a second ahead
+		time.AfterFunc(1200*time.Millisecond, func() { // mid-cell: the start is a second ahead
+			l.kill("w-1")
+			l.mu.Lock()
+			l.addr["w-1b"] = srv.URL
+			l.members[1] = Member{Index: 1, Pod: "w-1b", UID: "w-1b"}
+			l.mu.Unlock()
+		})
 	}
 	d, err := c.Drive(context.Background(), s, short, 20*time.Second)
 	if err != nil {
@@ -166,13 +183,27 @@ func TestDriveLosesAWorker(t *testing.T) {
 	if d.Stats.Successes == 0 || d.Load.Workers[1].Lost == "" || d.Load.Workers[0].Lost != "" {
 		t.Errorf("the others' figures: %d successes; workers %+v", d.Stats.Successes, d.Load.Workers)
 	}
-	// The next cell runs without it, incomplete from the start.
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the replacement pod was called %d times during the cell it did not start with", n)
+	}
+	// The next cell takes the replacement: complete again.
 	d, err = c.Drive(context.Background(), spec(target, load.Plan{VUs: 3, Iterations: 6}), short, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Load.Verdict != results.LoadIncomplete || d.Stats.Requests != 4 {
-		t.Errorf("next cell: %s (%s), %d requests (want 4 of 6)", d.Load.Verdict, d.Load.Reason, d.Stats.Requests)
+	if d.Load.Verdict == results.LoadIncomplete || d.Stats.Requests != 6 || d.Load.Workers[1].Pod != "w-1b" {
+		t.Errorf("next cell: %s (%s), %d requests (want 6), worker 1 on %s", d.Load.Verdict, d.Load.Reason, d.Stats.Requests, d.Load.Workers[1].Pod)
+	}
+	// A worker with no pod at all: the cell is incomplete from the start.
+	l.mu.Lock()
+	delete(l.members, 2)
+	l.mu.Unlock()
+	d, err = c.Drive(context.Background(), spec(target, load.Plan{VUs: 3, Iterations: 6}), short, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Load.Verdict != results.LoadIncomplete || d.Stats.Requests != 4 || !strings.Contains(d.Load.Reason, "no ready pod with index 2") {
+		t.Errorf("a missing worker: %s (%s), %d requests (want 4 of 6)", d.Load.Verdict, d.Load.Reason, d.Stats.Requests)
 	}
 }
 

@@ -149,6 +149,15 @@ func (f *Fleet) jobSpec() (*batchv1.Job, error) {
 			res.Limits = corev1.ResourceList{corev1.ResourceCPU: v}
 		}
 	}
+	env := []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: "GOGC", Value: "400"}} // fewer collections: a worker's heap is small and short-lived
+	if q, ok := res.Limits[corev1.ResourceCPU]; ok && q.MilliValue() < 1000 {
+		// Under a CPU limit below one core, Go's default GOMAXPROCS (at
+		// least 2) lets two threads spend the CFS quota in half the period,
+		// then stall for the rest of it: the schedule's lag. One P spends
+		// it evenly.
+		env = append(env, corev1.EnvVar{Name: "GOMAXPROCS", Value: "1"})
+	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	labels := map[string]string{labelApp: appName, labelRun: run}
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/clock", Port: intstrOf(worker.Port)}},
@@ -167,9 +176,8 @@ func (f *Fleet) jobSpec() (*batchv1.Job, error) {
 					AutomountServiceAccountToken: ptr.To(false),
 					Containers: []corev1.Container{{
 						Name: "worker", Image: o.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-						Args: []string{"worker", "-listen", fmt.Sprintf(":%d", worker.Port), "-idle-exit", idleExit.String(), "-name", "$(POD_NAME)"},
-						Env: []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-							{Name: "GOGC", Value: "400"}},
+						Args:           []string{"worker", "-listen", fmt.Sprintf(":%d", worker.Port), "-idle-exit", idleExit.String(), "-name", "$(POD_NAME)"},
+						Env:            env,
 						Ports:          []corev1.ContainerPort{{Name: "worker", ContainerPort: worker.Port}},
 						ReadinessProbe: probe, Resources: res,
 					}},

@@ -19,10 +19,25 @@ import (
 // worker's own, then an uncertain clock.
 func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*share) results.LoadCheck {
 	open := p.Mode() == load.Open
-	lc := gate.CheckLoad(gate.LoadInput{Open: open, OfferedRPS: p.Rate, Requests: stats.Requests, StartSpan: stats.StartSpan,
-		LagP99: stats.Queue.P99, MaxInFlight: p.Concurrency(), Who: "the workers"})
+	in := gate.LoadInput{Open: open, OfferedRPS: p.Rate, Requests: stats.Requests, StartSpan: stats.StartSpan,
+		LagP99: stats.Queue.P99, MaxInFlight: p.Concurrency(), Who: "the workers together"}
+	limited := true // every worker has a CPU limit: the merged share is of their sum
+	for _, sh := range shares {
+		if r := sh.status.Result; r != nil {
+			in.CPU += time.Duration(r.Load.ClientCPUS * float64(time.Second))
+			in.GCPause += time.Duration(r.Load.GCPauseMs * float64(time.Millisecond))
+			in.Cores += r.Load.ClientCores
+			in.CapReached += r.Tally.CapReached
+			in.Wall = max(in.Wall, r.Wall)
+			in.CPULimit += r.CPULimit
+			limited = limited && r.CPULimit > 0
+		}
+	}
+	if !limited {
+		in.CPULimit = 0
+	}
+	lc := gate.CheckLoad(in)
 	var lost, own, clock []string
-	var cpu, most float64
 	for _, sh := range shares {
 		w := results.WorkerLoad{Index: sh.k, Pod: sh.m.Pod, Node: sh.m.Node, Lost: sh.lost, Verdict: results.LoadOK,
 			ClockOffsetMs: ms(sh.m.Clock.Offset), ClockBoundMs: ms(sh.m.Clock.Bound), CPULimit: sh.m.CPULimit}
@@ -34,11 +49,9 @@ func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*
 		if r := sh.status.Result; r != nil {
 			w.Requests, w.AchievedRPS, w.LagP99Ms = r.Partial.Requests, r.Load.AchievedRPS, r.Load.LagP99Ms
 			w.CPUS, w.CPUShare, w.Verdict, w.Reason = r.Load.ClientCPUS, r.Load.ClientCPUShare, r.Load.Verdict, r.Load.Reason
-			lc.CapReached += r.Tally.CapReached
-			lc.ClientCores += r.Load.ClientCores
-			lc.GCPauseMs = results.Round3(lc.GCPauseMs + r.Load.GCPauseMs)
-			cpu += r.Load.ClientCPUS
-			most = max(most, r.Load.ClientCPUShare)
+			if r.CPULimit > 0 {
+				w.CPULimit = r.CPULimit // what the worker's cgroup says
+			}
 			if w.Verdict != results.LoadOK {
 				own = append(own, w.Reason)
 			}
@@ -57,7 +70,6 @@ func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*
 		}
 		lc.Workers = append(lc.Workers, w)
 	}
-	lc.ClientCPUS, lc.ClientCPUShare = results.Round3(cpu), most
 	switch {
 	case len(lost) > 0:
 		lc.Verdict, lc.Reason = results.LoadIncomplete, "incomplete: "+strings.Join(lost, "; ")

@@ -138,3 +138,14 @@ func (r *Record) Fail(c Class, status int, err error) {
 		r.Err = err.Error()
 	}
 }
+
+// Shift moves the record's instants by d (onto another clock: a
+// distributed sweep's worker's records onto the harness's). Durations
+// between them are unchanged.
+func (r *Record) Shift(d time.Duration) {
+	for _, t := range []*time.Time{&r.IntendedStart, &r.Start, &r.FirstToken, &r.LastToken, &r.End} {
+		if !t.IsZero() {
+			*t = t.Add(d)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -134,21 +135,30 @@ func (c Caller) SyncClock(ctx context.Context, pod string, samples int) (Offset,
 	return best, nil
 }
 
-// CPULimit is this container's CPU limit in cores from its cgroup
-// (cgroup v2's cpu.max, "QUOTA PERIOD"), 0 when it has none.
-func CPULimit() float64 {
-	b, err := os.ReadFile("/sys/fs/cgroup/cpu.max")
-	if err != nil {
-		return 0
+// CPULimit is this container's CPU limit in cores from its cgroup, 0 when
+// it has none: cgroup v2's cpu.max, else cgroup v1's CFS quota and period
+// (a node on cgroup v1, such as the lab's on some CI machines).
+func CPULimit() float64 { return cpuLimit("/sys/fs/cgroup") }
+
+func cpuLimit(root string) float64 {
+	if b, err := os.ReadFile(filepath.Join(root, "cpu.max")); err == nil {
+		return parseCPUMax(string(b))
 	}
-	return parseCPUMax(string(b))
+	for _, dir := range []string{"cpu", "cpu,cpuacct"} {
+		q, err1 := os.ReadFile(filepath.Join(root, dir, "cpu.cfs_quota_us"))
+		p, err2 := os.ReadFile(filepath.Join(root, dir, "cpu.cfs_period_us"))
+		if err1 == nil && err2 == nil {
+			return parseCPUMax(strings.TrimSpace(string(q)) + " " + strings.TrimSpace(string(p)))
+		}
+	}
+	return 0
 }
 
 // parseCPUMax reads cgroup v2's cpu.max: "max 100000" (no limit) or
 // "25000 100000" (a quarter core).
 func parseCPUMax(s string) float64 {
 	f := strings.Fields(s)
-	if len(f) != 2 || f[0] == "max" {
+	if len(f) != 2 || f[0] == "max" || f[0] == "-1" {
 		return 0
 	}
 	q, err1 := strconv.ParseFloat(f[0], 64)

@@ -68,6 +68,10 @@ type Order struct {
 	Plan     load.Plan       `json:"plan"`
 	Schedule []time.Duration `json:"schedule,omitempty"`
 	SLO      aggregate.SLO   `json:"slo"`
+	// Records asks for every measured record back too (Result.Records):
+	// for checking the merge against one histogram fed every sample, or
+	// auditing a cell; costly (hundreds of bytes a request).
+	Records bool `json:"records,omitempty"`
 }
 
 // StartAt is the body of a start: the instant on the worker's clock.
@@ -104,4 +108,10 @@ type Result struct {
 	// container's CPU limit in cores (0: none).
 	Load     results.LoadCheck `json:"load"`
 	CPULimit float64           `json:"cpu_limit,omitempty"`
+	// Wall is the measured phase, from the start instant to the last
+	// request's end.
+	Wall time.Duration `json:"wall"`
+	// Records is every measured record as a JSON line (record.JSONL),
+	// when the Order asked for them.
+	Records string `json:"records,omitempty"`
 }

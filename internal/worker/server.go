@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -107,6 +108,11 @@ func (s *API) order(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	spec, payloads, err := o.spec()
+	var recs *bytes.Buffer
+	if o.Records {
+		recs = new(bytes.Buffer)
+		spec.Records = recs
+	}
 	if err == nil {
 		err = spec.Validate(payloads)
 	}
@@ -125,7 +131,7 @@ func (s *API) order(w http.ResponseWriter, r *http.Request) {
 	c := &cell{cancel: cancel, start: make(chan time.Time, 1), status: Status{State: Warming}}
 	s.cells[id], s.busy = c, id
 	s.mu.Unlock()
-	go s.run(ctx, id, c, spec, payloads)
+	go s.run(ctx, id, c, spec, payloads, recs)
 	reply(w, http.StatusAccepted, c.get())
 }
 
@@ -154,7 +160,7 @@ func (s *API) startCell(w http.ResponseWriter, r *http.Request) {
 }
 
 // run measures the cell and keeps its result.
-func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec, payloads payload.Set) {
+func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec, payloads payload.Set, recs *bytes.Buffer) {
 	defer func() {
 		c.cancel()
 		s.mu.Lock()
@@ -185,8 +191,12 @@ func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec
 		return
 	}
 	res := &Result{Partial: *m.Partial, Tally: m.Summary, CPULimit: s.CPULimit}
+	if recs != nil {
+		res.Records = recs.String()
+	}
 	if !began.IsZero() {
 		wall := max(s.now().Sub(began), 0)
+		res.Wall = wall
 		offered := 0.0
 		if spec.Plan.Mode() == load.Open && spec.Plan.Share.Of > 0 {
 			offered = spec.Plan.Rate / float64(spec.Plan.Share.Of)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -124,10 +126,31 @@ func TestIdleExit(t *testing.T) {
 	}
 }
 
-func TestParseCPUMax(t *testing.T) {
-	for in, want := range map[string]float64{"max 100000\n": 0, "25000 100000\n": 0.25, "200000 100000": 2, "junk": 0} {
+func TestCPULimit(t *testing.T) {
+	for in, want := range map[string]float64{"max 100000\n": 0, "25000 100000\n": 0.25, "200000 100000": 2, "junk": 0, "-1 100000": 0} {
 		if got := parseCPUMax(in); got != want {
 			t.Errorf("%q: %v, want %v", in, got, want)
 		}
+	}
+	v2, v1 := t.TempDir(), t.TempDir()
+	write := func(path, s string) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(v2, "cpu.max"), "50000 100000\n")
+	write(filepath.Join(v1, "cpu", "cpu.cfs_quota_us"), "25000\n")
+	write(filepath.Join(v1, "cpu", "cpu.cfs_period_us"), "100000\n")
+	if got := cpuLimit(v2); got != 0.5 {
+		t.Errorf("cgroup v2: %v, want 0.5", got)
+	}
+	if got := cpuLimit(v1); got != 0.25 {
+		t.Errorf("cgroup v1: %v, want 0.25", got)
+	}
+	if got := cpuLimit(t.TempDir()); got != 0 {
+		t.Errorf("no cgroup files: %v, want 0", got)
 	}
 }

@@ -109,7 +109,9 @@ func TestDriveSharesAndMerges(t *testing.T) {
 	l := newLocal(t, 4, func(i int) time.Duration { return skews[i] })
 	c := coordinator(l, 4, target)
 	warmed := false
-	for _, p := range []load.Plan{{VUs: 6, Iterations: 30, Warmup: 4}, {Rate: 200, Requests: 60}, {Rate: 300, Requests: 90, Arrival: load.Poisson, Seed: 9}} {
+	trace := []time.Duration{0, 5 * time.Millisecond, 5 * time.Millisecond, 40 * time.Millisecond, 41 * time.Millisecond, 90 * time.Millisecond, 100 * time.Millisecond}
+	for _, p := range []load.Plan{{VUs: 6, Iterations: 30, Warmup: 4}, {Rate: 200, Requests: 60}, {Rate: 300, Requests: 90, Arrival: load.Poisson, Seed: 9},
+		{Rate: 70, Requests: len(trace), Schedule: trace}} {
 		s := spec(target, p)
 		s.AfterWarmup = func(context.Context) { warmed = true }
 		began := time.Now()
@@ -204,6 +206,33 @@ func TestDriveLosesAWorker(t *testing.T) {
 	}
 	if d.Load.Verdict != results.LoadIncomplete || d.Stats.Requests != 4 || !strings.Contains(d.Load.Reason, "no ready pod with index 2") {
 		t.Errorf("a missing worker: %s (%s), %d requests (want 4 of 6)", d.Load.Verdict, d.Load.Reason, d.Stats.Requests)
+	}
+}
+
+// A worker whose clock is known only loosely is flagged; a suite that
+// stops mid-cell gets what finished, marked stopped, at once.
+func TestDriveClockAndStop(t *testing.T) {
+	target := simulator(t)
+	l := newLocal(t, 2, nil)
+	c := coordinator(l, 2, target)
+	c.MaxClockBound = time.Nanosecond // no round trip is that short
+	d, err := c.Drive(context.Background(), spec(target, load.Plan{VUs: 2, Iterations: 4}), short, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Load.Verdict != results.LoadClockUncertain || !strings.Contains(d.Load.Reason, "PERF_WORKER_MAX_CLOCK_BOUND") || d.Load.ClockBoundMs <= 0 {
+		t.Errorf("verdict %s (%s), bound %v ms", d.Load.Verdict, d.Load.Reason, d.Load.ClockBoundMs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := spec(target, load.Plan{VUs: 2, Duration: time.Minute})
+	s.AfterWarmup = func(context.Context) { time.AfterFunc(1500*time.Millisecond, cancel) }
+	began := time.Now()
+	d, err = c.Drive(ctx, s, short, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); !d.Summary.Stopped || d.Stats.Successes == 0 || took > 20*time.Second {
+		t.Errorf("stopped mid-cell: Stopped %v, %d successes, took %v", d.Summary.Stopped, d.Stats.Successes, took)
 	}
 }
 

@@ -26,7 +26,9 @@ func (r *Runner) measure(ctx context.Context, c Repeat, name string) (results.Ce
 		w.Left = r.left
 	}
 	if r.cfg.Driver != nil {
-		w.Driver = r.cfg.Driver
+		// The records arrive on the workers: no live line, no early stop
+		// here (docs/distributed.md).
+		w.Driver, w.Progress, w.StopEarly = r.cfg.Driver, nil, false
 		if e := r.estimates[name]; e > 0 { // a driven repeat's deadline: thrice its estimate, and the request timeout
 			w.Deadline = 3*e + r.cfg.Timeout + time.Minute
 		}

@@ -23,14 +23,13 @@ import (
 // pod (by name and UID: a replacement pod is another member) and node, and
 // its clock offset.
 type Member struct {
-	Index     int
-	Pod, UID  string
-	Node      string
-	Clock     worker.Offset
-	CPULimit  float64
-	Unsynced  error // the clock could not be read: the member is not used
-	syncedFor string
-	synced    time.Time
+	Index    int
+	Pod, UID string
+	Node     string
+	Clock    worker.Offset
+	CPULimit float64
+	Unsynced error // the clock could not be read: the member is not used
+	synced   time.Time
 }
 
 // Pods is the workers as the coordinator sees them.

@@ -220,7 +220,11 @@ func TestDriveClockAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Load.Verdict != results.LoadClockUncertain || !strings.Contains(d.Load.Reason, "PERF_WORKER_MAX_CLOCK_BOUND") || d.Load.ClockBoundMs <= 0 {
+	// The in-process workers share one process's CPU, which a busy machine
+	// may show as client-limited first: the clock finding is in the reason
+	// whatever the verdict.
+	if !strings.Contains(d.Load.Reason, "clock-uncertain: worker 0's clock offset") || !strings.Contains(d.Load.Reason, "PERF_WORKER_MAX_CLOCK_BOUND") || d.Load.ClockBoundMs <= 0 ||
+		d.Load.Verdict != results.LoadClockUncertain && d.Load.Verdict != results.LoadClientLimited {
 		t.Errorf("verdict %s (%s), bound %v ms", d.Load.Verdict, d.Load.Reason, d.Load.ClockBoundMs)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -79,9 +79,10 @@ type Fleet struct {
 	opts Setup
 
 	mu      sync.Mutex
-	members map[string]Member // by pod UID
+	members map[string]Member // by pod UID: the ready pods of the last look
 	stop    chan struct{}
 	done    chan struct{}
+	closing sync.Once
 }
 
 // Open creates the workers' Job and waits for its pods (Setup.StartTimeout;
@@ -242,7 +243,7 @@ func (f *Fleet) Members(ctx context.Context) (map[int]Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[int]Member{}
+	out, seen := map[int]Member{}, map[string]Member{}
 	for _, p := range ps {
 		idx, err := strconv.Atoi(p.Annotations[indexAnnotation])
 		if err != nil || !ready(p) {
@@ -251,16 +252,16 @@ func (f *Fleet) Members(ctx context.Context) (map[int]Member, error) {
 		f.mu.Lock()
 		m, ok := f.members[string(p.UID)]
 		f.mu.Unlock()
-		if !ok || m.syncedFor == "" || time.Since(m.synced) > resync {
+		if !ok || time.Since(m.synced) > resync {
 			m = Member{Index: idx, Pod: p.Name, UID: string(p.UID), Node: p.Spec.NodeName, CPULimit: cpuLimit(p)}
 			m.Clock, m.Unsynced = f.Client.SyncClock(ctx, p.Name, clockSamples)
-			m.syncedFor, m.synced = p.Name, time.Now()
-			f.mu.Lock()
-			f.members[string(p.UID)] = m
-			f.mu.Unlock()
+			m.synced = time.Now()
 		}
-		out[idx] = m
+		out[idx], seen[string(p.UID)] = m, m
 	}
+	f.mu.Lock()
+	f.members = seen
+	f.mu.Unlock()
 	return out, nil
 }
 
@@ -314,7 +315,7 @@ func (f *Fleet) beat() {
 // Close deletes the Job and its pods, and waits (up to a minute) for the
 // pods to go.
 func (f *Fleet) Close() error {
-	close(f.stop)
+	f.closing.Do(func() { close(f.stop) })
 	<-f.done
 	return f.delete()
 }

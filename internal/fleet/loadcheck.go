@@ -16,27 +16,10 @@ import (
 // judged as one (the whole offered rate, the merged queue time), each
 // worker's own check and clock, and the shares lost. The cell's verdict is
 // the gravest: a lost share (incomplete), then the merged check, then a
-// worker's own, then an uncertain clock.
+// worker's own, then an uncertain clock; the reason says them all.
 func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*share) results.LoadCheck {
 	open := p.Mode() == load.Open
-	in := gate.LoadInput{Open: open, OfferedRPS: p.Rate, Requests: stats.Requests, StartSpan: stats.StartSpan,
-		LagP99: stats.Queue.P99, MaxInFlight: p.Concurrency(), Who: "the workers together"}
-	limited := true // every worker has a CPU limit: the merged share is of their sum
-	for _, sh := range shares {
-		if r := sh.status.Result; r != nil {
-			in.CPU += time.Duration(r.Load.ClientCPUS * float64(time.Second))
-			in.GCPause += time.Duration(r.Load.GCPauseMs * float64(time.Millisecond))
-			in.Cores += r.Load.ClientCores
-			in.CapReached += r.Tally.CapReached
-			in.Wall = max(in.Wall, r.Wall)
-			in.CPULimit += r.CPULimit
-			limited = limited && r.CPULimit > 0
-		}
-	}
-	if !limited {
-		in.CPULimit = 0
-	}
-	lc := gate.CheckLoad(in)
+	lc := gate.CheckLoad(merged(p, stats, shares))
 	var lost, own, clock []string
 	for _, sh := range shares {
 		w := results.WorkerLoad{Index: sh.k, Pod: sh.m.Pod, Node: sh.m.Node, Lost: sh.lost, Verdict: results.LoadOK,
@@ -70,17 +53,62 @@ func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*
 		}
 		lc.Workers = append(lc.Workers, w)
 	}
-	switch {
-	case len(lost) > 0:
-		lc.Verdict, lc.Reason = results.LoadIncomplete, "incomplete: "+strings.Join(lost, "; ")
-	case lc.Verdict != results.LoadOK:
-	case len(own) > 0:
-		lc.Verdict, lc.Reason = results.LoadClientLimited, strings.Join(own, "; ")
-		if strings.HasPrefix(own[0], "server-limited") {
-			lc.Verdict = results.LoadServerLimited
+	return gravest(lc, lost, own, clock)
+}
+
+// merged is the self-check's input for the workers together: their CPU
+// summed, against the sum of their limits when every one has a limit.
+func merged(p load.Plan, stats aggregate.Figures, shares []*share) gate.LoadInput {
+	in := gate.LoadInput{Open: p.Mode() == load.Open, OfferedRPS: p.Rate, Requests: stats.Requests, StartSpan: stats.StartSpan,
+		LagP99: stats.Queue.P99, MaxInFlight: p.Concurrency(), Who: "the workers together"}
+	limited := true
+	for _, sh := range shares {
+		if r := sh.status.Result; r != nil {
+			in.CPU += time.Duration(r.Load.ClientCPUS * float64(time.Second))
+			in.GCPause += time.Duration(r.Load.GCPauseMs * float64(time.Millisecond))
+			in.Cores += r.Load.ClientCores
+			in.CapReached += r.Tally.CapReached
+			in.Wall = max(in.Wall, r.Wall)
+			in.CPULimit += r.CPULimit
+			limited = limited && r.CPULimit > 0
 		}
-	case len(clock) > 0:
-		lc.Verdict, lc.Reason = results.LoadClockUncertain, "clock-uncertain: "+strings.Join(clock, "; ")
+	}
+	if !limited {
+		in.CPULimit = 0
+	}
+	return in
+}
+
+// gravest names the cell by its gravest finding: a lost share, the merged
+// check, a worker's own, an uncertain clock; the reason keeps them all.
+func gravest(lc results.LoadCheck, lost, own, clock []string) results.LoadCheck {
+	type finding struct {
+		verdict string
+		reasons []string
+	}
+	var found []finding
+	if len(lost) > 0 {
+		found = append(found, finding{results.LoadIncomplete, []string{"incomplete: " + strings.Join(lost, "; ")}})
+	}
+	if lc.Verdict != results.LoadOK {
+		found = append(found, finding{lc.Verdict, []string{lc.Reason}})
+	}
+	if len(own) > 0 {
+		v := results.LoadClientLimited
+		if strings.HasPrefix(own[0], "server-limited") {
+			v = results.LoadServerLimited
+		}
+		found = append(found, finding{v, own})
+	}
+	if len(clock) > 0 {
+		found = append(found, finding{results.LoadClockUncertain, []string{"clock-uncertain: " + strings.Join(clock, "; ")}})
+	}
+	if len(found) > 0 {
+		var all []string
+		for _, f := range found {
+			all = append(all, f.reasons...)
+		}
+		lc.Verdict, lc.Reason = found[0].verdict, strings.Join(all, "; ")
 	}
 	return lc
 }

@@ -130,6 +130,9 @@ func (r doc) cellProperties(c results.Cell) []junitProperty {
 		if lc.Verdict != results.LoadOK {
 			props = append(props, junitProperty{"load_check_reason", lc.Reason})
 		}
+		if len(lc.Workers) > 0 {
+			props = append(props, p("workers", float64(len(lc.Workers))), p("clock_offset_ms", lc.ClockOffsetMs), p("clock_bound_ms", lc.ClockBoundMs))
+		}
 	}
 	if e := c.EarlyStop; e != nil {
 		props = append(props, junitProperty{"early_stop", e.Rule}, p("early_stop_after_requests", float64(e.AfterRequests)))

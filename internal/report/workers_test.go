@@ -38,6 +38,15 @@ func TestWorkersSection(t *testing.T) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
+	b.Reset()
+	if err := WriteJUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`name="workers" value="2"`, `name="clock_offset_ms" value="1.25"`, `name="load_check" value="incomplete"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("junit.xml lacks %s", want)
+		}
+	}
 	// Without workers there is no such section.
 	b.Reset()
 	if err := WriteMarkdown(&b, sampleRun(), nil); err != nil {

@@ -127,6 +127,11 @@ func (s *API) order(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The cell outlives this request: it runs until done or DELETEd.
+	for old, oc := range s.cells { // finished cells the harness has read: it orders the next only then
+		if st := oc.get().State; st == Done || st == Failed {
+			delete(s.cells, old)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &cell{cancel: cancel, start: make(chan time.Time, 1), status: Status{State: Warming}}
 	s.cells[id], s.busy = c, id

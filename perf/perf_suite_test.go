@@ -19,6 +19,7 @@ import (
 
 	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/fleet"
+	"github.com/llm-platform/harness/internal/promrw"
 	"github.com/llm-platform/harness/internal/settings"
 	"github.com/llm-platform/harness/internal/sweep"
 	"github.com/llm-platform/harness/internal/worker"
@@ -115,6 +116,12 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		DeferCleanup(func() { Expect(f.Close()).To(Succeed(), "deleting the workers' Job") })
 		suite.cfg.Driver = f
 		fmt.Printf("perf: %d worker pods (Job %s/%s, image %s) drive the cells; this process coordinates\n", w.N, w.Namespace, f.Job(), w.Image)
+	}
+	if u := suite.cfg.PrometheusRW; u != "" {
+		w, err := promrw.New(u, 0)
+		Expect(err).NotTo(HaveOccurred(), "PERF_PROMETHEUS_RW_URL")
+		suite.cfg.OnCell = w.Cell
+		DeferCleanup(func() { fmt.Println("perf: " + w.Close(time.Minute).String()) })
 	}
 	if out := progressOut(); out != nil {
 		suite.runner, err = sweep.Start(ctx, suite.cfg, out)

@@ -102,6 +102,9 @@ type Config struct {
 	MaxModelLen               int
 	// Workers drives the sweep from worker pods (PERF_WORKERS).
 	Workers Workers
+	// PrometheusRW is the remote-write URL each finished cell is sent to
+	// (PERF_PROMETHEUS_RW_URL; empty: none).
+	PrometheusRW string
 }
 
 // Defaults is the configuration with no setting given, against a real

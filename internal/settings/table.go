@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,6 +266,16 @@ var Settings = []Setting{
 		set: dur(func(c *Config) *time.Duration { return &c.Workers.StartTimeout })},
 	{Env: "PERF_WORKER_MAX_CLOCK_BOUND", Flag: "perf.worker-max-clock-bound", Default: "25ms", Help: "flag a worker whose clock offset is bounded more loosely than this (half the round trip through the API server)",
 		set: dur(func(c *Config) *time.Duration { return &c.Workers.MaxClockBound })},
+	{Env: "PERF_PROMETHEUS_RW_URL", Flag: "perf.prometheus-rw-url", Default: "", Help: "send each finished cell's figures to this Prometheus remote-write URL (remote write 1.0, e.g. http://prometheus:9090/api/v1/write; docs/metrics.md); a failed push is retried and reported, never fails the sweep; empty: none",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("%q: want an http(s) URL such as http://prometheus:9090/api/v1/write", v)
+				}
+			}
+			c.PrometheusRW = v
+			return nil
+		}},
 	{Env: "PERF_GATE_REQUIRED", Flag: "perf.gate-required", Default: "0", Help: "1 fails a cell whose gate is inconclusive (too few repeats on either side), for CI that must gate",
 		set: boolean(func(c *Config) *bool { return &c.GateRequired })},
 	{Env: "PERF_SLO_TTFT_MS", Flag: "perf.slo-ttft-ms", Default: "", Help: "SLO on p95 TTFT in ms; also the per-request goodput threshold",

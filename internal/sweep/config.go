@@ -8,6 +8,7 @@ package sweep
 
 import (
 	"github.com/llm-platform/harness/internal/measurement"
+	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/settings"
 )
 
@@ -18,6 +19,10 @@ type Config struct {
 	// Driver, when set, drives every repeat's requests elsewhere (the
 	// worker pods of PERF_WORKERS, package fleet); nil: this process.
 	Driver measurement.Driver
+	// OnCell, when set, is given every cell the sweep finishes (judged),
+	// with the run so far: the remote write to Prometheus
+	// (PERF_PROMETHEUS_RW_URL, package promrw). It must not block.
+	OnCell func(run *results.Run, c results.Cell)
 }
 
 // Load reads the files s names (settings.Config.Load) into a Config.

@@ -204,6 +204,10 @@ func (r *Runner) RunCell(ctx context.Context, c Repeat) (rc results.Cell, final 
 	}
 	r.judge(&rc)
 	r.record(name, rc, false)
+	if r.cfg.OnCell != nil {
+		run := r.Results()
+		r.cfg.OnCell(&run, rc)
+	}
 	return rc, true, r.write()
 }
 

@@ -217,10 +217,11 @@ vet: ## go vet, gofmt, actionlint on the workflows, shellcheck on the workflows'
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-deps
-test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellcheck; as root, the real node's containerd, runc, CNI plugins, iptables)
+test-deps: ## install the Debian packages the tests use (xmllint, nginx, shellcheck, prometheus; as root, the real node's containerd, runc, CNI plugins, iptables)
 	@command -v xmllint >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq libxml2-utils); } || { echo "install libxml2-utils (xmllint) for the JUnit schema check"; exit 1; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq nginx-light); } || { echo "install nginx-light for the ingress lab"; exit 1; }
 	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq shellcheck); } || { echo "install shellcheck for make vet"; exit 1; }
+	@command -v prometheus >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus); } || { echo "install prometheus (Debian's 2.42) for the remote-write and dashboard test"; exit 1; }
 	@[ "$$(id -u)" != 0 ] || { command -v containerd && command -v runc && command -v iptables && command -v ip && [ -x /usr/lib/cni/bridge ]; } >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq containerd runc containernetworking-plugins iptables iproute2) || { echo "install containerd, runc, containernetworking-plugins, iptables and iproute2 for the lab's real node"; exit 1; }
 

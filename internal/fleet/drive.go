@@ -106,7 +106,7 @@ func (c *Coordinator) Drive(ctx context.Context, s measurement.Spec, payloads pa
 	}
 	c.each(shares, func(sh *share) {
 		o := worker.Order{Target: c.target(s), Payload: p, Prompts: interleave(p.Prompts, sh.k, n), Plan: sh.plan, Schedule: s.Plan.Schedule, SLO: s.SLO,
-			Records: s.Records != nil}
+			Records: s.Records != nil, StartWithin: time.Until(end)}
 		if err := c.Client.Order(ctx, sh.m.Pod, id, o); err != nil {
 			sh.lost = c.why(ctx, sh, err)
 		}
@@ -125,6 +125,7 @@ func (c *Coordinator) Drive(ctx context.Context, s measurement.Spec, payloads pa
 	if late || ctx.Err() != nil {
 		c.stop(id, shares, deadline, ctx.Err() != nil)
 	}
+	c.release(id, shares)
 	d, err := c.merge(s, shares, at, ctx.Err() != nil)
 	d.Payload = p
 	if err == nil && s.Records != nil {
@@ -287,6 +288,21 @@ func (c *Coordinator) stop(id string, shares []*share, deadline time.Duration, s
 			sh.lost = fmt.Sprintf("missed the cell's deadline of %v; stopped", deadline.Round(time.Second))
 		}
 	})
+}
+
+// release stops the cell on the workers whose share was given up while
+// their pod lives (unreachable for a while, a failed call): a worker
+// left waiting for a start would refuse every later cell.
+func (c *Coordinator) release(id string, shares []*share) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, sh := range shares {
+		if sh.ok && sh.lost != "" && sh.status.State != worker.Done && sh.status.State != worker.Failed {
+			wg.Go(func() { _ = c.Client.Stop(ctx, sh.m.Pod, id) }) // best effort: the pod may be gone
+		}
+	}
+	wg.Wait()
 }
 
 // why is the reason a call to a share's worker failed: its pod's fate

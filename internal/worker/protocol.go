@@ -68,6 +68,9 @@ type Order struct {
 	Plan     load.Plan       `json:"plan"`
 	Schedule []time.Duration `json:"schedule,omitempty"`
 	SLO      aggregate.SLO   `json:"slo"`
+	// StartWithin bounds the wait for the start once warm (0: 30 minutes):
+	// a worker the harness gave up on frees itself for the next cell.
+	StartWithin time.Duration `json:"start_within,omitempty"`
 	// Records asks for every measured record back too (Result.Records):
 	// for checking the merge against one histogram fed every sample, or
 	// auditing a cell; costly (hundreds of bytes a request).

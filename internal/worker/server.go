@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,10 @@ type API struct {
 	cells   map[string]*cell
 	busy    string // the cell running, "" when none
 }
+
+// startWait is how long a warm cell waits for its start when the order
+// names no bound (Order.StartWithin).
+const startWait = 30 * time.Minute
 
 // cell is one cell on the worker.
 type cell struct {
@@ -136,7 +141,7 @@ func (s *API) order(w http.ResponseWriter, r *http.Request) {
 	c := &cell{cancel: cancel, start: make(chan time.Time, 1), status: Status{State: Warming}}
 	s.cells[id], s.busy = c, id
 	s.mu.Unlock()
-	go s.run(ctx, id, c, spec, payloads, recs)
+	go s.run(ctx, id, c, spec, payloads, recs, cmp.Or(o.StartWithin, startWait))
 	reply(w, http.StatusAccepted, c.get())
 }
 
@@ -165,7 +170,7 @@ func (s *API) startCell(w http.ResponseWriter, r *http.Request) {
 }
 
 // run measures the cell and keeps its result.
-func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec, payloads payload.Set, recs *bytes.Buffer) {
+func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec, payloads payload.Set, recs *bytes.Buffer, within time.Duration) {
 	defer func() {
 		c.cancel()
 		s.mu.Lock()
@@ -177,11 +182,16 @@ func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec
 	var gc0 uint64
 	spec.AfterWarmup = func(context.Context) { c.set(Status{State: Warm}) }
 	spec.Begin = func(ctx context.Context) time.Time {
+		wait := time.NewTimer(within)
+		defer wait.Stop()
 		select {
 		case at := <-c.start:
 			c.set(Status{State: Running})
 			began, cpu0, gc0 = at, measurement.ProcessCPU(), measurement.GCPauseNs()
 			return at
+		case <-wait.C: // the harness gave up on this worker: free it for the next cell
+			c.cancel()
+			return time.Time{}
 		case <-ctx.Done():
 			return time.Time{}
 		}
@@ -191,7 +201,7 @@ func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec
 		c.set(Status{State: Failed, Error: err.Error()})
 		return
 	}
-	if m.Partial == nil { // stopped before its start: nothing measured
+	if m.Partial == nil || began.IsZero() { // stopped before its start: nothing measured
 		c.set(Status{State: Failed, Error: fmt.Sprintf("cell %s stopped before its start", id)})
 		return
 	}
@@ -199,20 +209,15 @@ func (s *API) run(ctx context.Context, id string, c *cell, spec measurement.Spec
 	if recs != nil {
 		res.Records = recs.String()
 	}
-	if !began.IsZero() {
-		wall := max(s.now().Sub(began), 0)
-		res.Wall = wall
-		offered := 0.0
-		if spec.Plan.Mode() == load.Open && spec.Plan.Share.Of > 0 {
-			offered = spec.Plan.Rate / float64(spec.Plan.Share.Of)
-		} else if spec.Plan.Mode() == load.Open {
-			offered = spec.Plan.Rate
-		}
-		res.Load = gate.CheckLoad(gate.LoadInput{Open: spec.Plan.Mode() == load.Open, OfferedRPS: offered,
-			Requests: m.Stats.Requests, StartSpan: m.Stats.StartSpan, LagP99: m.Stats.Queue.P99, CapReached: m.Summary.CapReached,
-			MaxInFlight: spec.Plan.Concurrency(), Wall: wall, CPU: measurement.ProcessCPU() - cpu0, Cores: runtime.GOMAXPROCS(0),
-			CPULimit: s.CPULimit, GCPause: time.Duration(measurement.GCPauseNs() - gc0), Who: "worker " + s.Name})
+	res.Wall = max(s.now().Sub(began), 0)
+	offered := 0.0
+	if spec.Plan.Mode() == load.Open {
+		offered = spec.Plan.Rate / float64(max(spec.Plan.Share.Of, 1))
 	}
+	res.Load = gate.CheckLoad(gate.LoadInput{Open: spec.Plan.Mode() == load.Open, OfferedRPS: offered,
+		Requests: m.Stats.Requests, StartSpan: m.Stats.StartSpan, LagP99: m.Stats.Queue.P99, CapReached: m.Summary.CapReached,
+		MaxInFlight: spec.Plan.Concurrency(), Wall: res.Wall, CPU: measurement.ProcessCPU() - cpu0, Cores: runtime.GOMAXPROCS(0),
+		CPULimit: s.CPULimit, GCPause: time.Duration(measurement.GCPauseNs() - gc0), Who: "worker " + s.Name})
 	c.set(Status{State: Done, Result: res})
 }
 

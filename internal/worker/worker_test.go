@@ -69,7 +69,7 @@ func TestAPI(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, c Caller, id, state string) Status {
+func waitFor(t *testing.T, c Caller, id, state string, failing ...bool) Status {
 	t.Helper()
 	end := time.Now().Add(20 * time.Second)
 	for time.Now().Before(end) {
@@ -80,7 +80,7 @@ func waitFor(t *testing.T, c Caller, id, state string) Status {
 		if st.State == state {
 			return st
 		}
-		if st.State == Failed {
+		if st.State == Failed && len(failing) == 0 {
 			t.Fatalf("cell %s failed: %s", id, st.Error)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -152,5 +152,29 @@ func TestCPULimit(t *testing.T) {
 	}
 	if got := cpuLimit(t.TempDir()); got != 0 {
 		t.Errorf("no cgroup files: %v, want 0", got)
+	}
+}
+
+// A warm cell whose start never comes (the harness gave the worker up)
+// is dropped after its bound, and the worker takes the next cell.
+func TestStartNeverComes(t *testing.T) {
+	in, err := sim.Start(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	srv := httptest.NewServer(NewAPI("w-0", 0).Handler())
+	defer srv.Close()
+	c := Caller{T: HTTP{"w-0": srv.URL}}
+	o := order(in.URL, load.Plan{VUs: 1, Iterations: 2, Warmup: 1})
+	o.StartWithin = 300 * time.Millisecond
+	if err := c.Order(context.Background(), "w-0", "c1", o); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitFor(t, c, "c1", Failed, true); !strings.Contains(st.Error, "stopped before its start") {
+		t.Errorf("a cell never started: %+v", st)
+	}
+	if err := c.Order(context.Background(), "w-0", "c2", order(in.URL, load.Plan{VUs: 1, Iterations: 2})); err != nil {
+		t.Errorf("the next cell after a dropped one: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/llm-platform/harness/internal/worker"
@@ -33,6 +34,13 @@ func serveWorker(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	limit := worker.CPULimit()
-	fmt.Fprintf(out, "llmload worker %s on %s (CPU limit %.3g cores; 0 is none), exiting after %v without a call\n", *name, ln.Addr(), limit, *idle)
+	if limit > 0 && limit < 1 && os.Getenv("GOMAXPROCS") == "" {
+		// Under a CPU limit below one core, Go's default GOMAXPROCS (at
+		// least 2) lets two threads spend the CFS quota in half the period
+		// and then stall for the rest of it, which the open loop sees as
+		// lag; one P spends it evenly (docs/distributed.md has the figures).
+		runtime.GOMAXPROCS(1)
+	}
+	fmt.Fprintf(out, "llmload worker %s on %s (CPU limit %.3g cores, 0 is none; GOMAXPROCS %d), exiting after %v without a call\n", *name, ln.Addr(), limit, runtime.GOMAXPROCS(0), *idle)
 	return worker.NewAPI(*name, limit).Serve(ctx, ln, *idle)
 }

@@ -27,7 +27,6 @@ type Member struct {
 	Pod, UID string
 	Node     string
 	Clock    worker.Offset
-	CPULimit float64
 	Unsynced error // the clock could not be read: the member is not used
 	synced   time.Time
 }

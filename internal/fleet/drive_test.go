@@ -229,7 +229,7 @@ func TestDriveClockAndStop(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := spec(target, load.Plan{VUs: 2, Duration: time.Minute})
-	s.AfterWarmup = func(context.Context) { time.AfterFunc(1500*time.Millisecond, cancel) }
+	s.AfterWarmup = func(context.Context) { time.AfterFunc(2500*time.Millisecond, cancel) } // the start is a second or more ahead
 	began := time.Now()
 	d, err = c.Drive(ctx, s, short, 0)
 	if err != nil {

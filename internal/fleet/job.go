@@ -152,13 +152,6 @@ func (f *Fleet) jobSpec() (*batchv1.Job, error) {
 	}
 	env := []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		{Name: "GOGC", Value: "400"}} // fewer collections: a worker's heap is small and short-lived
-	if q, ok := res.Limits[corev1.ResourceCPU]; ok && q.MilliValue() < 1000 {
-		// Under a CPU limit below one core, Go's default GOMAXPROCS (at
-		// least 2) lets two threads spend the CFS quota in half the period,
-		// then stall for the rest of it: the schedule's lag. One P spends
-		// it evenly.
-		env = append(env, corev1.EnvVar{Name: "GOMAXPROCS", Value: "1"})
-	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	labels := map[string]string{labelApp: appName, labelRun: run}
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/clock", Port: intstrOf(worker.Port)}},
@@ -253,7 +246,7 @@ func (f *Fleet) Members(ctx context.Context) (map[int]Member, error) {
 		m, ok := f.members[string(p.UID)]
 		f.mu.Unlock()
 		if !ok || time.Since(m.synced) > resync {
-			m = Member{Index: idx, Pod: p.Name, UID: string(p.UID), Node: p.Spec.NodeName, CPULimit: cpuLimit(p)}
+			m = Member{Index: idx, Pod: p.Name, UID: string(p.UID), Node: p.Spec.NodeName}
 			m.Clock, m.Unsynced = f.Client.SyncClock(ctx, p.Name, clockSamples)
 			m.synced = time.Now()
 		}
@@ -358,16 +351,6 @@ func waiting(p corev1.Pod) string {
 		}
 	}
 	return ""
-}
-
-// cpuLimit is a pod's CPU limit in cores (0: none).
-func cpuLimit(p corev1.Pod) float64 {
-	for _, c := range p.Spec.Containers {
-		if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
-			return float64(q.MilliValue()) / 1000
-		}
-	}
-	return 0
 }
 
 func slicesOf(m map[string]Member) []Member {

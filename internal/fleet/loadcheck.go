@@ -23,7 +23,7 @@ func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*
 	var lost, own, clock []string
 	for _, sh := range shares {
 		w := results.WorkerLoad{Index: sh.k, Pod: sh.m.Pod, Node: sh.m.Node, Lost: sh.lost, Verdict: results.LoadOK,
-			ClockOffsetMs: ms(sh.m.Clock.Offset), ClockBoundMs: ms(sh.m.Clock.Bound), CPULimit: sh.m.CPULimit}
+			ClockOffsetMs: ms(sh.m.Clock.Offset), ClockBoundMs: ms(sh.m.Clock.Bound)}
 		if open {
 			w.OfferedRPS = results.Round3(p.Rate / float64(sh.plan.Share.Of))
 		} else {
@@ -32,9 +32,7 @@ func (c *Coordinator) loadCheck(p load.Plan, stats aggregate.Figures, shares []*
 		if r := sh.status.Result; r != nil {
 			w.Requests, w.AchievedRPS, w.LagP99Ms = r.Partial.Requests, r.Load.AchievedRPS, r.Load.LagP99Ms
 			w.CPUS, w.CPUShare, w.Verdict, w.Reason = r.Load.ClientCPUS, r.Load.ClientCPUShare, r.Load.Verdict, r.Load.Reason
-			if r.CPULimit > 0 {
-				w.CPULimit = r.CPULimit // what the worker's cgroup says
-			}
+			w.CPULimit = r.CPULimit // its cgroup's
 			if w.Verdict != results.LoadOK {
 				own = append(own, w.Reason)
 			}
@@ -113,7 +111,7 @@ func gravest(lc results.LoadCheck, lost, own, clock []string) results.LoadCheck 
 	return lc
 }
 
-func ms(d time.Duration) float64 { return results.Round3(float64(d) / float64(time.Millisecond)) }
+func ms(d time.Duration) float64 { return results.Round3(results.Millis(d)) }
 
 func podText(pod string) string {
 	if pod == "" {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/llm-platform/harness/internal/history"
 	"github.com/llm-platform/harness/internal/results"
 )
 
@@ -52,21 +53,23 @@ var quantiles = []struct {
 }
 
 // Labels are a cell's stable labels: the same cell on another night has
-// the same ones, so each metric is one line across nights.
+// the same ones, so each metric is one line across nights. Route kind,
+// model and GPU are the run history's series identity (history.IdentityOf).
 func Labels(run *results.Run, c results.Cell) map[string]string {
 	load := strconv.Itoa(c.Concurrency)
 	if c.Mode == "open" {
 		load = strconv.FormatFloat(c.Rate, 'g', -1, 64)
 	}
-	return map[string]string{"payload": c.Payload, "load": load, "mode": c.Mode,
-		"route_kind": cmp.Or(run.Stack.RouteKind, "direct"), "model": run.Model, "gpu": gpuName(run)}
+	l := identity(run)
+	l["payload"], l["load"], l["mode"] = c.Payload, load, c.Mode
+	return l
 }
 
-func gpuName(run *results.Run) string {
-	if len(run.GPUs) > 0 {
-		return run.GPUs[0].Name
-	}
-	return "none"
+// identity is the labels of the run's series identity, named as
+// Prometheus sees them ("direct", "none" for the empty ones).
+func identity(run *results.Run) map[string]string {
+	id := history.IdentityOf(run)
+	return map[string]string{"route_kind": cmp.Or(id.RouteKind, "direct"), "model": id.Model, "gpu": cmp.Or(id.GPU, "none")}
 }
 
 // Series are cell c's samples, stamped with the run's end so far (the
@@ -128,10 +131,11 @@ func Series(run *results.Run, c results.Cell) []prompb.TimeSeries {
 // infoLabels are the run info series' labels: the join keys and what
 // describes the run.
 func infoLabels(run *results.Run) map[string]string {
-	return map[string]string{"run": run.Start.UTC().Format(time.RFC3339), "commit": cmp.Or(run.GitCommit, "unknown"),
-		"server_version": cmp.Or(run.Stack.ServerVersion, "unknown"), "route": cmp.Or(run.Stack.Route, "unknown"),
-		"kubernetes_version": cmp.Or(run.Stack.Kubernetes, "none"), "simulator": cmp.Or(run.Target.Simulator, "none"),
-		"route_kind": cmp.Or(run.Stack.RouteKind, "direct"), "model": run.Model, "gpu": gpuName(run)}
+	l := identity(run)
+	l["run"], l["commit"] = run.Start.UTC().Format(time.RFC3339), cmp.Or(run.GitCommit, "unknown")
+	l["server_version"], l["route"] = cmp.Or(run.Stack.ServerVersion, "unknown"), cmp.Or(run.Stack.Route, "unknown")
+	l["kubernetes_version"], l["simulator"] = cmp.Or(run.Stack.Kubernetes, "none"), cmp.Or(run.Target.Simulator, "none")
+	return l
 }
 
 // labels is a series' labels, sorted by name as remote write requires.

@@ -55,14 +55,14 @@ func (r doc) workersSection() string {
 
 func or(s string) string {
 	if s == "" {
-		return "-"
+		return "—"
 	}
 	return s
 }
 
 func dash(v float64, format string) string {
 	if v == 0 || math.IsNaN(v) {
-		return "-"
+		return "—"
 	}
 	return fmt.Sprintf(format, v)
 }

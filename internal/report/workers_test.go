@@ -29,8 +29,8 @@ func TestWorkersSection(t *testing.T) {
 		"### Load from worker pods",
 		"2 worker pods (image `llm-harness.local/llmload:dev`) drove 1 cells",
 		"the largest was 1.25 ms ± 0.50 ms",
-		"| short, 4 VUs | 0 | w-0 | lab-node-0 | 2 VUs | 16 | - | - | 20% of 0.25 | -1.25 ± 0.50 | ok |",
-		"| short, 4 VUs | 1 | w-1 | lab-node-0 | 2 VUs | 7 | - | - | 0% | +0.40 ± 0.60 | **lost**: pod deleted |",
+		"| short, 4 VUs | 0 | w-0 | lab-node-0 | 2 VUs | 16 | — | — | 20% of 0.25 | -1.25 ± 0.50 | ok |",
+		"| short, 4 VUs | 1 | w-1 | lab-node-0 | 2 VUs | 7 | — | — | 0% | +0.40 ± 0.60 | **lost**: pod deleted |",
 		"incomplete: worker 1 (pod w-1) lost its share (2 of 4 VUs): pod deleted",
 		"the CPU use of the worker pods together",
 	} {

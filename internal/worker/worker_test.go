@@ -99,8 +99,8 @@ func TestIdleExit(t *testing.T) {
 	a := NewAPI("w", 0)
 	done := make(chan error, 1)
 	began := time.Now()
-	go func() { done <- a.Serve(context.Background(), ln, 600*time.Millisecond) }()
-	for range 4 { // calls keep it up past its idle limit
+	go func() { done <- a.Serve(context.Background(), ln, 2*time.Second) }()
+	for range 4 { // calls 300 ms apart keep it up past its 2-s idle limit, with room for a stalled machine
 		time.Sleep(300 * time.Millisecond)
 		resp, err := http.Get("http://" + ln.Addr().String() + "/clock")
 		if err != nil {
@@ -118,10 +118,10 @@ func TestIdleExit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if time.Since(began) < 1800*time.Millisecond {
+		if time.Since(began) < 3200*time.Millisecond { // the last call came 1.2 s in at the earliest, then 2 s idle
 			t.Errorf("exited after %v, while called", time.Since(began))
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("the worker did not exit when no longer called")
 	}
 }

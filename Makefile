@@ -136,7 +136,7 @@ LAB_NETNS = /run/netns/$(LAB_NAME)
 # llm-d-inference-sim, each one static binary (llm-d's keyed like its
 # dynamic build, so a fresh checkout reuses it).
 LAB_IMAGES   := $(CURDIR)/.cache/lab-images
-LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar,$(LAB_IMAGES)/lablog.tar,$(LAB_IMAGES)/llmload.tar
+LAB_IMAGE_TARS := $(LAB_IMAGES)/pause.tar,$(LAB_IMAGES)/labgpu.tar,$(LAB_IMAGES)/llm-d-inference-sim.tar,$(LAB_IMAGES)/lablog.tar,$(LAB_IMAGES)/labdcgm.tar,$(LAB_IMAGES)/llmload.tar
 LLMD_STATIC  := $(CACHE)/llm-d-inference-sim-static-$(LLMD_SIM_VERSION)-$(call key,tools/go.mod tools/go.sum)
 
 # Real pods need root: the targets that run them stop here at once, saying
@@ -150,11 +150,11 @@ $(LLMD_STATIC):
 	cd tools && CGO_ENABLED=0 $(GO) build -o $@ github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim
 
 .PHONY: lab-images
-lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim, the stand-in controller's log, the workers' llmload) as tarballs in .cache/lab-images
+lab-images: $(LLMD_STATIC) ## the real node's images (pause, device plugin, llm-d-inference-sim, the stand-in controller's log, the stand-in DCGM exporter, the workers' llmload) as tarballs in .cache/lab-images
 	@mkdir -p $(LAB_IMAGES)/bin
-	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu ./cmd/lablog ./cmd/llmload
+	CGO_ENABLED=0 $(GO) build -o $(LAB_IMAGES)/bin/ ./cmd/labpause ./cmd/labgpu ./cmd/lablog ./cmd/labdcgm ./cmd/llmload
 	$(GO) run ./cmd/lab images -out $(LAB_IMAGES) -pause $(LAB_IMAGES)/bin/labpause -labgpu $(LAB_IMAGES)/bin/labgpu -llmd $(LLMD_STATIC) -lablog $(LAB_IMAGES)/bin/lablog \
-	  -llmload $(LAB_IMAGES)/bin/llmload
+	  -labdcgm $(LAB_IMAGES)/bin/labdcgm -llmload $(LAB_IMAGES)/bin/llmload
 
 # The distributed sweep's worker image (PERF_WORKERS): llmload alone, built
 # reproducibly (same sources, same image ID) into a tarball, and loaded into
@@ -305,14 +305,17 @@ test-e2e-lab: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built $(LLMD_SIM) lab-imag
 # worker pods of an Indexed Job created through the lab's API server, called
 # through its pod proxy: the merge through the whole path, 1 against 4
 # workers on the same cell, 250m workers at a rate one cannot keep, a worker
-# deleted mid-cell; nothing may be left. FLEET_LAB_ACCEPTANCE=1 runs the
+# deleted mid-cell; nothing may be left. Then, in the same lab, the DCGM
+# source read through the API server's service proxy from a stand-in
+# exporter pod (cmd/labdcgm). FLEET_LAB_ACCEPTANCE=1 runs the
 # 1-against-4 comparison as docs/distributed.md states it (5 repeats a side,
 # α 0.05 a test).
 WORKERS_LAB := $(LAB_NAME)-workers
 .PHONY: test-workers
 test-workers: lab-root $(LAB_BIN)/.built $(LAB_CRDS)/.built lab-images lab-cmd
 	@$(GO) test -c -o $(CURDIR)/.cache/fleet.test ./internal/fleet
-	$(call LAB_SCRIPT_ENV,$(WORKERS_LAB)) FLEET_TEST_BIN=$(CURDIR)/.cache/fleet.test scripts/lab/workers-lab.sh
+	@$(GO) test -c -o $(CURDIR)/.cache/dcgm.test ./internal/gpu/dcgm/kube
+	$(call LAB_SCRIPT_ENV,$(WORKERS_LAB)) FLEET_TEST_BIN=$(CURDIR)/.cache/fleet.test DCGM_TEST_BIN=$(CURDIR)/.cache/dcgm.test scripts/lab/workers-lab.sh
 
 # The GPU runner's checks, each failure with what to do (docs/gpu-runner.md);
 # the GPU workflow runs it first. MINIKUBE_* and PREFLIGHT_* settings pass

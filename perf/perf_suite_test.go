@@ -6,6 +6,7 @@
 package perf_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/llm-platform/harness/internal/clock"
 	"github.com/llm-platform/harness/internal/fleet"
+	"github.com/llm-platform/harness/internal/gpu"
+	"github.com/llm-platform/harness/internal/gpu/dcgm"
+	"github.com/llm-platform/harness/internal/gpu/dcgm/kube"
 	"github.com/llm-platform/harness/internal/promrw"
 	"github.com/llm-platform/harness/internal/settings"
 	"github.com/llm-platform/harness/internal/sweep"
@@ -99,6 +103,16 @@ func fleetOptions(c sweep.Config) fleet.Setup {
 		Target:      worker.Reach{BaseURL: target, Host: c.Host, APIKey: c.APIKey, InsecureSkipVerify: c.InsecureSkipVerify}}
 }
 
+// dcgmSource opens the DCGM exporter's GPU source the settings name
+// (PERF_DCGM_URL, else PERF_DCGM_SERVICE through the kubeconfig).
+func dcgmSource(c sweep.Config) func(context.Context) (gpu.Source, error) {
+	return func(ctx context.Context) (gpu.Source, error) {
+		pod, _ := dcgm.ParseRef(c.DCGM.Pod) // checked by the settings; empty: no pod
+		svc, _ := dcgm.ParseRef(c.DCGM.Service)
+		return kube.Open(ctx, kube.Lookup{Kubeconfig: c.Workers.Kubeconfig, Service: svc, Pod: pod, UUID: c.DCGM.UUID, URL: c.DCGM.URL})
+	}
+}
+
 // progressOut is the terminal the live line goes to, or nil when stdout is
 // not one (CI logs, pipes): then the line stays quiet.
 func progressOut() *os.File {
@@ -116,6 +130,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		DeferCleanup(func() { Expect(f.Close()).To(Succeed(), "deleting the workers' Job") })
 		suite.cfg.Driver = f
 		fmt.Printf("perf: %d worker pods (Job %s/%s, image %s) drive the cells; this process coordinates\n", w.N, w.Namespace, f.Job(), w.Image)
+	}
+	if suite.cfg.GPUSource != "nvml" {
+		suite.cfg.OpenDCGM = dcgmSource(suite.cfg)
 	}
 	if u := suite.cfg.PrometheusRW; u != "" {
 		w, err := promrw.New(u, 0)

@@ -7,7 +7,7 @@
 //	lab up     -bin .cache/lab-... -crds .cache/lab-crds-... [-name llm-lab] [-apply manifests/overlays/lab] [-node-dir DIR -images a.tar,b.tar]
 //	lab down   [-name llm-lab] [-node-dir DIR]
 //	lab netns  [-name llm-lab]
-//	lab images -out DIR -pause BIN [-labgpu BIN] [-llmd BIN] [-lablog BIN] [-llmload BIN]
+//	lab images -out DIR -pause BIN [-labgpu BIN] [-llmd BIN] [-lablog BIN] [-labdcgm BIN] [-llmload BIN]
 //
 // -apply then runs `kubectl apply -k DIR` against the lab, as the GPU
 // workflow applies the platform before it runs the e2e suite.
@@ -130,6 +130,7 @@ func images(args []string) error {
 	labgpu := fs.String("labgpu", "", "static labgpu binary")
 	llmd := fs.String("llmd", "", "static llm-d-inference-sim binary (CGO_ENABLED=0)")
 	lablog := fs.String("lablog", "", "static lablog binary (the stand-in ingress controller's pod)")
+	labdcgm := fs.String("labdcgm", "", "static labdcgm binary (the stand-in DCGM exporter's pod)")
 	llmload := fs.String("llmload", "", "static llmload binary: the distributed sweep's worker image ("+worker.Image+")")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -142,7 +143,7 @@ func images(args []string) error {
 	}
 	for _, im := range []struct{ ref, bin, file string }{
 		{labnode.PauseImage, *pause, "pause"}, {labnode.LabGPUImage, *labgpu, "labgpu"}, {labnode.LLMDImage, *llmd, "llm-d-inference-sim"},
-		{labnode.LabLogImage, *lablog, "lablog"}, {worker.Image, *llmload, "llmload"},
+		{labnode.LabLogImage, *lablog, "lablog"}, {labnode.LabDCGMImage, *labdcgm, "labdcgm"}, {worker.Image, *llmload, "llmload"},
 	} {
 		if im.bin == "" {
 			continue

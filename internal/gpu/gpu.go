@@ -16,6 +16,7 @@
 package gpu
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -41,9 +42,10 @@ const (
 	Throttle
 	SMActivity
 	TensorActivity
+	DRAMActivity
 
 	// AllFields is every field.
-	AllFields = UtilGPU | UtilMem | MemUsed | Power | Energy | Temp | SMClock | Throttle | SMActivity | TensorActivity
+	AllFields = UtilGPU | UtilMem | MemUsed | Power | Energy | Temp | SMClock | Throttle | SMActivity | TensorActivity | DRAMActivity
 )
 
 var fieldNames = []struct {
@@ -52,7 +54,7 @@ var fieldNames = []struct {
 }{
 	{UtilGPU, "utilization.gpu"}, {UtilMem, "utilization.memory"}, {MemUsed, "memory.used"}, {Power, "power.draw"},
 	{Energy, "total energy"}, {Temp, "temperature.gpu"}, {SMClock, "clocks.sm"}, {Throttle, "clock event reasons"},
-	{SMActivity, "SM activity (GPM)"}, {TensorActivity, "tensor activity (GPM)"},
+	{SMActivity, "SM activity (GPM)"}, {TensorActivity, "tensor activity (GPM)"}, {DRAMActivity, "DRAM activity"},
 }
 
 // Names lists the fields set in f, in a fixed order.
@@ -85,6 +87,7 @@ type Sample struct {
 	Throttle       uint64  // NVML clock event reasons, a bitmask
 	SMActivity     float64 // % (GPM)
 	TensorActivity float64 // % (GPM)
+	DRAMActivity   float64 // % (DCGM's profiling field)
 	Read           Field
 	Missing        Field
 	// Lost is set once the device has fallen off the bus: every field is missing.
@@ -102,6 +105,21 @@ type Source interface {
 	// and s.Read are set by the caller).
 	Sample(i int, s *Sample)
 	Close() error
+}
+
+// Paced is a Source whose figures change only when it collects, on an
+// interval of its own: a DCGM exporter, every 30 s by default. Its Sample
+// fills the reading in force and sets Time to when that reading was first
+// seen, so the Sampler folds each reading once, and brackets a cell with
+// the reading in force when it begins and the first one after it ends.
+type Paced interface {
+	Source
+	// Interval is the collection interval: as observed between readings,
+	// else the exporter's default.
+	Interval() time.Duration
+	// Await blocks until a reading first seen after t is in force, or
+	// ctx ends.
+	Await(ctx context.Context, t time.Time) error
 }
 
 // ErrNoGPU is wrapped by Open errors that mean "no GPU here": no NVML

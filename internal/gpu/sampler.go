@@ -26,8 +26,14 @@ const (
 // Sampler samples every device of a Source on an interval, writes each
 // sample to the timeline, and folds the samples of the open cell. Start it
 // once, bracket each cell with BeginCell/EndCell, Stop it at the end.
+//
+// A Paced source's readings are folded once each, when first seen; a cell
+// folds the reading in force when it begins, those that come during it,
+// and the first after it ends (EndCell waits for it), so the energy
+// counter's delta covers the cell.
 type Sampler struct {
 	src      Source
+	paced    Paced // src, when it is paced; else nil
 	interval time.Duration
 	timeline *Timeline // may be nil
 
@@ -36,6 +42,9 @@ type Sampler struct {
 	accs       []*acc
 	smp        Sample
 	lastEnergy time.Time
+	seen       []time.Time // paced: per device, the last reading folded or written
+	inside     int         // paced: readings first seen during the open cell
+	ended      time.Time   // paced: when the open cell's load ended
 	stopc      chan struct{}
 	done       chan struct{}
 }
@@ -46,7 +55,11 @@ func NewSampler(src Source, interval time.Duration, timeline *Timeline) (*Sample
 	if interval < MinInterval {
 		return nil, fmt.Errorf("gpu: interval %v: must be at least %v", interval, MinInterval)
 	}
-	return &Sampler{src: src, interval: interval, timeline: timeline}, nil
+	s := &Sampler{src: src, interval: interval, timeline: timeline}
+	if p, ok := src.(Paced); ok {
+		s.paced, s.seen = p, make([]time.Time, len(src.Devices()))
+	}
+	return s, nil
 }
 
 // Start begins sampling in the background until Stop or ctx ends.
@@ -63,19 +76,21 @@ func (s *Sampler) Start(ctx context.Context) {
 			case <-s.stopc:
 				return
 			case <-t.C:
-				s.round(AllFields &^ Energy)
+				s.round(AllFields&^Energy, false)
 			}
 		}
 	}()
 }
 
 // round samples every device once, reading the fields in want (and the
-// energy counter when EnergyEvery has passed).
-func (s *Sampler) round(want Field) {
+// energy counter when EnergyEvery has passed). From a paced source it
+// folds only readings not seen before, unless open says the reading in
+// force opens a cell.
+func (s *Sampler) round(want Field, open bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if now.Sub(s.lastEnergy) >= EnergyEvery {
+	if now.Sub(s.lastEnergy) >= EnergyEvery || s.paced != nil {
 		want |= Energy
 	}
 	if want&Energy != 0 {
@@ -84,10 +99,20 @@ func (s *Sampler) round(want Field) {
 	for i := range s.src.Devices() {
 		s.smp = Sample{Time: now, Device: i, Read: want}
 		s.src.Sample(i, &s.smp)
-		if s.timeline != nil {
+		fresh := true
+		if s.paced != nil {
+			fresh = s.smp.Time.After(s.seen[i])
+			if fresh {
+				s.seen[i] = s.smp.Time
+			}
+			if fresh && !open && s.accs != nil && i == 0 && (s.ended.IsZero() || !s.smp.Time.After(s.ended)) {
+				s.inside++
+			}
+		}
+		if s.timeline != nil && fresh {
 			s.timeline.write(&s.smp, s.src.Devices()[i], s.cell)
 		}
-		if s.accs != nil {
+		if s.accs != nil && (fresh || open) {
 			s.accs[i].add(&s.smp)
 		}
 	}
@@ -97,29 +122,54 @@ func (s *Sampler) round(want Field) {
 }
 
 // BeginCell opens a cell: from now on samples fold into it. It samples at
-// once, so the cell's first sample is at its start.
+// once, so the cell's first sample is at its start (a paced source's: the
+// reading in force).
 func (s *Sampler) BeginCell(name string) {
 	s.mu.Lock()
-	s.cell = name
+	s.cell, s.inside, s.ended = name, 0, time.Time{}
 	s.accs = make([]*acc, len(s.src.Devices()))
 	for i := range s.accs {
 		s.accs[i] = newAcc()
 	}
 	s.mu.Unlock()
-	s.round(AllFields)
+	s.round(AllFields, true)
 }
 
 // EndCell samples once more and closes the cell, returning its figures.
+// With a paced source it first waits, at most two intervals and 10 s, for
+// the first reading after the cell; without one the energy counter's
+// delta does not hold the cell and is not used.
 func (s *Sampler) EndCell() Window {
-	s.round(AllFields)
+	bracketed := true
+	if s.paced != nil {
+		s.mu.Lock()
+		s.ended = time.Now()
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.paced.Interval()+10*time.Second)
+		bracketed = s.paced.Await(ctx, s.ended) == nil
+		cancel()
+	}
+	s.round(AllFields, false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	devs := make([]DeviceStats, len(s.accs))
 	for i, a := range s.accs {
-		devs[i] = a.stats(s.src.Devices()[i].Index)
+		devs[i] = a.stats(s.src.Devices()[i].Index, s.paced != nil, bracketed)
 	}
+	w := cellStats(devs)
+	w.Source, w.IntervalS, w.Readings = "nvml", s.interval.Seconds(), 0
+	if devices := s.src.Devices(); len(devices) > 0 && devices[0].Source != "" {
+		w.Source = devices[0].Source
+	}
+	if len(s.accs) > 0 {
+		w.Readings, w.EnergySpanS = s.accs[0].n, round2(s.accs[0].span())
+	}
+	if s.paced != nil {
+		w.IntervalS, w.Readings = round2(s.paced.Interval().Seconds()), s.inside
+	}
+	w.TooCoarse = w.Readings < MinReadings
 	s.cell, s.accs = "", nil
-	return cellStats(devs)
+	return w
 }
 
 // Stop ends sampling and flushes the timeline.

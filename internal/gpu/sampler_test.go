@@ -55,7 +55,7 @@ func steady(d, n int, s *Sample) {
 func runCell(s *Sampler, k int) Window {
 	s.BeginCell("c")
 	for range k {
-		s.round(AllFields &^ Energy)
+		s.round(AllFields&^Energy, false)
 	}
 	return s.EndCell()
 }
@@ -227,7 +227,7 @@ func BenchmarkRound(b *testing.B) {
 	s.BeginCell("c")
 	b.ReportAllocs()
 	for b.Loop() {
-		s.round(AllFields &^ Energy)
+		s.round(AllFields&^Energy, false)
 		if csv.Len() > 1<<20 {
 			csv.Reset()
 		}

@@ -14,14 +14,20 @@ type (
 	Window      = results.GPUWindow
 )
 
+// MinReadings is the fewest readings in a cell whose figures are not too
+// coarse.
+const MinReadings = results.MinReadings
+
 // acc accumulates one device's samples over a cell.
 type acc struct {
 	n                               int
 	nUtil, nMemUtil, nPower, nClock int
-	nSM, nTensor                    int
+	nSM, nTensor, nDRAM             int
 	utilSum, utilMax, memUtilSum    float64
 	memMax, powerSum, tempMax       float64
 	clockSum, smSum, tensorSum      float64
+	dramSum                         float64
+	first, last                     time.Time
 	// The energy counter is read at the cell's first and last sample (and
 	// now and then between, for the timeline): its delta is the energy
 	// when both ends were read.
@@ -40,6 +46,10 @@ func newAcc() *acc { return &acc{} }
 
 func (a *acc) add(s *Sample) {
 	a.n++
+	if a.n == 1 {
+		a.first = s.Time
+	}
+	a.last = s.Time
 	a.asked |= s.Read
 	if s.Lost {
 		a.lost = true
@@ -92,7 +102,14 @@ func (a *acc) add(s *Sample) {
 		a.nTensor++
 		a.tensorSum += s.TensorActivity
 	}
+	if s.Has(DRAMActivity) {
+		a.nDRAM++
+		a.dramSum += s.DRAMActivity
+	}
 }
+
+// span is the time from the first sample folded to the last.
+func (a *acc) span() float64 { return a.last.Sub(a.first).Seconds() }
 
 func mean(sum float64, n int) float64 {
 	if n == 0 {
@@ -103,7 +120,10 @@ func mean(sum float64, n int) float64 {
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-func (a *acc) stats(index int) DeviceStats {
+// stats are the device's figures over the cell. paced says its samples
+// were a paced source's readings; bracketed that the last of them came
+// after the cell, so the counter's delta holds the cell.
+func (a *acc) stats(index int, paced, bracketed bool) DeviceStats {
 	d := DeviceStats{
 		Index: index, Samples: a.n,
 		UtilAvg: mean(a.utilSum, a.nUtil), UtilMax: a.utilMax, MemUtilAvg: mean(a.memUtilSum, a.nMemUtil),
@@ -117,9 +137,14 @@ func (a *acc) stats(index int) DeviceStats {
 	if d.Missing == nil {
 		d.Missing = []string{}
 	}
+	counted := a.energyFirstOK && a.energyLastOK && a.n >= 2 && a.energyLast >= a.energyFirst
 	switch {
-	case a.energyFirstOK && a.energyLastOK && a.n >= 2 && a.energyLast >= a.energyFirst:
+	case counted && paced && bracketed:
+		d.EnergyJ, d.EnergyMethod = round2(a.energyLast-a.energyFirst), "counter between readings"
+	case counted && !paced:
 		d.EnergyJ, d.EnergyMethod = round2(a.energyLast-a.energyFirst), "counter"
+	case paced:
+		d.EnergyMethod = "none" // readings that do not hold the cell say nothing exact of its energy
 	case a.nPower >= 2:
 		d.EnergyJ, d.EnergyMethod = round2(a.integral), "power integral"
 	default:
@@ -132,6 +157,10 @@ func (a *acc) stats(index int) DeviceStats {
 	if a.nTensor > 0 {
 		v := mean(a.tensorSum, a.nTensor)
 		d.TensorActivityAvg = &v
+	}
+	if a.nDRAM > 0 {
+		v := mean(a.dramSum, a.nDRAM)
+		d.DRAMActivityAvg = &v
 	}
 	return d
 }

@@ -16,6 +16,11 @@ const LLMDImage = "lab.local/llm-d-inference-sim:v0.10.2"
 // it logs the access lines of the nginx that stands in for the controller.
 const LabLogImage = "lab.local/lablog:v1"
 
+// LabDCGMImage is the stand-in DCGM exporter's image (cmd/labdcgm): it
+// serves recorded dcgm-exporter output, so the DCGM source is read through
+// the lab's API server from a pod on the real node.
+const LabDCGMImage = "lab.local/labdcgm:v1"
+
 // DevicePluginSelector selects the stand-in device plugin's pods.
 const DevicePluginSelector = "app.kubernetes.io/name=labgpu-device-plugin"
 

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/llm-platform/harness/internal/results"
@@ -16,10 +18,28 @@ func gpuColumns(c results.Cell) []string {
 		return []string{"—", "—", "—", "—"}
 	}
 	util := fmt.Sprintf("%.0f", g.UtilAvg)
+	if missingEverywhere(g, "utilization.gpu") {
+		util = "—"
+	}
 	if g.Throttled {
 		util += " (throttled)"
 	}
-	return []string{util, fmt.Sprintf("%.0f", g.MemUsedMax), fmt.Sprintf("%.0f", g.PowerAvg), fmt.Sprintf("%.3f", g.JoulesPerToken)}
+	jpt := fmt.Sprintf("%.3f", g.JoulesPerToken)
+	if g.TooCoarse && g.Source == "dcgm" {
+		util += "*"
+		jpt += "*"
+	}
+	return []string{util, fmt.Sprintf("%.0f", g.MemUsedMax), fmt.Sprintf("%.0f", g.PowerAvg), jpt}
+}
+
+// missingEverywhere says no device of the window could read field.
+func missingEverywhere(g *results.GPUWindow, field string) bool {
+	for _, d := range g.Devices {
+		if !slices.Contains(d.Missing, field) {
+			return false
+		}
+	}
+	return len(g.Devices) > 0
 }
 
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
@@ -89,3 +109,21 @@ func noisyNote(c results.Cell, maxCV float64) string {
 	}
 	return out
 }
+
+// gpuLine describes a sampled GPU for the Environment table, with where
+// its figures came from.
+func gpuLine(g results.GPU) string {
+	if g.Source == "dcgm" {
+		return fmt.Sprintf("%s, %s, %d MiB; figures from the DCGM exporter at %s, the GPU matched by %s", cmp.Or(g.Name, "(no model name)"), g.UUID, g.MemoryTotalMB, g.Exporter, g.Match)
+	}
+	return fmt.Sprintf("%s, %s, driver %s, CUDA %s, %d MiB; figures from NVML on this machine", g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB)
+}
+
+// dcgmNote explains the GPU columns when a DCGM exporter gave them.
+const dcgmNote = "GPU columns come from the cluster's DCGM exporter (see Environment), which collects every interval of its own (30 s by default) " +
+	"and serves its last collection in between. A cell's GPU figures are the readings taken during it and the readings either side of it: " +
+	"GPU util is DCGM_FI_DEV_GPU_UTIL (a kernel was running), GPU mem the peak DCGM_FI_DEV_FB_USED, GPU W the mean DCGM_FI_DEV_POWER_USAGE, " +
+	"and J/token the delta of DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION between the reading in force when the cell began and the first after it ended, " +
+	"over the cell's output tokens: exact over that span, which holds the cell and is up to two intervals longer (results.json: `energy_span_s`). " +
+	"A figure marked * rests on fewer than 3 readings during the cell: too coarse to describe it (lower the exporter's interval, or lengthen the cell). " +
+	"\"—\" is a field the exporter does not export.\n\n"

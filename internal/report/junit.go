@@ -101,6 +101,10 @@ func (r doc) cellProperties(c results.Cell) []junitProperty {
 		props = append(props, p("gpu_utilization_avg_pct", g.UtilAvg), p("gpu_memory_used_max_mib", g.MemUsedMax),
 			p("gpu_power_avg_w", g.PowerAvg), p("gpu_energy_j", g.EnergyJ), p("gpu_joules_per_output_token", g.JoulesPerToken),
 			p("gpu_temperature_max_c", g.TempMax), junitProperty{"gpu_throttled", strconv.FormatBool(g.Throttled)})
+		if g.Source != "" {
+			props = append(props, junitProperty{"gpu_source", g.Source}, p("gpu_readings", float64(g.Readings)),
+				junitProperty{"gpu_too_coarse", strconv.FormatBool(g.TooCoarse)})
+		}
 	}
 	if len(c.Repeats) > 1 {
 		props = append(props, p("repeats", float64(len(c.Repeats))))

@@ -107,7 +107,7 @@ func (r doc) writeEnvironment(b *bytes.Buffer) {
 		t.row("GPU", fmt.Sprintf("none sampled (%s)", r.GPUReason))
 	}
 	for _, g := range r.GPUs {
-		t.row(fmt.Sprintf("GPU %d", g.Index), fmt.Sprintf("%s, %s, driver %s, CUDA %s, %d MiB", g.Name, g.UUID, g.Driver, g.CUDA, g.MemoryTotalMB))
+		t.row(fmt.Sprintf("GPU %d", g.Index), gpuLine(g))
 	}
 	t.row("Thresholds", r.thresholds())
 	b.WriteString("\n")
@@ -122,10 +122,13 @@ func (r doc) writeResults(b *bytes.Buffer) {
 			"results.json has each level and every repeat). A cell whose gated metrics vary by more than %s%% (coefficient of variation) is marked too noisy to gate on. ",
 			r.Settings.Repeats, r.Settings.Repeats, 100*(1-2*math.Pow(0.5, float64(r.Settings.Repeats))), results.Percent(r.Settings.MaxCV))
 	}
-	if len(r.GPUs) == 0 {
+	switch {
+	case len(r.GPUs) == 0:
 		b.WriteString("GPU columns are empty: no GPU was sampled (see Environment).\n\n")
-	} else {
-		b.WriteString("GPU util is NVML's utilization.gpu: the share of time a kernel was running, not how busy the SMs were (results.json has GPM's SM and tensor activity where the GPU supports it). GPU mem is the peak memory used, GPU W the mean power, J/token the cell's energy (the GPU's energy counter, else integrated power) over its output tokens; \"throttled\" marks a cell in which the GPU slowed its clocks for power or heat.\n\n")
+	case r.GPUs[0].Source == "dcgm":
+		b.WriteString(dcgmNote)
+	default:
+		b.WriteString("GPU columns come from NVML on this machine. GPU util is NVML's utilization.gpu: the share of time a kernel was running, not how busy the SMs were (results.json has GPM's SM and tensor activity where the GPU supports it). GPU mem is the peak memory used, GPU W the mean power, J/token the cell's energy (the GPU's energy counter, else integrated power) over its output tokens; \"throttled\" marks a cell in which the GPU slowed its clocks for power or heat.\n\n")
 	}
 	for _, p := range r.payloadNames() {
 		title := p

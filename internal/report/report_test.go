@@ -203,8 +203,32 @@ func TestGPUTimelineChart(t *testing.T) {
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, FileMarkdown))
 	if _, err := os.Stat(filepath.Join(dir, ChartGPU)); err != nil || !bytes.Contains(md, []byte("![GPU utilisation over time](gpu-util.svg)")) ||
-		!bytes.Contains(md, []byte("| GPU 0 | NVIDIA H200, GPU-a, driver 570.86.15, CUDA 12.8, 143771 MiB |")) {
+		!bytes.Contains(md, []byte("| GPU 0 | NVIDIA H200, GPU-a, driver 570.86.15, CUDA 12.8, 143771 MiB; figures from NVML on this machine |")) {
 		t.Errorf("GPU chart or header missing:\n%s", md)
+	}
+}
+
+// A DCGM exporter's GPU: the report names the exporter and how the GPU was
+// matched, explains the readings, marks a too-coarse cell and leaves a
+// field the exporter lacks empty.
+func TestDCGMReport(t *testing.T) {
+	dir := t.TempDir()
+	r := sampleRun()
+	r.GPUs = []results.GPU{{Index: 0, Name: "NVIDIA A100", UUID: "GPU-a", MemoryTotalMB: 40535, Source: "dcgm",
+		Match: "pod llm/vllm-1 (the exporter's pod labels)", Exporter: "service gpu-operator/nvidia-dcgm-exporter"}}
+	r.Cells[0].GPU = &results.GPUWindow{Source: "dcgm", Readings: 1, TooCoarse: true, IntervalS: 30, PowerAvg: 409.69, JoulesPerToken: 1.25,
+		Devices: []results.GPUDeviceStats{{Missing: []string{"utilization.gpu"}}}}
+	if err := WriteAll(r, dir); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, FileMarkdown))
+	for _, want := range []string{
+		"| GPU 0 | NVIDIA A100, GPU-a, 40535 MiB; figures from the DCGM exporter at service gpu-operator/nvidia-dcgm-exporter, the GPU matched by pod llm/vllm-1 (the exporter's pod labels) |",
+		"GPU columns come from the cluster's DCGM exporter", "| —* | 0 | 410 | 1.250* |",
+	} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
 	}
 }
 
@@ -380,7 +404,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	// results.json keeps the contract's names.
 	raw, _ := os.ReadFile(filepath.Join(dir, FileResults))
-	for _, key := range []string{`"schema": 7`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
+	for _, key := range []string{`"schema": 8`, `"unsupported": [`, `"n": 4`, `"capacity": {`, `"stream": true`, `"git_dirty": true`, `"k6_variables": {`, `"repeats": [`, `"stats": {`, `"level": 0.9375`, `"ttft_ms"`, `"itl_ms"`, `"tpot_ms"`, `"e2e_ms"`, `"duration_s"`, `"output_tokens_per_s"`,
 		`"goodput_rps"`, `"gpu": null`, `"server": null`, `"verdict"`, `"reasons"`, `"gpus": null`, `"git_commit"`} {
 		if !bytes.Contains(raw, []byte(key)) {
 			t.Errorf("results.json lacks %s", key)
@@ -396,10 +420,10 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"schema8.json": `{"schema": 8, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
+	for name, body := range map[string]string{"schema9.json": `{"schema": 9, "cells": []}`, "schema0.json": `{"cells": []}`, "garbage.json": `{"schema": `} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(body), 0o644)
-		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5 6 7]")) {
+		if _, err := results.Load(p); err == nil || (name != "garbage.json" && !strings.Contains(err.Error(), "reads schemas [1 2 3 4 5 6 7 8]")) {
 			t.Errorf("%s: err = %v, want an error naming the schemas read", name, err)
 		}
 	}

@@ -26,7 +26,7 @@ import (
 
 // Schema is the results.json schema version this package writes. Parse
 // reads it and every earlier one (Schemas).
-const Schema = 7
+const Schema = 8
 
 // Schemas are the versions Parse reads. Schema 1 had no repeats: each of
 // its cells reads as one repeat. Schemas 1 and 2 always streamed, and wrote
@@ -35,8 +35,9 @@ const Schema = 7
 // schema 6 the route kind, the gate's mode, the history gate's comparison
 // and pool, and each gated metric's detectable change; schema 7 the
 // distributed sweep's workers (settings.workers, each cell's
-// load_check.workers and clock offset).
-var Schemas = []int{1, 2, 3, 4, 5, 6, 7}
+// load_check.workers and clock offset); schema 8 where GPU figures came
+// from (NVML or a DCGM exporter), their reading interval and count.
+var Schemas = []int{1, 2, 3, 4, 5, 6, 7, 8}
 
 // Verdicts of a cell.
 const (

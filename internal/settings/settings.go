@@ -64,6 +64,11 @@ type Config struct {
 	GPU         string
 	GPUInterval time.Duration
 	RequireGPU  bool
+	// GPUSource is where GPU figures come from: nvml (this machine), dcgm
+	// (a DCGM exporter, named by DCGM) or auto (NVML when a local GPU
+	// answers, else DCGM when an exporter is found).
+	GPUSource string
+	DCGM      DCGM
 	// Stream sends streamed requests (PERF_STREAM, default on); off, they
 	// are whole responses as hey sends them, and TTFT equals E2E.
 	Stream bool

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/harness/internal/capacity"
+	"github.com/llm-platform/harness/internal/gpu/dcgm"
 	"github.com/llm-platform/harness/internal/trace"
 	"github.com/llm-platform/harness/internal/worker"
 )
@@ -83,6 +84,17 @@ func wholeAtLeast(low int, dst func(*Config) *int) func(*Config, string) error {
 			return fmt.Errorf("%q: want a whole number >= %d", v, low)
 		}
 		*dst(c) = n
+		return nil
+	}
+}
+
+// ref takes a NAMESPACE/NAME (or nothing) into dst.
+func ref(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if _, err := dcgm.ParseRef(v); v != "" && err != nil {
+			return err
+		}
+		*dst(c) = v
 		return nil
 	}
 }
@@ -250,7 +262,7 @@ var Settings = []Setting{
 		set: oneOf([]string{"ingress", "gateway"}, func(c *Config) *string { return &c.RouteKind })},
 	{Env: "PERF_WORKERS", Flag: "perf.workers", Default: "0", Help: "drive every cell from this many worker pods (an Indexed Job the harness creates and deletes; docs/distributed.md); 0: this process drives it",
 		set: nonNegInt(func(c *Config) *int { return &c.Workers.N })},
-	{Env: "PERF_KUBECONFIG", Flag: "perf.kubeconfig", Default: "", Help: "the workers' cluster; empty: KUBECONFIG, else ~/.kube/config",
+	{Env: "PERF_KUBECONFIG", Flag: "perf.kubeconfig", Default: "", Help: "the cluster of the workers and of the DCGM exporter; empty: KUBECONFIG, else ~/.kube/config",
 		set: func(c *Config, v string) error { c.Workers.Kubeconfig = v; return nil }},
 	{Env: "PERF_WORKER_NAMESPACE", Flag: "perf.worker-namespace", Default: "default", Help: "namespace of the workers' Job",
 		set: func(c *Config, v string) error { c.Workers.Namespace = v; return nil }},
@@ -290,6 +302,24 @@ var Settings = []Setting{
 		set: dur(func(c *Config) *time.Duration { return &c.GPUInterval })},
 	{Env: "PERF_REQUIRE_GPU", Flag: "perf.require-gpu", Default: "0", Help: "1 fails the suite when no GPU can be sampled (for GPU runners)",
 		set: boolean(func(c *Config) *bool { return &c.RequireGPU })},
+	{Env: "PERF_GPU_SOURCE", Flag: "perf.gpu-source", Default: "auto", Help: "where GPU figures come from: nvml (this machine's GPU), dcgm (the cluster's DCGM exporter) or auto (NVML when a local GPU answers, else a DCGM exporter when one is found)",
+		set: oneOf([]string{"nvml", "dcgm", "auto"}, func(c *Config) *string { return &c.GPUSource })},
+	{Env: "PERF_DCGM_URL", Flag: "perf.dcgm-url", Default: "", Help: "a DCGM exporter's /metrics URL, read directly (no kubeconfig needed); empty: the Service PERF_DCGM_SERVICE through the kubeconfig's API server",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("%q: want an http(s) URL such as http://gpu-node:9400/metrics", v)
+				}
+			}
+			c.DCGM.URL = v
+			return nil
+		}},
+	{Env: "PERF_DCGM_SERVICE", Flag: "perf.dcgm-service", Default: "gpu-operator/nvidia-dcgm-exporter", Help: "NAMESPACE/NAME of the DCGM exporter's Service (the GPU Operator's by default), read through the API server's proxy",
+		set: ref(func(c *Config) *string { return &c.DCGM.Service })},
+	{Env: "PERF_GPU_POD", Flag: "perf.gpu-pod", Default: "llm/vllm", Help: "NAMESPACE/NAME-PREFIX of the model server's pod, whose GPU the DCGM exporter's pod labels (or its node) identify",
+		set: ref(func(c *Config) *string { return &c.DCGM.Pod })},
+	{Env: "PERF_GPU_UUID", Flag: "perf.gpu-uuid", Default: "", Help: "with DCGM, the UUID of the GPU serving the model, when neither the exporter's pod labels nor a one-GPU node tell",
+		set: func(c *Config, v string) error { c.DCGM.UUID = v; return nil }},
 	{Env: "PERF_PROGRESS", Flag: "perf.progress", Default: "1", Help: "a live line per running cell on a terminal; 0 turns it off",
 		set: boolean(func(c *Config) *bool { return &c.Progress })},
 	{Env: "PERF_STREAM", Flag: "perf.stream", Default: "1", Help: "0 sends non-streamed requests, as hey does: TTFT then equals E2E and ITL is not measured",

@@ -87,3 +87,9 @@ func (c *Config) validateWorkers() error {
 	}
 	return nil
 }
+
+// DCGM names a DCGM exporter and the GPU in it that serves the model
+// (PERF_DCGM_URL, PERF_DCGM_SERVICE, PERF_GPU_POD, PERF_GPU_UUID).
+type DCGM struct {
+	URL, Service, Pod, UUID string
+}

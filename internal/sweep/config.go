@@ -7,6 +7,9 @@
 package sweep
 
 import (
+	"context"
+
+	"github.com/llm-platform/harness/internal/gpu"
 	"github.com/llm-platform/harness/internal/measurement"
 	"github.com/llm-platform/harness/internal/results"
 	"github.com/llm-platform/harness/internal/settings"
@@ -23,6 +26,9 @@ type Config struct {
 	// with the run so far: the remote write to Prometheus
 	// (PERF_PROMETHEUS_RW_URL, package promrw). It must not block.
 	OnCell func(run *results.Run, c results.Cell)
+	// OpenDCGM, when set, opens the DCGM exporter's GPU source (the perf suite
+	// builds it from PERF_DCGM_* and the kubeconfig, package dcgm/kube).
+	OpenDCGM func(context.Context) (gpu.Source, error)
 }
 
 // Load reads the files s names (settings.Config.Load) into a Config.

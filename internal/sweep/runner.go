@@ -99,7 +99,7 @@ func Start(ctx context.Context, cfg Config, progress io.Writer) (r *Runner, err 
 // targetOptions are the settings of the target to open.
 func (c Config) targetOptions() (target.Options, error) {
 	o := target.Options{URL: c.Target, Host: c.Host, Model: c.Model, APIKey: c.APIKey, TLS: c.TLS,
-		ReadyTimeout: c.ReadyTimeout, GPU: c.GPU, GPUInterval: c.GPUInterval, RequireGPU: c.RequireGPU,
+		ReadyTimeout: c.ReadyTimeout, GPU: c.GPU, GPUInterval: c.GPUInterval, RequireGPU: c.RequireGPU, GPUSource: c.GPUSource, DCGM: c.OpenDCGM,
 		GPUTimeline: filepath.Join(c.ReportDir, report.FileGPUTimeline)}
 	if c.Target != "" {
 		return o, nil

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,11 +14,11 @@ import (
 
 // openGPU opens the GPUs and starts sampling into o.GPUTimeline. Without a
 // GPU it records the reason, or fails when o requires one.
-func (t *Target) openGPU(o Options) error {
-	src, err := nvml.Open(o.GPU)
+func (t *Target) openGPU(ctx context.Context, o Options) error {
+	src, err := openSource(ctx, o)
 	if err != nil {
 		if o.RequireGPU || !errors.Is(err, gpu.ErrNoGPU) {
-			return fmt.Errorf("target: GPU (PERF_REQUIRE_GPU=%v): %w", o.RequireGPU, err)
+			return fmt.Errorf("target: GPU (PERF_REQUIRE_GPU=%v, PERF_GPU_SOURCE=%s): %w", o.RequireGPU, cmp.Or(o.GPUSource, "auto"), err)
 		}
 		t.GPUReason = err.Error()
 		return nil
@@ -40,6 +41,32 @@ func (t *Target) openGPU(o Options) error {
 	t.sampler, t.gpuFile, t.GPUs = s, f, src.Devices()
 	s.Start(context.Background())
 	return nil
+}
+
+// openSource opens the source o.GPUSource names: auto tries NVML, then
+// the DCGM exporter, and says why neither answered.
+func openSource(ctx context.Context, o Options) (gpu.Source, error) {
+	dcgm := func() (gpu.Source, error) {
+		if o.DCGM == nil {
+			return nil, fmt.Errorf("%w: no DCGM exporter configured", gpu.ErrNoGPU)
+		}
+		return o.DCGM(ctx)
+	}
+	switch o.GPUSource {
+	case "nvml":
+		return nvml.Open(o.GPU)
+	case "dcgm":
+		return dcgm()
+	}
+	src, err := nvml.Open(o.GPU)
+	if err == nil || !errors.Is(err, gpu.ErrNoGPU) {
+		return src, err
+	}
+	d, derr := dcgm()
+	if derr != nil {
+		return nil, fmt.Errorf("%w; %w", err, derr)
+	}
+	return d, nil
 }
 
 // BeginGPU opens a GPU window named name; without a GPU it does nothing.

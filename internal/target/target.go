@@ -1,7 +1,8 @@
 // Package target is the server a sweep measures, resolved and ready: the
 // URL it was given, or the embedded simulator started in its place; its
 // /v1/models answered and the model picked; whether it exposes vLLM's
-// metrics; the GPU that serves it sampled (NVML) into the report folder's
+// metrics; the GPU that serves it sampled (NVML, or the cluster's DCGM
+// exporter) into the report folder's
 // GPU timeline; and its software stack recorded. It also sizes prompts as
 // the target counts them (its /tokenize) and times its pace.
 //
@@ -49,6 +50,11 @@ type Options struct {
 	GPUInterval time.Duration
 	GPUTimeline string
 	RequireGPU  bool
+	// GPUSource is nvml, dcgm or auto (NVML when a local GPU answers,
+	// else DCGM); DCGM opens the DCGM exporter's source, nil when none is
+	// configured.
+	GPUSource string
+	DCGM      func(context.Context) (gpu.Source, error)
 }
 
 // Target is an opened target.
@@ -106,7 +112,7 @@ func Open(ctx context.Context, o Options) (t *Target, err error) {
 	} else if !slices.Contains(models, t.Model) {
 		return t, fmt.Errorf("target: PERF_MODEL: %q is not served; the target lists %s", t.Model, strings.Join(models, ", "))
 	}
-	if err := t.openGPU(o); err != nil {
+	if err := t.openGPU(ctx, o); err != nil {
 		return t, err
 	}
 	_, serr := t.Scrape(ctx)

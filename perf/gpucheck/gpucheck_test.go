@@ -147,7 +147,9 @@ var _ = Describe("GPU sampling on a real GPU", Label("needs:gpu"), Ordered, Cont
 		}
 		dir := env("GPU_CHECK_REPORTS", GinkgoT().TempDir())
 		cmd := exec.CommandContext(ctx, bin, "-test.v")
-		cmd.Env = append(os.Environ(), "PERF_REQUIRE_GPU=1", "PERF_REPORT_DIR="+dir, "PERF_SIM_PRESET=fast",
+		// PERF_GPU_SOURCE=auto: NVML answers here, so the DCGM exporter is
+		// never looked for.
+		cmd.Env = append(os.Environ(), "PERF_REQUIRE_GPU=1", "PERF_GPU_SOURCE=auto", "PERF_REPORT_DIR="+dir, "PERF_SIM_PRESET=fast",
 			"PERF_PAYLOADS=short", "PERF_CONCURRENCY=1,4", "PERF_ITERATIONS_PER_VU=6", "PERF_GPU_INTERVAL=200ms", "PERF_PROGRESS=0")
 		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 		Expect(cmd.Run()).To(Succeed(), "the perf suite with PERF_REQUIRE_GPU=1")
@@ -156,9 +158,11 @@ var _ = Describe("GPU sampling on a real GPU", Label("needs:gpu"), Ordered, Cont
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.GPUs).NotTo(BeEmpty())
 		Expect(res.GPUReason).To(BeEmpty())
+		Expect(res.GPUs[0].Source).To(Equal("nvml"), "auto chose NVML")
 		for _, c := range res.Cells {
 			g := c.GPU
 			Expect(g).NotTo(BeNil(), c.Name())
+			Expect(g.Source).To(Equal("nvml"), c.Name())
 			Expect(g.Devices).NotTo(BeEmpty(), c.Name())
 			Expect(g.PowerAvg).To(BeNumerically(">", 0), c.Name())
 			Expect(g.EnergyJ).To(BeNumerically(">", 0), c.Name())
@@ -168,6 +172,7 @@ var _ = Describe("GPU sampling on a real GPU", Label("needs:gpu"), Ordered, Cont
 		md, err := os.ReadFile(filepath.Join(dir, report.FileMarkdown))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(md)).To(ContainSubstring("| GPU 0 | "))
+		Expect(string(md)).To(ContainSubstring("figures from NVML on this machine"))
 		Expect(string(md)).To(ContainSubstring("(gpu-util.svg)"))
 		csv, err := os.ReadFile(filepath.Join(dir, report.FileGPUTimeline))
 		Expect(err).NotTo(HaveOccurred())

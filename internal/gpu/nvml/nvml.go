@@ -82,7 +82,7 @@ func open(lib nvml.Interface, sel string) (*source, error) {
 			continue
 		}
 		name, _ := h.GetName()
-		d := &device{h: h, info: gpu.Device{Index: i, Name: name, UUID: uuid, Driver: driver, CUDA: cuda}}
+		d := &device{h: h, info: gpu.Device{Index: i, Name: name, UUID: uuid, Driver: driver, CUDA: cuda, Source: "nvml"}}
 		if m, r := h.GetMemoryInfo(); r == nvml.SUCCESS {
 			d.info.MemoryTotalMB = int64(m.Total >> 20)
 		}
@@ -137,6 +137,7 @@ func (s *source) Devices() []gpu.Device { return s.info }
 // missing; a lost GPU is marked lost and not asked again.
 func (s *source) Sample(i int, out *gpu.Sample) {
 	d := s.devs[i]
+	out.Read &^= gpu.DRAMActivity // DCGM's profiling field; NVML does not offer it
 	if d.lost {
 		out.Lost, out.Missing = true, out.Read
 		return

@@ -96,12 +96,12 @@ func TestFieldMapping(t *testing.T) {
 	defer s.Close()
 	d := s.Devices()
 	if len(d) != 1 || d[0].Name != "NVIDIA H200" || d[0].UUID != "GPU-a" || d[0].Driver != "570.86.15" || d[0].CUDA != "12.8" ||
-		d[0].MemoryTotalMB != 140<<10 || d[0].GPM {
+		d[0].MemoryTotalMB != 140<<10 || d[0].GPM || d[0].Source != "nvml" {
 		t.Errorf("device %+v", d)
 	}
 	got := sample(s, 0, time.Now())
 	want := gpu.Sample{UtilGPU: 87, UtilMem: 41, MemUsedMiB: 3 << 10, MemTotalMiB: 140 << 10, PowerW: 512.25, EnergyJ: 9250,
-		TempC: 61, SMClockMHz: 1980, Throttle: gpu.ReasonSwPowerCap, Read: gpu.AllFields, Missing: gpu.SMActivity | gpu.TensorActivity}
+		TempC: 61, SMClockMHz: 1980, Throttle: gpu.ReasonSwPowerCap, Read: gpu.AllFields &^ gpu.DRAMActivity, Missing: gpu.SMActivity | gpu.TensorActivity}
 	got.Time = time.Time{}
 	if got != want {
 		t.Errorf("sample\n got %+v\nwant %+v", got, want)

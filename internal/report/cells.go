@@ -127,3 +127,32 @@ const dcgmNote = "GPU columns come from the cluster's DCGM exporter (see Environ
 	"over the cell's output tokens: exact over that span, which holds the cell and is up to two intervals longer (results.json: `energy_span_s`). " +
 	"A figure marked * rests on fewer than 3 readings during the cell: too coarse to describe it (lower the exporter's interval, or lengthen the cell). " +
 	"\"—\" is a field the exporter does not export.\n\n"
+
+// gpuReadingsSection states, for GPU figures from a DCGM exporter, the
+// exporter's interval and each cell's readings: how much its GPU columns
+// rest on. Empty for NVML, whose samples come every PERF_GPU_INTERVAL.
+func (r doc) gpuReadingsSection() string {
+	var rows strings.Builder
+	coarse := 0
+	for _, c := range r.Cells {
+		g := c.GPU
+		if g == nil || g.Source != "dcgm" {
+			continue
+		}
+		state := "ok"
+		if g.TooCoarse {
+			state, coarse = "**too coarse**", coarse+1
+		}
+		method := "—"
+		if len(g.Devices) > 0 {
+			method = g.Devices[0].EnergyMethod
+		}
+		fmt.Fprintf(&rows, "| %s | %d | %.1f | %.1f | %.1f | %s | %s |\n", c.Name(), g.Readings, g.IntervalS, c.DurationS, g.EnergySpanS, method, state)
+	}
+	if rows.Len() == 0 {
+		return ""
+	}
+	return fmt.Sprintf("### GPU readings (DCGM exporter)\n\nThe exporter's readings during each cell, at its interval (as observed; 30 s until two collections were seen), "+
+		"and the span its energy covers (from the reading in force when the cell began to the first after it ended). %d of them had fewer than %d readings: too coarse.\n\n"+
+		"| cell | readings | interval s | cell s | energy over s | energy | GPU figures |\n|---|--:|--:|--:|--:|---|---|\n%s\n", coarse, results.MinReadings, rows.String())
+}

@@ -32,6 +32,7 @@ func (r doc) writeMarkdown(w io.Writer, charts map[string][]byte) error {
 	b.WriteString(r.loadSection())
 	b.WriteString(r.workersSection())
 	b.WriteString(r.serverSection())
+	b.WriteString(r.gpuReadingsSection())
 	b.WriteString(r.capacitySection())
 	r.writeCharts(&b, charts)
 	r.writeFindings(&b)

@@ -225,6 +225,7 @@ func TestDCGMReport(t *testing.T) {
 	for _, want := range []string{
 		"| GPU 0 | NVIDIA A100, GPU-a, 40535 MiB; figures from the DCGM exporter at service gpu-operator/nvidia-dcgm-exporter, the GPU matched by pod llm/vllm-1 (the exporter's pod labels) |",
 		"GPU columns come from the cluster's DCGM exporter", "| —* | 0 | 410 | 1.250* |",
+		"### GPU readings (DCGM exporter)", "1 of them had fewer than 3 readings: too coarse.", " | 1 | 30.0 | ",
 	} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report lacks %q:\n%s", want, md)

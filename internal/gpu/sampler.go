@@ -112,7 +112,9 @@ func (s *Sampler) round(want Field, open bool) {
 		if s.timeline != nil && fresh {
 			s.timeline.write(&s.smp, s.src.Devices()[i], s.cell)
 		}
-		if s.accs != nil && (fresh || open) {
+		// The opening reading is folded once, even when a background round
+		// saw it fresh between BeginCell's reset and its own round.
+		if s.accs != nil && (fresh || open && s.accs[i].n == 0) {
 			s.accs[i].add(&s.smp)
 		}
 	}

@@ -296,7 +296,7 @@ var Settings = []Setting{
 		set: millis(func(c *Config) *time.Duration { return &c.SLOE2E })},
 	{Env: "PERF_MAX_ERROR_RATE", Flag: "perf.max-error-rate", Default: "0", Help: "the failed fraction of a cell's requests allowed",
 		set: fraction(func(c *Config) *float64 { return &c.MaxErrorRate })},
-	{Env: "PERF_GPU", Flag: "perf.gpu", Default: "", Help: "GPUs to sample: indexes or UUIDs, comma-separated; empty samples all",
+	{Env: "PERF_GPU", Flag: "perf.gpu", Default: "", Help: "NVML: GPUs to sample, indexes or UUIDs, comma-separated; empty samples all (with DCGM see PERF_GPU_POD, PERF_GPU_UUID)",
 		set: func(c *Config, v string) error { c.GPU = v; return nil }},
 	{Env: "PERF_GPU_INTERVAL", Flag: "perf.gpu-interval", Default: "500ms", Help: "GPU sampling interval, at least 100ms",
 		set: dur(func(c *Config) *time.Duration { return &c.GPUInterval })},

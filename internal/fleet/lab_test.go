@@ -230,12 +230,16 @@ func labServer(t *testing.T, f *Fleet) string {
 }
 
 // Worker pods under a CPU limit of 250m (request 10m), enforced by the
-// real kubelet's cgroups: at 600 requests/s of 4-token answers (from a
+// real kubelet's cgroups: at 700 requests/s of 4-token answers (from a
 // server with room for them all, labServer) one such worker cannot keep
-// the schedule, while four share it and can.
+// the schedule, while four share it and can. The rate asks more CPU of
+// one worker than its quota (102% measured; at 600 req/s it was 87–102%,
+// and a run where it kept up at 89% with 1.5 ms of lag failed the test),
+// so its lag grows through the cell instead of depending on the
+// machine's noise; each of four uses about half its quota.
 //
 // What is asserted holds on a busy machine too: one worker lags over 5 ms
-// at p99 (10–42 ms measured), its self-check blaming the client (a
+// at p99 (44 ms measured), its self-check blaming the client (a
 // machine's noise only adds lag); the
 // four stay well inside their quotas (under 80% each) and their merged
 // schedule is late by at most 5 ms at the median and by less than the
@@ -247,7 +251,7 @@ func TestLabScale(t *testing.T) {
 	f := openLab(t, labSetup(t, 4, "10m", "250m"))
 	rate, _ := strconv.ParseFloat(os.Getenv("FLEET_LAB_RATE"), 64)
 	if rate == 0 {
-		rate = 600
+		rate = 700
 	}
 	plan := load.Plan{Rate: rate, Duration: 3 * time.Second, Warmup: 30}
 	tokens, _ := strconv.Atoi(os.Getenv("FLEET_LAB_TOKENS"))

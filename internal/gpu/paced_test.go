@@ -74,7 +74,7 @@ func TestPacedCell(t *testing.T) {
 	// No reading after the end: the counter's delta does not hold the cell.
 	s.BeginCell("d")
 	w = s.EndCell()
-	if d := w.Devices[0]; d.EnergyMethod != "none" || d.EnergyJ != 0 || w.Readings != 0 || !w.TooCoarse {
+	if d := w.Devices[0]; d.EnergyMethod != "none" || d.EnergyJ != 0 || w.EnergySpanS != 0 || w.Readings != 0 || !w.TooCoarse {
 		t.Errorf("unbracketed: %+v %+v", w, d)
 	}
 }

@@ -168,6 +168,9 @@ func (s *Sampler) EndCell() Window {
 	}
 	if s.paced != nil {
 		w.IntervalS, w.Readings = round2(s.paced.Interval().Seconds()), s.inside
+		if !bracketed {
+			w.EnergySpanS = 0 // no energy was given: it spans nothing
+		}
 	}
 	w.TooCoarse = w.Readings < MinReadings
 	s.cell, s.accs = "", nil

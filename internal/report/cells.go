@@ -147,12 +147,12 @@ func (r doc) gpuReadingsSection() string {
 		if len(g.Devices) > 0 {
 			method = g.Devices[0].EnergyMethod
 		}
-		fmt.Fprintf(&rows, "| %s | %d | %.1f | %.1f | %.1f | %s | %s |\n", c.Name(), g.Readings, g.IntervalS, c.DurationS, g.EnergySpanS, method, state)
+		fmt.Fprintf(&rows, "| %s | %d | %.1f | %.1f | %s | %s | %s |\n", c.Name(), g.Readings, g.IntervalS, c.DurationS, dash(g.EnergySpanS, "%.1f"), method, state)
 	}
 	if rows.Len() == 0 {
 		return ""
 	}
 	return fmt.Sprintf("### GPU readings (DCGM exporter)\n\nThe exporter's readings during each cell, at its interval (as observed; 30 s until two collections were seen), "+
-		"and the span its energy covers (from the reading in force when the cell began to the first after it ended). %d of them had fewer than %d readings: too coarse.\n\n"+
+		"and the span its energy covers (from the reading in force when the cell began to the first after it ended; none when no reading came after it). %d of them had fewer than %d readings: too coarse.\n\n"+
 		"| cell | readings | interval s | cell s | energy over s | energy | GPU figures |\n|---|--:|--:|--:|--:|---|---|\n%s\n", coarse, results.MinReadings, rows.String())
 }

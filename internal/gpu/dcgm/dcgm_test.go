@@ -147,3 +147,19 @@ func TestOpenFails(t *testing.T) {
 		t.Error("Await returned without a new reading")
 	}
 }
+
+// The cost of one reading: the harness parses the exporter's answer about
+// once a second while a sweep runs.
+func BenchmarkParse(b *testing.B) {
+	body, err := replay.Reading(0, node)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dcgm.Parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

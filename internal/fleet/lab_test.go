@@ -241,11 +241,16 @@ func labServer(t *testing.T, f *Fleet) string {
 // What is asserted holds on a busy machine too: one worker lags over 5 ms
 // at p99 (44 ms measured), its self-check blaming the client (a
 // machine's noise only adds lag); the
-// four stay well inside their quotas (under 80% each) and their merged
-// schedule is late by at most 5 ms at the median and by less than the
-// single worker's at p99. The merged p99 itself (1.4–1.7 ms on a quiet
-// machine) is a tail a noisy machine can push past 5 ms: it is logged,
-// and checked only under FLEET_LAB_ACCEPTANCE=1. FLEET_LAB_RATE and
+// four stay well inside their quotas (under 80% each: CPU time, not a
+// wall-clock figure), their merged schedule is late by at most 5 ms at the
+// median, and its p99 is below the single worker's. That last one is a
+// comparison of tails, but of a structural gap: the single worker's p99
+// is its CFS throttling (it spends its whole quota and stalls for the
+// rest of each 100-ms period: 25–68 ms measured, while its median lag is
+// under 0.1 ms, as the four's), so a noisy machine would have to delay
+// over 1% of the four's requests by more than those stalls. The merged
+// p99 itself (0.8–1.7 ms on a quiet machine) is logged, and held under
+// 5 ms only with FLEET_LAB_ACCEPTANCE=1. FLEET_LAB_RATE and
 // FLEET_LAB_TOKENS change the cell.
 func TestLabScale(t *testing.T) {
 	f := openLab(t, labSetup(t, 4, "10m", "250m"))
@@ -269,7 +274,8 @@ func TestLabScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		lag[n] = d.Stats.Queue.P99
-		t.Logf("%d workers at %v req/s: %d requests, queue p99 %v; self-check %s: %s", n, plan.Rate, d.Stats.Requests, d.Stats.Queue.P99, d.Load.Verdict, d.Load.Reason)
+		t.Logf("%d workers at %v req/s: %d requests, queue p50 %v, p99 %v; self-check %s: %s", n, plan.Rate, d.Stats.Requests, d.Stats.Queue.P50, d.Stats.Queue.P99,
+			d.Load.Verdict, d.Load.Reason)
 		for _, w := range d.Load.Workers {
 			t.Logf("  worker %d: %.4g req/s offered, %.4g achieved, lag p99 %.2f ms, CPU %.0f%% of %.3g cores; %s %s", w.Index, w.OfferedRPS, w.AchievedRPS, w.LagP99Ms,
 				100*w.CPUShare, w.CPULimit, w.Verdict, w.Reason)

@@ -13,6 +13,9 @@ import (
 type pacedSource struct {
 	k    int
 	seen []time.Time
+	// next makes Await's wait end with a new reading, as the exporter's
+	// next collection would.
+	next bool
 }
 
 func (p *pacedSource) Devices() []Device { return []Device{{Index: 0, UUID: "GPU-p", Source: "dcgm"}} }
@@ -24,7 +27,8 @@ func (p *pacedSource) Sample(_ int, s *Sample) {
 func (p *pacedSource) Close() error            { return nil }
 func (p *pacedSource) Interval() time.Duration { return 2 * time.Second }
 func (p *pacedSource) Await(ctx context.Context, t time.Time) error {
-	if p.seen[p.k].After(t) {
+	if p.next {
+		p.collect(time.Now(), 0)
 		return nil
 	}
 	return errors.New("no reading after the cell")
@@ -55,10 +59,7 @@ func TestPacedCell(t *testing.T) {
 		s.round(AllFields, false)
 		time.Sleep(time.Millisecond)
 	}
-	end := time.Now()
-	// The first reading after the end comes while EndCell waits.
-	p.seen = append(p.seen, end.Add(time.Hour))
-	p.k = len(p.seen) - 1
+	p.next = true // the first reading after the end comes while EndCell waits
 	w := s.EndCell()
 	d := w.Devices[0]
 	if w.Readings != 3 || w.TooCoarse || w.IntervalS != 2 || w.Source != "dcgm" {
@@ -68,10 +69,11 @@ func TestPacedCell(t *testing.T) {
 		t.Errorf("device %+v", d)
 	}
 	if w.EnergySpanS < 3599 {
-		t.Errorf("energy span %v s: the closing reading is an hour on", w.EnergySpanS)
+		t.Errorf("energy span %v s: from the reading an hour before the cell to the one after it", w.EnergySpanS)
 	}
 
 	// No reading after the end: the counter's delta does not hold the cell.
+	p.next = false
 	s.BeginCell("d")
 	w = s.EndCell()
 	if d := w.Devices[0]; d.EnergyMethod != "none" || d.EnergyJ != 0 || w.EnergySpanS != 0 || w.Readings != 0 || !w.TooCoarse {

@@ -43,8 +43,6 @@ type Sampler struct {
 	smp        Sample
 	lastEnergy time.Time
 	seen       []time.Time // paced: per device, the last reading folded or written
-	inside     int         // paced: readings first seen during the open cell
-	ended      time.Time   // paced: when the open cell's load ended
 	stopc      chan struct{}
 	done       chan struct{}
 }
@@ -105,9 +103,6 @@ func (s *Sampler) round(want Field, open bool) {
 			if fresh {
 				s.seen[i] = s.smp.Time
 			}
-			if fresh && !open && s.accs != nil && i == 0 && (s.ended.IsZero() || !s.smp.Time.After(s.ended)) {
-				s.inside++
-			}
 		}
 		if s.timeline != nil && fresh {
 			s.timeline.write(&s.smp, s.src.Devices()[i], s.cell)
@@ -128,7 +123,7 @@ func (s *Sampler) round(want Field, open bool) {
 // reading in force).
 func (s *Sampler) BeginCell(name string) {
 	s.mu.Lock()
-	s.cell, s.inside, s.ended = name, 0, time.Time{}
+	s.cell = name
 	s.accs = make([]*acc, len(s.src.Devices()))
 	for i := range s.accs {
 		s.accs[i] = newAcc()
@@ -142,33 +137,37 @@ func (s *Sampler) BeginCell(name string) {
 // the first reading after the cell; without one the energy counter's
 // delta does not hold the cell and is not used.
 func (s *Sampler) EndCell() Window {
-	bracketed := true
+	end := time.Now()
 	if s.paced != nil {
-		s.mu.Lock()
-		s.ended = time.Now()
-		s.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*s.paced.Interval()+10*time.Second)
-		bracketed = s.paced.Await(ctx, s.ended) == nil
+		_ = s.paced.Await(ctx, end) // without a reading after the cell, bracketed below is false
 		cancel()
 	}
 	s.round(AllFields, false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A paced cell is bracketed when its last reading, not the opening
+	// one, was first seen after it ended.
+	bracketed := s.paced == nil || len(s.accs) > 0 && s.accs[0].n > 1 && s.accs[0].last.After(end)
 	devs := make([]DeviceStats, len(s.accs))
 	for i, a := range s.accs {
 		devs[i] = a.stats(s.src.Devices()[i].Index, s.paced != nil, bracketed)
 	}
 	w := cellStats(devs)
-	w.Source, w.IntervalS, w.Readings = "nvml", s.interval.Seconds(), 0
+	w.Source, w.IntervalS = "nvml", s.interval.Seconds()
 	if devices := s.src.Devices(); len(devices) > 0 && devices[0].Source != "" {
 		w.Source = devices[0].Source
 	}
 	if len(s.accs) > 0 {
 		w.Readings, w.EnergySpanS = s.accs[0].n, round2(s.accs[0].span())
 	}
-	if s.paced != nil {
-		w.IntervalS, w.Readings = round2(s.paced.Interval().Seconds()), s.inside
-		if !bracketed {
+	if s.paced != nil && len(s.accs) > 0 {
+		// Folded: the opening reading, those during the cell, and the
+		// closing one when it came.
+		w.IntervalS, w.Readings = round2(s.paced.Interval().Seconds()), s.accs[0].n-1
+		if bracketed {
+			w.Readings--
+		} else {
 			w.EnergySpanS = 0 // no energy was given: it spans nothing
 		}
 	}

@@ -52,13 +52,17 @@ func openSource(ctx context.Context, o Options) (gpu.Source, error) {
 		}
 		return o.DCGM(ctx)
 	}
+	local := o.NVML
+	if local == nil {
+		local = nvml.Open
+	}
 	switch o.GPUSource {
 	case "nvml":
-		return nvml.Open(o.GPU)
+		return local(o.GPU)
 	case "dcgm":
 		return dcgm()
 	}
-	src, err := nvml.Open(o.GPU)
+	src, err := local(o.GPU)
 	if err == nil || !errors.Is(err, gpu.ErrNoGPU) {
 		return src, err
 	}

@@ -1,11 +1,13 @@
 package target
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,5 +85,60 @@ func TestNeitherSource(t *testing.T) {
 	o.RequireGPU = true
 	if _, err := Open(context.Background(), o); err == nil || called {
 		t.Errorf("nvml: %v, exporter looked for: %v", err, called)
+	}
+}
+
+// localGPU stands in for a machine whose NVML answers: one device that
+// reports no figures (the Sampler marks them missing).
+type localGPU struct{ closed atomic.Bool }
+
+func (l *localGPU) Devices() []gpu.Device {
+	return []gpu.Device{{Name: "NVIDIA H200", UUID: "GPU-local", Source: "nvml"}}
+}
+func (l *localGPU) Sample(int, *gpu.Sample) {}
+func (l *localGPU) Close() error            { l.closed.Store(true); return nil }
+
+// auto on a machine with a GPU: NVML answers, so the exporter is never
+// looked for; dcgm asks the exporter even then. (make gpu-check runs
+// auto against the real library on a GPU machine.)
+func TestAutoPrefersALocalGPU(t *testing.T) {
+	for _, tc := range []struct {
+		source     string
+		wantSource string
+		wantDCGM   bool
+	}{
+		{"auto", "nvml", false},
+		{"", "nvml", false},
+		{"nvml", "nvml", false},
+		{"dcgm", "dcgm", true},
+	} {
+		t.Run(cmp.Or(tc.source, "default"), func(t *testing.T) {
+			ts := httptest.NewServer(replay.New(replay.Node{Hostname: "n", Pods: [2]dcgm.Pod{{Namespace: "llm", Name: "vllm-0"}}}))
+			defer ts.Close()
+			asked := false
+			o := options(t, tc.source, func(ctx context.Context) (gpu.Source, error) {
+				asked = true
+				return kube.Open(ctx, kube.Lookup{URL: ts.URL + "/metrics", Pod: dcgm.Pod{Namespace: "llm", Name: "vllm"}})
+			})
+			local := &localGPU{}
+			o.NVML = func(sel string) (gpu.Source, error) {
+				if sel != "0" {
+					t.Errorf("NVML asked for %q, want the PERF_GPU selection %q", sel, "0")
+				}
+				return local, nil
+			}
+			o.GPU, o.RequireGPU = "0", true
+			tg, err := Open(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg.Close()
+			if len(tg.GPUs) != 1 || tg.GPUs[0].Source != tc.wantSource || asked != tc.wantDCGM {
+				t.Errorf("GPUs %+v, exporter looked for %v; want source %s, looked for %v", tg.GPUs, asked, tc.wantSource, tc.wantDCGM)
+			}
+			if tc.wantSource == "nvml" && !local.closed.Load() {
+				t.Error("the local source was not closed with the target")
+			}
+		})
 	}
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// configured.
 	GPUSource string
 	DCGM      func(context.Context) (gpu.Source, error)
+	// NVML opens the local GPUs GPU selects; nil is the NVIDIA library
+	// (nvml.Open). A test sets it to stand in for a machine with a GPU.
+	NVML func(selection string) (gpu.Source, error)
 }
 
 // Target is an opened target.

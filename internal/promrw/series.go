@@ -13,7 +13,8 @@
 // Series (docs/metrics.md, "In Prometheus"): one per figure with the
 // labels that name a cell across nights (payload, load, mode, route kind,
 // model, GPU), and one llm_harness_run_info series per run carrying the
-// run, commit and stack, which panels join on model, route kind and GPU.
+// run, commit, stack and GPU source, which panels join on model, route
+// kind and GPU.
 package promrw
 
 import (
@@ -135,6 +136,10 @@ func infoLabels(run *results.Run) map[string]string {
 	l["run"], l["commit"] = run.Start.UTC().Format(time.RFC3339), cmp.Or(run.GitCommit, "unknown")
 	l["server_version"], l["route"] = cmp.Or(run.Stack.ServerVersion, "unknown"), cmp.Or(run.Stack.Route, "unknown")
 	l["kubernetes_version"], l["simulator"] = cmp.Or(run.Stack.Kubernetes, "none"), cmp.Or(run.Target.Simulator, "none")
+	l["gpu_source"] = "none"
+	if len(run.GPUs) > 0 {
+		l["gpu_source"] = cmp.Or(run.GPUs[0].Source, "nvml") // schemas before 8 had only NVML
+	}
 	return l
 }
 

@@ -83,6 +83,37 @@ func TestSeries(t *testing.T) {
 	}
 }
 
+// The run info series says which source gave the GPU series: a run from
+// before schema 8 had only NVML, and a run without a GPU says none.
+func TestRunInfoNamesTheGPUSource(t *testing.T) {
+	for _, tc := range []struct {
+		gpus []results.GPU
+		want string
+	}{
+		{[]results.GPU{{Name: "NVIDIA H200", Source: "nvml"}}, "nvml"},
+		{[]results.GPU{{Name: "NVIDIA A100-SXM4-40GB", Source: "dcgm"}}, "dcgm"},
+		{[]results.GPU{{Name: "NVIDIA H200"}}, "nvml"},
+		{nil, "none"},
+	} {
+		run, c := sampleRun()
+		run.GPUs = tc.gpus
+		var got []string
+		for _, ts := range Series(run, c) {
+			if ts.Labels[0].Value != Prefix+"run_info" {
+				continue
+			}
+			for _, l := range ts.Labels {
+				if l.Name == "gpu_source" {
+					got = append(got, l.Value)
+				}
+			}
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("GPUs %+v: run_info gpu_source %v, want [%s]", tc.gpus, got, tc.want)
+		}
+	}
+}
+
 // receiver is a remote-write endpoint of ours: it decodes what it gets
 // (snappy, then the WriteRequest) and fails the first failFirst calls.
 type receiver struct {

@@ -167,7 +167,8 @@ var _ = Describe("GPU sampling on a real GPU", Label("needs:gpu"), Ordered, Cont
 			Expect(g.PowerAvg).To(BeNumerically(">", 0), c.Name())
 			Expect(g.EnergyJ).To(BeNumerically(">", 0), c.Name())
 			Expect(g.JoulesPerToken).To(BeNumerically(">", 0), c.Name())
-			AddReportEntry(c.Name(), fmt.Sprintf("%+v", *g))
+			b, _ := json.Marshal(g) // as results.json has it (%+v would print its optional figures as pointers)
+			AddReportEntry(c.Name(), string(b))
 		}
 		md, err := os.ReadFile(filepath.Join(dir, report.FileMarkdown))
 		Expect(err).NotTo(HaveOccurred())

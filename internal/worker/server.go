@@ -30,7 +30,11 @@ type API struct {
 	// now is the worker's clock (time.Now; a test moves it).
 	now func() time.Time
 
-	contact atomic.Int64 // unix nanoseconds of the harness's last call
+	// born and contact time the harness's last call on the monotonic
+	// clock (contact: nanoseconds since born), so a step of the pod's wall
+	// clock neither ends a worker early nor keeps an orphan up.
+	born    time.Time
+	contact atomic.Int64
 	mu      sync.Mutex
 	cells   map[string]*cell
 	busy    string // the cell running, "" when none
@@ -63,9 +67,7 @@ func (c *cell) get() Status {
 
 // NewAPI is a worker named name with a CPU limit of cpuLimit cores.
 func NewAPI(name string, cpuLimit float64) *API {
-	s := &API{Name: name, CPULimit: cpuLimit, now: time.Now, cells: map[string]*cell{}}
-	s.contact.Store(time.Now().UnixNano())
-	return s
+	return &API{Name: name, CPULimit: cpuLimit, now: time.Now, cells: map[string]*cell{}, born: time.Now()}
 }
 
 // SetClock replaces the worker's clock (a test's skewed clock).
@@ -93,7 +95,7 @@ func (s *API) Handler() http.Handler {
 		fail(w, http.StatusNotFound, "no cell %q", r.PathValue("id"))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.contact.Store(time.Now().UnixNano())
+		s.contact.Store(int64(time.Since(s.born)))
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -253,7 +255,7 @@ func (s *API) Serve(ctx context.Context, ln net.Listener, idle time.Duration) er
 		case <-ctx.Done():
 		case <-tick.C:
 			s.mu.Lock()
-			quiet := s.busy == "" && time.Since(time.Unix(0, s.contact.Load())) > idle
+			quiet := s.busy == "" && time.Since(s.born)-time.Duration(s.contact.Load()) > idle
 			s.mu.Unlock()
 			if !quiet {
 				continue
